@@ -1,0 +1,24 @@
+"""Profiles, the facts vocabulary, the streaming facts engine and the enricher registry."""
+
+from sessionwatch.enrichers.base import CanonicalEvent, Enricher
+from sessionwatch.enrichers.engine import BadEvent, Counts, DeadLetter, Engine, Output
+from sessionwatch.enrichers.facts import FACTS, Fact, events_mapping, fact_names
+from sessionwatch.enrichers.profiles import Profile, ProfileRegistry
+from sessionwatch.enrichers.registry import discover_enrichers
+
+__all__ = [
+    "FACTS",
+    "BadEvent",
+    "CanonicalEvent",
+    "Counts",
+    "DeadLetter",
+    "Engine",
+    "Enricher",
+    "Fact",
+    "Output",
+    "Profile",
+    "ProfileRegistry",
+    "discover_enrichers",
+    "events_mapping",
+    "fact_names",
+]

@@ -1,0 +1,114 @@
+"""The facts vocabulary: one definition from which the docs table and the ES mapping come.
+
+Canonical fields (written by profiles) and facts (written by enrichers) all live under
+``sessionwatch.*``; none depends on a policy threshold.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+EsType = Literal["keyword", "date", "ip", "long", "double", "boolean"]
+
+
+@dataclass(frozen=True)
+class Fact:
+    name: str
+    type: EsType
+    meaning: str
+    source: str  # "profile" for canonical fields, else the enricher that computes it
+
+
+FACTS: tuple[Fact, ...] = (
+    Fact("sessionwatch.event.id", "keyword",
+         "Event id: `event.id` when the source has one, else a SHA-256 of the raw line.", "profile"),
+    Fact("sessionwatch.event.profile", "keyword", "Name of the input profile that mapped the event.",
+         "profile"),
+    Fact("sessionwatch.event.action", "keyword",
+         "Normalized action: login, reauth, activity, logout, termination, token_issue, "
+         "token_refresh, token_revoke, account_disable.", "profile"),
+    Fact("sessionwatch.event.outcome", "keyword", "success, failure or unknown.", "profile"),
+    Fact("sessionwatch.event.accepted", "boolean",
+         "The source accepted the request (outcome is not failure).", "profile"),
+    Fact("sessionwatch.session.id", "keyword", "Session id, from the profile's session field.",
+         "profile"),
+    Fact("sessionwatch.token.id", "keyword", "Token or credential id, when the source has one.",
+         "profile"),
+    Fact("sessionwatch.actor.name", "keyword", "Who acted (user name or id).", "profile"),
+    Fact("sessionwatch.source.ip", "ip", "Client address of the request.", "profile"),
+    Fact("sessionwatch.device.id", "keyword", "Device id reported by the source.", "profile"),
+    Fact("sessionwatch.session.start", "date",
+         "Session start: the login event when observed, else the first event seen.", "session_clock"),
+    Fact("sessionwatch.session.start_observed", "boolean",
+         "True when session.start is an observed login, false when it is only the first event seen.",
+         "session_clock"),
+    Fact("sessionwatch.session.sequence", "long", "1-based position of the event in its session.",
+         "session_clock"),
+    Fact("sessionwatch.session.age_seconds", "double",
+         "Seconds from session.start to this event.", "session_clock"),
+    Fact("sessionwatch.session.idle_seconds", "double",
+         "Seconds since the session's previous accepted event (absent on the first).",
+         "session_clock"),
+    Fact("sessionwatch.session.reauth", "boolean",
+         "This event (re-)authenticates the session: a successful login or reauth.", "session_clock"),
+    Fact("sessionwatch.quality.out_of_order", "boolean",
+         "The event is older than one already processed for its session; facts were not computed.",
+         "session_clock"),
+)
+
+# ECS fields read by profiles and rules; mapped explicitly so rule scopes and alerts can use them.
+ECS_FIELDS: tuple[tuple[str, EsType], ...] = (
+    ("@timestamp", "date"),
+    ("event.id", "keyword"),
+    ("event.action", "keyword"),
+    ("event.outcome", "keyword"),
+    ("event.category", "keyword"),
+    ("event.type", "keyword"),
+    ("event.dataset", "keyword"),
+    ("event.kind", "keyword"),
+    ("data_stream.dataset", "keyword"),
+    ("user.name", "keyword"),
+    ("user.id", "keyword"),
+    ("user.email", "keyword"),
+    ("source.ip", "ip"),
+    ("client.ip", "ip"),
+    ("device.id", "keyword"),
+    ("user_agent.original", "keyword"),
+    ("host.name", "keyword"),
+    ("host.hostname", "keyword"),
+    ("url.path", "keyword"),
+    ("http.request.method", "keyword"),
+)
+
+
+def fact_names() -> frozenset[str]:
+    return frozenset(f.name for f in FACTS)
+
+
+def _properties(fields: Iterable[tuple[str, EsType]]) -> dict[str, Any]:
+    root: dict[str, Any] = {}
+    for name, es_type in fields:
+        node = root
+        *parents, leaf = name.split(".")
+        for part in parents:
+            node = node.setdefault(part, {"properties": {}})["properties"]
+        spec: dict[str, Any] = {"type": es_type}
+        if es_type == "keyword":
+            spec["ignore_above"] = 1024
+        node[leaf] = spec
+    return root
+
+
+def events_mapping() -> dict[str, Any]:
+    """Mapping for enriched-event indices; unknown vendor fields stay in _source, unindexed."""
+    fields = [*ECS_FIELDS, *((f.name, f.type) for f in FACTS)]
+    return {"dynamic": False, "properties": _properties(fields)}
+
+
+def markdown_table() -> str:
+    """The facts reference table for the docs."""
+    lines = ["| field | type | set by | meaning |", "|---|---|---|---|"]
+    lines += [f"| `{f.name}` | {f.type} | {f.source} | {f.meaning} |" for f in FACTS]
+    return "\n".join(lines) + "\n"

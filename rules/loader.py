@@ -1,0 +1,163 @@
+"""Load rule files: YAML → JSON Schema → checks across rules → frozen ``Rule`` objects.
+
+Every problem in every file is collected and reported together, each with its location.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
+
+from sessionwatch.rules.errors import (
+    Location,
+    RuleErrors,
+    RuleSchemaError,
+    SessionwatchError,
+)
+from sessionwatch.rules.model import Rule, build_rule, parse_time
+from sessionwatch.rules.yaml_source import YamlDocument, escape_pointer_token, parse_yaml
+
+RULE_SUFFIXES = (".yml", ".yaml")
+
+
+@cache
+def rule_schema() -> dict[str, Any]:
+    """The rule JSON Schema shipped with the package."""
+    text = resources.files("sessionwatch.rules").joinpath("schema/rule-v1.schema.json").read_text()
+    schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
+@cache
+def _validator() -> Draft202012Validator:
+    schema = rule_schema()
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema)
+
+
+def _pointer(parts: Iterable[Any]) -> str:
+    return "".join(f"/{escape_pointer_token(str(p))}" for p in parts)
+
+
+def _leaf_errors(error: ValidationError) -> Iterator[ValidationError]:
+    """Descend into oneOf/anyOf/allOf so the message names the real problem."""
+    if error.context and error.validator in ("allOf",):
+        for sub in error.context:
+            yield from _leaf_errors(sub)
+    else:
+        yield error
+
+
+def _schema_errors(doc: YamlDocument) -> list[SessionwatchError]:
+    errors: list[SessionwatchError] = []
+    for top in _validator().iter_errors(doc.data):
+        for error in _leaf_errors(top):
+            pointer = _pointer(error.absolute_path)
+            if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+                allowed = set(error.schema.get("properties", {}))
+                for extra in sorted(set(error.instance) - allowed):
+                    child = f"{pointer}/{escape_pointer_token(extra)}"
+                    errors.append(RuleSchemaError(f"unknown field {extra!r}", doc.locate(child, key=True)))
+                continue
+            errors.append(RuleSchemaError(error.message, doc.locate(pointer)))
+    return errors
+
+
+def _semantic_errors(doc: YamlDocument, path: Path) -> list[SessionwatchError]:
+    """Checks the schema cannot express: file name, real calendar times."""
+    errors: list[SessionwatchError] = []
+    data = doc.data
+    if data.get("name") != path.stem:
+        errors.append(RuleSchemaError(
+            f"rule name {data.get('name')!r} does not match its file name {path.stem!r}",
+            doc.locate("/name")))
+    for i, case in enumerate(data.get("tests", [])):
+        for key in ("at", "from"):
+            if key in case:
+                try:
+                    parse_time(case[key])
+                except ValueError as exc:
+                    errors.append(RuleSchemaError(str(exc), doc.locate(f"/tests/{i}/{key}")))
+    return errors
+
+
+def load_rule_file(path: Path) -> Rule:
+    """Load one rule; raise ``RuleErrors`` listing every problem in the file."""
+    display = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise RuleErrors([RuleSchemaError(f"not UTF-8 text: {exc.reason}", Location(display))]) from None
+    except OSError as exc:
+        raise RuleErrors([RuleSchemaError(f"cannot read: {exc.strerror}", Location(display))]) from None
+    try:
+        doc = parse_yaml(text, display)
+    except RuleErrors:
+        raise
+    except SessionwatchError as exc:
+        raise RuleErrors([exc]) from None
+    if not isinstance(doc.data, dict):
+        raise RuleErrors([RuleSchemaError("a rule file must hold a mapping", doc.locate(""))])
+    errors = _schema_errors(doc)
+    if not errors:
+        errors = _semantic_errors(doc, path)
+    if errors:
+        raise RuleErrors(errors)
+    return build_rule(doc.data, path, doc.locate)
+
+
+def discover(paths: Iterable[Path]) -> list[Path]:
+    """Rule files named by ``paths`` (files, or directories searched recursively), sorted."""
+    found: set[Path] = set()
+    for path in paths:
+        if path.is_dir():
+            found.update(p for p in path.rglob("*") if p.suffix in RULE_SUFFIXES and p.is_file())
+        else:
+            found.add(path)
+    return sorted(found)
+
+
+def load_rules(paths: Iterable[Path]) -> list[Rule]:
+    """Load every rule under ``paths``; raise ``RuleErrors`` with all problems of all files."""
+    rules: list[Rule] = []
+    errors: list[SessionwatchError] = []
+    files = discover(paths)
+    if not files:
+        raise RuleErrors([RuleSchemaError("no rule files found", Location(", ".join(map(str, paths))))])
+    for path in files:
+        if not path.exists():
+            errors.append(RuleSchemaError("no such file", Location(str(path))))
+            continue
+        try:
+            rules.append(load_rule_file(path))
+        except RuleErrors as exc:
+            errors.extend(exc.errors)
+    errors.extend(duplicate_errors(rules))
+    if errors:
+        raise RuleErrors(errors)
+    return rules
+
+
+def duplicate_errors(rules: list[Rule]) -> list[SessionwatchError]:
+    """Two rules may not share an id or a name."""
+    errors: list[SessionwatchError] = []
+    for attribute in ("id", "name"):
+        first: dict[str, Rule] = {}
+        for rule in rules:
+            value = str(getattr(rule, attribute))
+            if value in first:
+                other = first[value]
+                errors.append(RuleSchemaError(
+                    f"duplicate rule {attribute} {value!r}, also used by {other.location}",
+                    rule.locate(f"/{attribute}")))
+            else:
+                first[value] = rule
+    return errors
+

@@ -1,0 +1,55 @@
+"""The ``sessionwatch`` command line. Exit 0 = ok, 1 = findings or failures, 2 = usage or
+environment error. User mistakes print as ``path:line:col: message``, never as a traceback."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from sessionwatch import __version__
+from sessionwatch.commands import detect, enrich, render, test, validate
+from sessionwatch.rules.errors import (
+    ElasticsearchUnavailable,
+    PluginError,
+    RuleErrors,
+    SessionwatchError,
+)
+
+COMMANDS = (validate, render, enrich, test, detect)
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sessionwatch",
+        description="Detective controls for session-timeout policy in an Elastic stack.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for command in COMMANDS:
+        command.add_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        code: int = args.run(args)
+    except RuleErrors as exc:
+        for error in exc.errors:
+            print(error, file=sys.stderr)
+        print(f"{len(exc.errors)} problem(s) found", file=sys.stderr)
+        return EXIT_FINDINGS
+    except (ElasticsearchUnavailable, PluginError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except SessionwatchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FINDINGS
+    except OSError as exc:
+        where = exc.filename if exc.filename is not None else "I/O"
+        print(f"{where}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+    return code

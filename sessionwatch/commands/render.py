@@ -1,0 +1,37 @@
+"""``sessionwatch render``: write each rule's rendered target as JSON (sorted keys)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from sessionwatch.renderer import TARGETS, render
+from sessionwatch.rule_sources import load_selected
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser("render", help="render rules to a target (Query DSL, …)")
+    parser.add_argument("paths", nargs="*", help="rule files or directories (default: installed packs)")
+    parser.add_argument("--target", default="query", choices=sorted(TARGETS),
+                        help="; ".join(f"{name}: {desc}" for name, (desc, _) in sorted(TARGETS.items())))
+    parser.add_argument("--out", default=None, help="directory to write into (default: stdout)")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    rules = load_selected(args.paths, include_deprecated=False)
+    for rule in rules:
+        rendered = render(rule, args.target)
+        if args.out is None:  # NDJSON: one rendered rule per line
+            print(json.dumps({"rule": rule.name, "target": args.target, "index": rule.scope.index,
+                              "body": rendered}, sort_keys=True, ensure_ascii=False))
+            continue
+        text = json.dumps(rendered, indent=2, sort_keys=True, ensure_ascii=False)
+        folder = Path(args.out) / args.target
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{rule.name}.json").write_text(text + "\n", encoding="utf-8")
+    if args.out is not None:
+        print(f"rendered {len(rules)} rules to {Path(args.out) / args.target}", file=sys.stderr)
+    return 0

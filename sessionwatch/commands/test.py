@@ -1,0 +1,40 @@
+"""``sessionwatch test``: replay every rule's fixtures into a real Elasticsearch."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from sessionwatch.enrichers import ProfileRegistry
+from sessionwatch.es import connect
+from sessionwatch.harness import CaseResult, run_rules
+from sessionwatch.rule_sources import load_selected
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser("test", help="replay rule fixtures into Elasticsearch, compare alerts")
+    parser.add_argument("paths", nargs="*", help="rule files or directories (default: installed packs)")
+    parser.add_argument("--es-url", help="cluster URL (default: $SESSIONWATCH_ES_URL)")
+    parser.add_argument("--ca-certs", help="CA bundle for a TLS cluster")
+    parser.set_defaults(run=run)
+
+
+def format_table(results: list[CaseResult]) -> str:
+    width_rule = max([len("RULE"), *(len(r.rule.name) for r in results)])
+    width_case = max([len("CASE"), *(len(r.case.name) for r in results)])
+    lines = [f"{'RULE':<{width_rule}}  {'CASE':<{width_case}}  RESULT"]
+    for result in results:
+        verdict = "pass" if result.passed else "FAIL"
+        lines.append(f"{result.rule.name:<{width_rule}}  {result.case.name:<{width_case}}  {verdict}")
+        lines += [f"    {result.case.location}: {line}" for line in result.diff()]
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    rules = load_selected(args.paths)
+    client = connect(args.es_url, ca_certs=args.ca_certs)
+    results = list(run_rules(client, rules, ProfileRegistry.discover()))
+    print(format_table(results))
+    failed = sum(not r.passed for r in results)
+    print(f"{len(results)} cases: {len(results) - failed} passed, {failed} failed", file=sys.stderr)
+    return 1 if failed else 0
