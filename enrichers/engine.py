@@ -31,8 +31,7 @@ class DeadLetter:
     raw: str
 
     def to_json(self) -> str:
-        return json.dumps({"line": self.line, "reason": self.reason, "raw": self.raw},
-                          ensure_ascii=False)
+        return json.dumps({"line": self.line, "reason": self.reason, "raw": self.raw}, ensure_ascii=False)
 
 
 @dataclass
@@ -47,8 +46,10 @@ class Counts:
         return self.read == self.enriched + self.passed_through + self.dead_letter
 
     def summary(self) -> str:
-        return (f"read={self.read} enriched={self.enriched} passed_through={self.passed_through} "
-                f"dead_letter={self.dead_letter}")
+        return (
+            f"read={self.read} enriched={self.enriched} passed_through={self.passed_through} "
+            f"dead_letter={self.dead_letter}"
+        )
 
 
 @dataclass
@@ -161,12 +162,14 @@ class Engine:
             self.counts.read += 1
             if isinstance(raw, bytes):
                 try:
-                    raw = raw.decode("utf-8")
+                    decoded = raw.decode("utf-8")
                 except UnicodeDecodeError as exc:
                     text = raw.decode("utf-8", "backslashreplace").rstrip("\r\n")
                     yield self._dead(number, f"invalid UTF-8 at byte {exc.start}", text)
                     continue
-            text = raw.rstrip("\r\n")
+            else:
+                decoded = raw
+            text = decoded.rstrip("\r\n")
             try:
                 doc = json.loads(text)
                 if not isinstance(doc, dict):

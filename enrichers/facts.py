@@ -22,40 +22,76 @@ class Fact:
 
 
 FACTS: tuple[Fact, ...] = (
-    Fact("sessionwatch.event.id", "keyword",
-         "Event id: `event.id` when the source has one, else a SHA-256 of the raw line.", "profile"),
-    Fact("sessionwatch.event.profile", "keyword", "Name of the input profile that mapped the event.",
-         "profile"),
-    Fact("sessionwatch.event.action", "keyword",
-         "Normalized action: login, reauth, activity, logout, termination, token_issue, "
-         "token_refresh, token_revoke, account_disable.", "profile"),
+    Fact(
+        "sessionwatch.event.id",
+        "keyword",
+        "Event id: `event.id` when the source has one, else a SHA-256 of the raw line.",
+        "profile",
+    ),
+    Fact(
+        "sessionwatch.event.profile", "keyword", "Name of the input profile that mapped the event.", "profile"
+    ),
+    Fact(
+        "sessionwatch.event.action",
+        "keyword",
+        "Normalized action: login, reauth, activity, logout, termination, token_issue, "
+        "token_refresh, token_revoke, account_disable.",
+        "profile",
+    ),
     Fact("sessionwatch.event.outcome", "keyword", "success, failure or unknown.", "profile"),
-    Fact("sessionwatch.event.accepted", "boolean",
-         "The source accepted the request (outcome is not failure).", "profile"),
-    Fact("sessionwatch.session.id", "keyword", "Session id, from the profile's session field.",
-         "profile"),
-    Fact("sessionwatch.token.id", "keyword", "Token or credential id, when the source has one.",
-         "profile"),
+    Fact(
+        "sessionwatch.event.accepted",
+        "boolean",
+        "The source accepted the request (outcome is not failure).",
+        "profile",
+    ),
+    Fact("sessionwatch.session.id", "keyword", "Session id, from the profile's session field.", "profile"),
+    Fact("sessionwatch.token.id", "keyword", "Token or credential id, when the source has one.", "profile"),
     Fact("sessionwatch.actor.name", "keyword", "Who acted (user name or id).", "profile"),
     Fact("sessionwatch.source.ip", "ip", "Client address of the request.", "profile"),
     Fact("sessionwatch.device.id", "keyword", "Device id reported by the source.", "profile"),
-    Fact("sessionwatch.session.start", "date",
-         "Session start: the login event when observed, else the first event seen.", "session_clock"),
-    Fact("sessionwatch.session.start_observed", "boolean",
-         "True when session.start is an observed login, false when it is only the first event seen.",
-         "session_clock"),
-    Fact("sessionwatch.session.sequence", "long", "1-based position of the event in its session.",
-         "session_clock"),
-    Fact("sessionwatch.session.age_seconds", "double",
-         "Seconds from session.start to this event.", "session_clock"),
-    Fact("sessionwatch.session.idle_seconds", "double",
-         "Seconds since the session's previous accepted event (absent on the first).",
-         "session_clock"),
-    Fact("sessionwatch.session.reauth", "boolean",
-         "This event (re-)authenticates the session: a successful login or reauth.", "session_clock"),
-    Fact("sessionwatch.quality.out_of_order", "boolean",
-         "The event is older than one already processed for its session; facts were not computed.",
-         "session_clock"),
+    Fact(
+        "sessionwatch.session.start",
+        "date",
+        "Session start: the login event when observed, else the first event seen.",
+        "session_clock",
+    ),
+    Fact(
+        "sessionwatch.session.start_observed",
+        "boolean",
+        "True when session.start is an observed login, false when it is only the first event seen.",
+        "session_clock",
+    ),
+    Fact(
+        "sessionwatch.session.sequence",
+        "long",
+        "1-based position of the event in its session.",
+        "session_clock",
+    ),
+    Fact(
+        "sessionwatch.session.age_seconds",
+        "double",
+        "Seconds from session.start to this event.",
+        "session_clock",
+    ),
+    Fact(
+        "sessionwatch.session.idle_seconds",
+        "double",
+        "Seconds since the session's previous accepted event (absent on the first).",
+        "session_clock",
+    ),
+    Fact(
+        "sessionwatch.session.reauth",
+        "boolean",
+        "This event (re-)authenticates the session: a successful login or reauth.",
+        "session_clock",
+    ),
+    Fact(
+        "sessionwatch.quality.out_of_order",
+        "boolean",
+        "The event is older than one already processed for its session; facts were not computed.",
+        "session_clock",
+    ),
 )
 
 # ECS fields read by profiles and rules; mapped explicitly so rule scopes and alerts can use them.

@@ -16,15 +16,31 @@ from importlib import metadata, resources
 from typing import Any
 
 from jsonschema import Draft202012Validator
-
 from sessionwatch.enrichers.events import first_present, get_path
 from sessionwatch.rules.errors import Location, PluginError
 from sessionwatch.rules.yaml_source import parse_yaml
 
-ACTIONS = ("login", "reauth", "activity", "logout", "termination", "token_issue", "token_refresh",
-           "token_revoke", "account_disable")
-CANONICAL_FIELDS = ("session_id", "token_id", "actor", "source_ip", "device_id", "outcome",
-                    "event_id", "action")
+ACTIONS = (
+    "login",
+    "reauth",
+    "activity",
+    "logout",
+    "termination",
+    "token_issue",
+    "token_refresh",
+    "token_revoke",
+    "account_disable",
+)
+CANONICAL_FIELDS = (
+    "session_id",
+    "token_id",
+    "actor",
+    "source_ip",
+    "device_id",
+    "outcome",
+    "event_id",
+    "action",
+)
 ENTRY_POINT_GROUP = "sessionwatch.profiles"
 
 
@@ -111,8 +127,10 @@ def _entry_point_profiles() -> Iterable[Profile]:
         except PluginError:
             raise
         except Exception as exc:  # a third-party plugin may fail in any way; name it
-            raise PluginError(f"profile entry point {entry.name!r} ({entry.value}) failed: {exc}",
-                              Location(f"entry point {ENTRY_POINT_GROUP}:{entry.name}")) from None
+            raise PluginError(
+                f"profile entry point {entry.name!r} ({entry.value}) failed: {exc}",
+                Location(f"entry point {ENTRY_POINT_GROUP}:{entry.name}"),
+            ) from None
 
 
 class ProfileRegistry:
@@ -123,16 +141,15 @@ class ProfileRegistry:
         for profile in profiles:
             if profile.name in self._by_name:
                 other = self._by_name[profile.name]
-                raise PluginError(f"duplicate profile name {profile.name!r} "
-                                  f"(also defined by {other.origin})", Location(profile.origin))
+                raise PluginError(
+                    f"duplicate profile name {profile.name!r} (also defined by {other.origin})",
+                    Location(profile.origin),
+                )
             self._by_name[profile.name] = profile
 
     @classmethod
     def discover(cls) -> ProfileRegistry:
-        profiles = list(_entry_point_profiles())
-        if not profiles:  # running from a source tree that was never installed
-            profiles = load_builtin()
-        return cls(profiles)
+        return cls(_entry_point_profiles())
 
     @property
     def names(self) -> list[str]:

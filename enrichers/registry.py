@@ -5,24 +5,20 @@ from __future__ import annotations
 from importlib import metadata
 
 from sessionwatch.enrichers.base import Enricher
-from sessionwatch.enrichers.session_clock import SessionClock
 from sessionwatch.rules.errors import Location, PluginError
 
 ENTRY_POINT_GROUP = "sessionwatch.enrichers"
-BUILTIN: tuple[type[Enricher], ...] = (SessionClock,)
 
 
 def discover_enrichers() -> list[Enricher]:
     """One instance of every registered enricher, in name order; duplicate names are an error."""
     found: dict[str, Enricher] = {}
     entries = sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name)
-    factories = [(e.name, e.value, e.load) for e in entries]
-    if not factories:  # a source tree that was never installed
-        factories = [(cls.name, cls.__qualname__, lambda cls=cls: cls) for cls in BUILTIN]
-    for name, value, load in factories:
+    for entry in entries:
+        name, value = entry.name, entry.value
         where = Location(f"entry point {ENTRY_POINT_GROUP}:{name}")
         try:
-            enricher = load()()
+            enricher = entry.load()()
         except Exception as exc:  # third-party code: report which plugin failed
             raise PluginError(f"cannot load enricher {value}: {exc}", where) from None
         if not isinstance(enricher, Enricher):

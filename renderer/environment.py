@@ -7,7 +7,6 @@ from typing import Any
 
 from jinja2 import PackageLoader, StrictUndefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
-
 from sessionwatch.rules.durations import parse_duration
 
 

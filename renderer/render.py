@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from jinja2 import TemplateError, TemplateNotFound
-
 from sessionwatch.renderer.environment import environment
 from sessionwatch.rules.durations import format_duration
 from sessionwatch.rules.errors import RenderError
@@ -16,8 +15,17 @@ from sessionwatch.rules.model import Rule
 
 DEFAULT_MAX_HITS = 1000
 # Query DSL and aggregation keys that would need a scripting engine; rules must stay scriptless.
-SCRIPT_KEYS = frozenset({"script", "script_score", "scripted_metric", "bucket_script",
-                         "bucket_selector", "runtime_mappings", "script_fields"})
+SCRIPT_KEYS = frozenset(
+    {
+        "script",
+        "script_score",
+        "scripted_metric",
+        "bucket_script",
+        "bucket_selector",
+        "runtime_mappings",
+        "script_fields",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -43,19 +51,21 @@ def _script_keys(node: Any, path: str = "") -> Iterator[str]:
             yield from _script_keys(value, f"{path}/{i}")
 
 
-def render_query(rule: Rule, window: Window | None = None,
-                 max_hits: int = DEFAULT_MAX_HITS) -> dict[str, Any]:
+def render_query(
+    rule: Rule, window: Window | None = None, max_hits: int = DEFAULT_MAX_HITS
+) -> dict[str, Any]:
     """The scriptless Query DSL search body for ``rule`` over ``window``."""
     window = window or Window.trailing(rule)
     name = f"query/{rule.kind.value}.json.j2"
     try:
         template = environment().get_template(name)
-        text = template.render(rule=rule.as_template_context(),
-                               window={"start": window.start, "end": window.end},
-                               max_hits=max_hits)
+        text = template.render(
+            rule=rule.as_template_context(),
+            window={"start": window.start, "end": window.end},
+            max_hits=max_hits,
+        )
     except TemplateNotFound:
-        raise RenderError(f"no query template for kind {rule.kind.value!r}",
-                          rule.locate("/kind")) from None
+        raise RenderError(f"no query template for kind {rule.kind.value!r}", rule.locate("/kind")) from None
     except TemplateError as exc:
         raise RenderError(f"template {name} failed: {exc}", rule.location) from None
     try:

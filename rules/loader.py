@@ -14,7 +14,6 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
-
 from sessionwatch.rules.errors import (
     Location,
     RuleErrors,
@@ -60,8 +59,13 @@ def _schema_errors(doc: YamlDocument) -> list[SessionwatchError]:
     for top in _validator().iter_errors(doc.data):
         for error in _leaf_errors(top):
             pointer = _pointer(error.absolute_path)
-            if error.validator == "additionalProperties" and isinstance(error.instance, dict):
-                allowed = set(error.schema.get("properties", {}))
+            schema = error.schema
+            if (
+                error.validator == "additionalProperties"
+                and isinstance(error.instance, dict)
+                and isinstance(schema, dict)
+            ):
+                allowed = set(schema.get("properties", {}))
                 for extra in sorted(set(error.instance) - allowed):
                     child = f"{pointer}/{escape_pointer_token(extra)}"
                     errors.append(RuleSchemaError(f"unknown field {extra!r}", doc.locate(child, key=True)))
@@ -75,9 +79,12 @@ def _semantic_errors(doc: YamlDocument, path: Path) -> list[SessionwatchError]:
     errors: list[SessionwatchError] = []
     data = doc.data
     if data.get("name") != path.stem:
-        errors.append(RuleSchemaError(
-            f"rule name {data.get('name')!r} does not match its file name {path.stem!r}",
-            doc.locate("/name")))
+        errors.append(
+            RuleSchemaError(
+                f"rule name {data.get('name')!r} does not match its file name {path.stem!r}",
+                doc.locate("/name"),
+            )
+        )
     for i, case in enumerate(data.get("tests", [])):
         for key in ("at", "from"):
             if key in case:
@@ -154,10 +161,12 @@ def duplicate_errors(rules: list[Rule]) -> list[SessionwatchError]:
             value = str(getattr(rule, attribute))
             if value in first:
                 other = first[value]
-                errors.append(RuleSchemaError(
-                    f"duplicate rule {attribute} {value!r}, also used by {other.location}",
-                    rule.locate(f"/{attribute}")))
+                errors.append(
+                    RuleSchemaError(
+                        f"duplicate rule {attribute} {value!r}, also used by {other.location}",
+                        rule.locate(f"/{attribute}"),
+                    )
+                )
             else:
                 first[value] = rule
     return errors
-

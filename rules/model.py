@@ -161,8 +161,11 @@ def build_rule(data: Mapping[str, Any], source: Path, locate: Any) -> Rule:
         version=data.get("version", 1),
         policy=data.get("policy"),
         params=MappingProxyType(dict(data["params"])),
-        scope=Scope(index=scope["index"], filters=_filters(scope.get("filters")),
-                    exclude=_filters(scope.get("exclude"))),
+        scope=Scope(
+            index=scope["index"],
+            filters=_filters(scope.get("filters")),
+            exclude=_filters(scope.get("exclude")),
+        ),
         schedule=Schedule(
             interval_seconds=parse_duration(schedule.get("interval", DEFAULT_INTERVAL)),
             lookback_seconds=parse_duration(schedule.get("lookback", DEFAULT_LOOKBACK)),

@@ -11,13 +11,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import yaml
+from sessionwatch.rules.errors import Location, RuleErrors, RuleSyntaxError
 from yaml.constructor import ConstructorError, SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from sessionwatch.rules.errors import Location, RuleErrors, RuleSyntaxError
-
 MAX_BYTES = 1_000_000
 MAX_DEPTH = 64
+_PLAIN_TAGS = {MappingNode: "tag:yaml.org,2002:map", SequenceNode: "tag:yaml.org,2002:seq"}
 
 
 @dataclass(frozen=True)
@@ -62,15 +62,22 @@ class _Walker:
 
     def walk(self, node: Node, pointer: str, depth: int = 0) -> Any:
         if id(node) in self._seen:
-            self.errors.append(RuleSyntaxError("YAML anchors and aliases are not allowed in rules",
-                                               self._loc(node, pointer)))
+            self.errors.append(
+                RuleSyntaxError("YAML anchors and aliases are not allowed in rules", self._loc(node, pointer))
+            )
             return None
         self._seen.add(id(node))
         if depth > MAX_DEPTH:
-            self.errors.append(RuleSyntaxError(f"nesting deeper than {MAX_DEPTH} levels",
-                                               self._loc(node, pointer)))
+            self.errors.append(
+                RuleSyntaxError(f"nesting deeper than {MAX_DEPTH} levels", self._loc(node, pointer))
+            )
             return None
         self.values[pointer] = (node.start_mark.line + 1, node.start_mark.column + 1)
+        expected = _PLAIN_TAGS.get(type(node))
+        if expected is not None and node.tag != expected:
+            self.errors.append(RuleSyntaxError(f"YAML tag {node.tag!r} is not allowed in rules",
+                                               self._loc(node, pointer)))
+            return None
         if isinstance(node, MappingNode):
             return self._mapping(node, pointer, depth)
         if isinstance(node, SequenceNode):
@@ -87,20 +94,27 @@ class _Walker:
         result: dict[str, Any] = {}
         for key_node, value_node in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
-                self.errors.append(RuleSyntaxError("YAML merge keys (<<) are not allowed in rules",
-                                                   self._loc(key_node, pointer)))
+                self.errors.append(
+                    RuleSyntaxError(
+                        "YAML merge keys (<<) are not allowed in rules", self._loc(key_node, pointer)
+                    )
+                )
                 continue
             if not isinstance(key_node, ScalarNode):
-                self.errors.append(RuleSyntaxError("mapping keys must be plain strings",
-                                                   self._loc(key_node, pointer)))
+                self.errors.append(
+                    RuleSyntaxError("mapping keys must be plain strings", self._loc(key_node, pointer))
+                )
                 continue
             key = str(key_node.value)
             child = f"{pointer}/{escape_pointer_token(key)}"
             if key in result:
                 first = self.keys[child]
-                self.errors.append(RuleSyntaxError(
-                    f"duplicate key {key!r} (first defined at line {first[0]})",
-                    self._loc(key_node, child)))
+                self.errors.append(
+                    RuleSyntaxError(
+                        f"duplicate key {key!r} (first defined at line {first[0]})",
+                        self._loc(key_node, child),
+                    )
+                )
                 continue
             self.keys[child] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
             result[key] = self.walk(value_node, child, depth + 1)

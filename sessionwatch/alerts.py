@@ -38,8 +38,11 @@ def alert_from_hit(rule: Rule, hit: Mapping[str, Any]) -> dict[str, Any]:
     facts = {name: get_path(source, name) for name in EVIDENCE_FACTS.get(rule.kind, ())}
     alert: dict[str, Any] = {
         "@timestamp": get_path(source, "@timestamp"),
-        "event": {"kind": "alert", "severity": rule.severity.score,
-                  "id": alert_id(rule, str(session_id), str(event_id))},
+        "event": {
+            "kind": "alert",
+            "severity": rule.severity.score,
+            "id": alert_id(rule, str(session_id), str(event_id)),
+        },
         "rule": {
             "id": str(rule.id),
             "name": rule.name,
@@ -49,12 +52,13 @@ def alert_from_hit(rule: Rule, hit: Mapping[str, Any]) -> dict[str, Any]:
             "version": str(rule.version),
         },
         "message": f"{rule.title}: session {session_id}" + (f" of {user}" if user else ""),
-        "threat": {"framework": "MITRE ATT&CK",
-                   "technique": [{"id": technique} for technique in rule.attack]},
+        "threat": {
+            "framework": "MITRE ATT&CK",
+            "technique": [{"id": technique} for technique in rule.attack],
+        },
         "sessionwatch": {
             "session": {"id": session_id},
-            "evidence": {"event_ids": [event_id],
-                         "facts": {k: v for k, v in facts.items() if v is not None}},
+            "evidence": {"event_ids": [event_id], "facts": {k: v for k, v in facts.items() if v is not None}},
         },
     }
     if user:

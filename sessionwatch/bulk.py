@@ -23,8 +23,15 @@ class BulkReport:
         return not self.failed
 
 
-def index_documents(client: Elasticsearch, index: str, docs: Iterable[tuple[str, dict[str, Any]]],
-                    *, chunk_size: int = 1000, max_retries: int = 5, refresh: bool = True) -> BulkReport:
+def index_documents(
+    client: Elasticsearch,
+    index: str,
+    docs: Iterable[tuple[str, dict[str, Any]]],
+    *,
+    chunk_size: int = 1000,
+    max_retries: int = 5,
+    refresh: bool = True,
+) -> BulkReport:
     """Index ``(id, document)`` pairs with ``create`` semantics per id (idempotent re-runs)."""
     report = BulkReport()
     chunk: list[tuple[str, dict[str, Any]]] = []
@@ -40,8 +47,13 @@ def index_documents(client: Elasticsearch, index: str, docs: Iterable[tuple[str,
     return report
 
 
-def _send(client: Elasticsearch, index: str, chunk: list[tuple[str, dict[str, Any]]],
-          report: BulkReport, max_retries: int) -> None:
+def _send(
+    client: Elasticsearch,
+    index: str,
+    chunk: list[tuple[str, dict[str, Any]]],
+    report: BulkReport,
+    max_retries: int,
+) -> None:
     pending = chunk
     for attempt in range(max_retries + 1):
         operations: list[dict[str, Any]] = []

@@ -22,8 +22,8 @@ EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="sessionwatch",
-        description="Detective controls for session-timeout policy in an Elastic stack.")
+        prog="sessionwatch", description="Detective controls for session-timeout policy in an Elastic stack."
+    )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for command in COMMANDS:

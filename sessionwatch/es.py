@@ -14,7 +14,7 @@ from sessionwatch.rules.errors import ElasticsearchUnavailable
 ENV_URL = "SESSIONWATCH_ES_URL"
 ENV_API_KEY = "SESSIONWATCH_ES_API_KEY"
 ENV_USERNAME = "SESSIONWATCH_ES_USERNAME"
-ENV_PASSWORD = "SESSIONWATCH_ES_PASSWORD"
+ENV_PASSWORD = "SESSIONWATCH_ES_PASSWORD"  # noqa: S105 - the variable's name, not a secret
 ENV_CA_CERTS = "SESSIONWATCH_ES_CA_CERTS"
 
 
@@ -48,8 +48,9 @@ def resolve_url(url: str | None) -> str:
     return resolved
 
 
-def connect(url: str | None = None, *, ca_certs: str | None = None,
-            request_timeout: float = 30.0) -> Elasticsearch:
+def connect(
+    url: str | None = None, *, ca_certs: str | None = None, request_timeout: float = 30.0
+) -> Elasticsearch:
     """A client for ``url`` (or ``$SESSIONWATCH_ES_URL``); waits until the cluster is usable."""
     resolved = resolve_url(url)
     options: dict[str, Any] = {"request_timeout": request_timeout, "verify_certs": True}
@@ -73,11 +74,13 @@ def wait_until_ready(client: Elasticsearch, shown_url: str, timeout: str = "30s"
     try:
         health = client.cluster.health(wait_for_status="yellow", timeout=timeout)
     except (TransportError, ApiError) as exc:
-        raise ElasticsearchUnavailable(f"Elasticsearch at {shown_url} is unreachable: "
-                                       f"{_describe(exc)}") from None
+        raise ElasticsearchUnavailable(
+            f"Elasticsearch at {shown_url} is unreachable: {_describe(exc)}"
+        ) from None
     if health.get("timed_out") or health.get("status") == "red":
-        raise ElasticsearchUnavailable(f"Elasticsearch at {shown_url} is not ready "
-                                       f"(status {health.get('status')})")
+        raise ElasticsearchUnavailable(
+            f"Elasticsearch at {shown_url} is not ready (status {health.get('status')})"
+        )
 
 
 def _describe(exc: Exception) -> str:

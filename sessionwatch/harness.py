@@ -50,20 +50,26 @@ class CaseResult:
 
 
 def _describe_expected(item: ExpectedAlert) -> str:
-    parts = [f"{k}={v}" for k, v in (("session", item.session), ("event", item.event),
-                                     ("user", item.user)) if v is not None]
+    parts = [
+        f"{k}={v}"
+        for k, v in (("session", item.session), ("event", item.event), ("user", item.user))
+        if v is not None
+    ]
     return " ".join(parts)
 
 
 def _matches(item: ExpectedAlert, key: AlertKey) -> bool:
     session, event, user = key
-    return ((item.session is None or item.session == session)
-            and (item.event is None or item.event == event)
-            and (item.user is None or item.user == user))
+    return (
+        (item.session is None or item.session == session)
+        and (item.event is None or item.event == event)
+        and (item.user is None or item.user == user)
+    )
 
 
-def compare(expected: Iterable[ExpectedAlert], actual: list[AlertKey]
-            ) -> tuple[list[ExpectedAlert], list[AlertKey]]:
+def compare(
+    expected: Iterable[ExpectedAlert], actual: list[AlertKey]
+) -> tuple[list[ExpectedAlert], list[AlertKey]]:
     """Expected alerts not raised, and raised alerts nobody expected (one-to-one matching)."""
     unmatched = list(actual)
     missing: list[ExpectedAlert] = []
@@ -77,8 +83,7 @@ def compare(expected: Iterable[ExpectedAlert], actual: list[AlertKey]
 
 
 def enrich_fixture(path: Path, profiles: ProfileRegistry, profile: str | None) -> list[dict[str, Any]]:
-    engine = Engine(profiles, discover_enrichers(),
-                    forced_profile=profiles.get(profile) if profile else None)
+    engine = Engine(profiles, discover_enrichers(), forced_profile=profiles.get(profile) if profile else None)
     with path.open("rb") as handle:
         outputs = list(engine.process(handle))
     dead = [o.dead for o in outputs if o.dead is not None]
@@ -89,19 +94,20 @@ def enrich_fixture(path: Path, profiles: ProfileRegistry, profile: str | None) -
 
 
 def create_events_index(client: Elasticsearch, index: str) -> None:
-    client.indices.create(index=index, mappings=events_mapping(),
-                          settings={"number_of_shards": 1, "number_of_replicas": 0})
+    client.indices.create(
+        index=index, mappings=events_mapping(), settings={"number_of_shards": 1, "number_of_replicas": 0}
+    )
 
 
-def run_case(client: Elasticsearch, rule: Rule, case: RuleCase, profiles: ProfileRegistry,
-             fixtures: Path | None = None) -> CaseResult:
+def run_case(
+    client: Elasticsearch, rule: Rule, case: RuleCase, profiles: ProfileRegistry, fixtures: Path | None = None
+) -> CaseResult:
     result = CaseResult(rule, case)
     index = f"{INDEX_PREFIX}{uuid.uuid4().hex[:12]}"
     try:
         docs = enrich_fixture(fixture_path(rule, case, fixtures), profiles, case.profile)
         create_events_index(client, index)
-        report = index_documents(
-            client, index, ((d["sessionwatch"]["event"]["id"], d) for d in docs))
+        report = index_documents(client, index, ((d["sessionwatch"]["event"]["id"], d) for d in docs))
         if not report.ok:
             result.error = f"{len(report.failed)} fixture events were rejected: {report.failed[0]}"
             return result
@@ -115,8 +121,9 @@ def run_case(client: Elasticsearch, rule: Rule, case: RuleCase, profiles: Profil
     return result
 
 
-def run_rules(client: Elasticsearch, rules: Iterable[Rule], profiles: ProfileRegistry,
-              fixtures: Path | None = None) -> Iterator[CaseResult]:
+def run_rules(
+    client: Elasticsearch, rules: Iterable[Rule], profiles: ProfileRegistry, fixtures: Path | None = None
+) -> Iterator[CaseResult]:
     for rule in rules:
         for case in rule.tests:
             yield run_case(client, rule, case, profiles, fixtures)

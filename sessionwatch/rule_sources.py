@@ -6,11 +6,10 @@ from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
 
-from sessionwatch.rules import pack
 from sessionwatch.rules.errors import Location, PluginError
+from sessionwatch.rules.kinds import Status
 from sessionwatch.rules.loader import load_rules
 from sessionwatch.rules.model import Rule
-from sessionwatch.rules.kinds import Status
 
 ENTRY_POINT_GROUP = "sessionwatch.rulepacks"
 
@@ -22,9 +21,11 @@ def installed_packs() -> list[Path]:
         try:
             folders.append(Path(entry.load()()))
         except Exception as exc:  # third-party code: say which pack failed
-            raise PluginError(f"rule pack entry point {entry.name!r} failed: {exc}",
-                              Location(f"entry point {ENTRY_POINT_GROUP}:{entry.name}")) from None
-    return folders or [pack.location()]
+            raise PluginError(
+                f"rule pack entry point {entry.name!r} failed: {exc}",
+                Location(f"entry point {ENTRY_POINT_GROUP}:{entry.name}"),
+            ) from None
+    return folders
 
 
 def load_selected(paths: Sequence[str], *, include_deprecated: bool = True) -> list[Rule]:

@@ -28,13 +28,22 @@ from sessionwatch.rules.model import Rule, parse_time
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("detect", help="evaluate rules and print alerts as NDJSON")
     source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--events", nargs="+", metavar="FILE",
-                        help="raw NDJSON events: enriched, loaded into a temporary index, evaluated")
+    source.add_argument(
+        "--events",
+        nargs="+",
+        metavar="FILE",
+        help="raw NDJSON events: enriched, loaded into a temporary index, evaluated",
+    )
     source.add_argument("--index", metavar="PATTERN", help="an index of enriched events")
     parser.add_argument("--es-url", help="cluster URL (default: $SESSIONWATCH_ES_URL)")
     parser.add_argument("--ca-certs", help="CA bundle for a TLS cluster")
-    parser.add_argument("--rules", nargs="+", default=[], metavar="PATH",
-                        help="rule files or directories (default: installed packs)")
+    parser.add_argument(
+        "--rules",
+        nargs="+",
+        default=[],
+        metavar="PATH",
+        help="rule files or directories (default: installed packs)",
+    )
     parser.add_argument("--profile", help="force one input profile (with --events)")
     when = parser.add_mutually_exclusive_group()
     when.add_argument("--at", help="evaluation time: each rule looks back its lookback from here")
@@ -47,11 +56,9 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _load_events(client: Elasticsearch, files: list[str], profile: str | None
-                 ) -> tuple[str, float, float]:
+def _load_events(client: Elasticsearch, files: list[str], profile: str | None) -> tuple[str, float, float]:
     profiles = ProfileRegistry.discover()
-    engine = Engine(profiles, discover_enrichers(),
-                    forced_profile=profiles.get(profile) if profile else None)
+    engine = Engine(profiles, discover_enrichers(), forced_profile=profiles.get(profile) if profile else None)
     docs: list[dict[str, Any]] = []
     for name in files:
         with Path(name).open("rb") as handle:
@@ -68,8 +75,9 @@ def _load_events(client: Elasticsearch, files: list[str], profile: str | None
     report = index_documents(client, index, ((d["sessionwatch"]["event"]["id"], d) for d in docs))
     if not report.ok:
         client.indices.delete(index=index, ignore_unavailable=True)
-        raise SessionwatchError(f"{len(report.failed)} events were rejected by Elasticsearch: "
-                                f"{report.failed[0]}")
+        raise SessionwatchError(
+            f"{len(report.failed)} events were rejected by Elasticsearch: {report.failed[0]}"
+        )
     stamps = [parse_timestamp(get_path(d, "@timestamp")) for d in docs]
     return index, min(stamps), max(stamps)
 
@@ -82,8 +90,10 @@ def _window(rule: Rule, args: argparse.Namespace, span: tuple[float, float] | No
         return Window(_iso(end - timedelta(seconds=rule.schedule.lookback_seconds)), _iso(end))
     if span is not None:  # the whole file
         first, last = span
-        return Window(_iso(datetime.fromtimestamp(first, UTC)),
-                      _iso(datetime.fromtimestamp(last, UTC) + timedelta(milliseconds=1)))
+        return Window(
+            _iso(datetime.fromtimestamp(first, UTC)),
+            _iso(datetime.fromtimestamp(last, UTC) + timedelta(milliseconds=1)),
+        )
     return Window.trailing(rule)
 
 
@@ -99,8 +109,9 @@ def run(args: argparse.Namespace) -> int:
     else:
         index = args.index
     try:
-        alerts = [alert for rule in rules for alert in evaluate(client, rule, index,
-                                                                _window(rule, args, span))]
+        alerts = [
+            alert for rule in rules for alert in evaluate(client, rule, index, _window(rule, args, span))
+        ]
     finally:
         if args.events:
             client.indices.delete(index=index, ignore_unavailable=True)

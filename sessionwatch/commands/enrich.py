@@ -17,8 +17,10 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     parser.add_argument("input", nargs="?", default="-", help="NDJSON file (default: stdin)")
     parser.add_argument("-o", "--output", default="-", help="enriched NDJSON (default: stdout)")
     parser.add_argument("--profile", help="force one input profile instead of choosing per event")
-    parser.add_argument("--dead-letter", help="where rejected lines go "
-                        "(default: OUTPUT.dead-letter.ndjson, or dead-letter.ndjson for stdout)")
+    parser.add_argument(
+        "--dead-letter",
+        help="where rejected lines go (default: OUTPUT.dead-letter.ndjson, or dead-letter.ndjson for stdout)",
+    )
     parser.set_defaults(run=run)
 
 
@@ -30,14 +32,19 @@ def dead_letter_path(output: str, explicit: str | None) -> Path:
 
 def run(args: argparse.Namespace) -> int:
     profiles = ProfileRegistry.discover()
-    engine = Engine(profiles, discover_enrichers(),
-                    forced_profile=profiles.get(args.profile) if args.profile else None)
+    engine = Engine(
+        profiles, discover_enrichers(), forced_profile=profiles.get(args.profile) if args.profile else None
+    )
     dead_path = dead_letter_path(args.output, args.dead_letter)
     with ExitStack() as stack:
-        source: IO[bytes] = (sys.stdin.buffer if args.input == "-"
-                             else stack.enter_context(open(args.input, "rb")))  # noqa: SIM115
-        sink: IO[str] = (sys.stdout if args.output == "-"
-                         else stack.enter_context(open(args.output, "w", encoding="utf-8")))  # noqa: SIM115
+        source: IO[bytes] = (
+            sys.stdin.buffer if args.input == "-" else stack.enter_context(open(args.input, "rb"))
+        )
+        sink: IO[str] = (
+            sys.stdout
+            if args.output == "-"
+            else stack.enter_context(open(args.output, "w", encoding="utf-8"))
+        )
         dead: IO[str] | None = None
         for out in engine.process(source):
             if out.dead is not None:

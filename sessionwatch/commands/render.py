@@ -14,8 +14,12 @@ from sessionwatch.rule_sources import load_selected
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("render", help="render rules to a target (Query DSL, …)")
     parser.add_argument("paths", nargs="*", help="rule files or directories (default: installed packs)")
-    parser.add_argument("--target", default="query", choices=sorted(TARGETS),
-                        help="; ".join(f"{name}: {desc}" for name, (desc, _) in sorted(TARGETS.items())))
+    parser.add_argument(
+        "--target",
+        default="query",
+        choices=sorted(TARGETS),
+        help="; ".join(f"{name}: {desc}" for name, (desc, _) in sorted(TARGETS.items())),
+    )
     parser.add_argument("--out", default=None, help="directory to write into (default: stdout)")
     parser.set_defaults(run=run)
 
@@ -25,8 +29,13 @@ def run(args: argparse.Namespace) -> int:
     for rule in rules:
         rendered = render(rule, args.target)
         if args.out is None:  # NDJSON: one rendered rule per line
-            print(json.dumps({"rule": rule.name, "target": args.target, "index": rule.scope.index,
-                              "body": rendered}, sort_keys=True, ensure_ascii=False))
+            print(
+                json.dumps(
+                    {"rule": rule.name, "target": args.target, "index": rule.scope.index, "body": rendered},
+                    sort_keys=True,
+                    ensure_ascii=False,
+                )
+            )
             continue
         text = json.dumps(rendered, indent=2, sort_keys=True, ensure_ascii=False)
         folder = Path(args.out) / args.target
