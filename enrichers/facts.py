@@ -22,6 +22,7 @@ class Fact:
 
 
 FACTS: tuple[Fact, ...] = (
+    # --- canonical fields, written by the input profile -------------------------------------
     Fact(
         "sessionwatch.event.id",
         "keyword",
@@ -47,9 +48,35 @@ FACTS: tuple[Fact, ...] = (
     ),
     Fact("sessionwatch.session.id", "keyword", "Session id, from the profile's session field.", "profile"),
     Fact("sessionwatch.token.id", "keyword", "Token or credential id, when the source has one.", "profile"),
+    Fact("sessionwatch.token.issued_at", "date", "When the token was issued (`iat`), if known.", "profile"),
+    Fact(
+        "sessionwatch.token.expires_at",
+        "date",
+        "When the token expires (`exp`, or issue time + TTL), if known.",
+        "profile",
+    ),
+    Fact(
+        "sessionwatch.token.client_id",
+        "keyword",
+        "OAuth client / application that holds the token.",
+        "profile",
+    ),
+    Fact(
+        "sessionwatch.token.grant_type",
+        "keyword",
+        "Flow that issued or renewed the token (refresh_token, authorization_code, …).",
+        "profile",
+    ),
     Fact("sessionwatch.actor.name", "keyword", "Who acted (user name or id).", "profile"),
     Fact("sessionwatch.source.ip", "ip", "Client address of the request.", "profile"),
     Fact("sessionwatch.device.id", "keyword", "Device id reported by the source.", "profile"),
+    Fact(
+        "sessionwatch.url.path",
+        "keyword",
+        "Request path or API operation, when the source has one.",
+        "profile",
+    ),
+    # --- session clock -----------------------------------------------------------------------
     Fact(
         "sessionwatch.session.start",
         "date",
@@ -87,10 +114,117 @@ FACTS: tuple[Fact, ...] = (
         "session_clock",
     ),
     Fact(
+        "sessionwatch.session.since_auth_seconds",
+        "double",
+        "Seconds since the session's latest successful login or reauth (absent if none seen).",
+        "session_clock",
+    ),
+    # --- session lifecycle -------------------------------------------------------------------
+    Fact(
+        "sessionwatch.session.ended",
+        "boolean",
+        "A logout or termination of this session was seen before this event.",
+        "lifecycle",
+    ),
+    Fact("sessionwatch.session.end_action", "keyword", "logout or termination: how it ended.", "lifecycle"),
+    Fact(
+        "sessionwatch.session.since_end_seconds",
+        "double",
+        "Seconds since that logout or termination.",
+        "lifecycle",
+    ),
+    # --- tokens ------------------------------------------------------------------------------
+    Fact(
+        "sessionwatch.token.lifetime_seconds",
+        "double",
+        "Token lifetime as issued: expires_at - issued_at.",
+        "token_clock",
+    ),
+    Fact(
+        "sessionwatch.token.past_expiry_seconds",
+        "double",
+        "Seconds this event comes after the token's expiry (negative while still valid).",
+        "token_clock",
+    ),
+    Fact(
+        "sessionwatch.token.revoked",
+        "boolean",
+        "The token (or its session) was revoked before this event.",
+        "token_clock",
+    ),
+    Fact(
+        "sessionwatch.token.since_revocation_seconds",
+        "double",
+        "Seconds since that revocation.",
+        "token_clock",
+    ),
+    # --- network binding ---------------------------------------------------------------------
+    Fact("sessionwatch.ip.first", "ip", "First client address seen in the session.", "ip_binding"),
+    Fact("sessionwatch.ip.previous", "ip", "Client address of the session's previous event.", "ip_binding"),
+    Fact(
+        "sessionwatch.ip.changed", "boolean", "The address differs from the previous event's.", "ip_binding"
+    ),
+    Fact(
+        "sessionwatch.ip.prefix_changed",
+        "boolean",
+        "The network prefix (/24 IPv4, /64 IPv6) differs from the session's first address.",
+        "ip_binding",
+    ),
+    Fact("sessionwatch.ip.distinct", "long", "Distinct addresses seen in the session so far.", "ip_binding"),
+    # --- device binding ----------------------------------------------------------------------
+    Fact(
+        "sessionwatch.device.fingerprint",
+        "keyword",
+        "device.id when present, else a SHA-256 of the user agent (documented fingerprint).",
+        "device_binding",
+    ),
+    Fact(
+        "sessionwatch.device.first", "keyword", "Fingerprint of the session's first device.", "device_binding"
+    ),
+    Fact(
+        "sessionwatch.device.changed",
+        "boolean",
+        "The fingerprint differs from the session's first device.",
+        "device_binding",
+    ),
+    Fact(
+        "sessionwatch.device.distinct",
+        "long",
+        "Distinct device fingerprints in the session.",
+        "device_binding",
+    ),
+    # --- account -----------------------------------------------------------------------------
+    Fact(
+        "sessionwatch.account.status",
+        "keyword",
+        "active, disabled, deprovisioned or unknown (inventory plus account_disable events).",
+        "account_status",
+    ),
+    Fact(
+        "sessionwatch.account.dormant_days",
+        "double",
+        "Days since the account's previous activity (inventory last-seen or history).",
+        "account_status",
+    ),
+    # --- request pattern ---------------------------------------------------------------------
+    Fact(
+        "sessionwatch.session.requests_last_minute",
+        "long",
+        "Events of the session in the 60 seconds up to and including this one.",
+        "request_pattern",
+    ),
+    Fact(
+        "sessionwatch.session.path_first_use",
+        "boolean",
+        "First time this session used this url.path.",
+        "request_pattern",
+    ),
+    # --- data quality ------------------------------------------------------------------------
+    Fact(
         "sessionwatch.quality.out_of_order",
         "boolean",
-        "The event is older than one already processed for its session; facts were not computed.",
-        "session_clock",
+        "The event came later than the reorder window allows; session facts were not computed.",
+        "engine",
     ),
 )
 
