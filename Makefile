@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 
 install:
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]' --config-settings editable_mode=strict
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 
 env:
 	bash scripts/setup-test-env.sh
@@ -21,8 +21,7 @@ lint: install
 	$(BIN)/ruff format --check .
 
 typecheck: install
-	$(BIN)/mypy
-	$(BIN)/mypy --explicit-package-bases tests
+	bash scripts/typecheck.sh
 
 unit: install
 	$(BIN)/pytest tests/unit
