@@ -14,6 +14,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
+
 from sessionwatch.rules.errors import (
     Location,
     RuleErrors,

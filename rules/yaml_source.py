@@ -11,13 +11,17 @@ from dataclasses import dataclass
 from typing import Any
 
 import yaml
-from sessionwatch.rules.errors import Location, RuleErrors, RuleSyntaxError
 from yaml.constructor import ConstructorError, SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from sessionwatch.rules.errors import Location, RuleErrors, RuleSyntaxError
+
 MAX_BYTES = 1_000_000
 MAX_DEPTH = 64
-_PLAIN_TAGS: dict[type[Node], str] = {MappingNode: "tag:yaml.org,2002:map", SequenceNode: "tag:yaml.org,2002:seq"}
+_PLAIN_TAGS: dict[type[Node], str] = {
+    MappingNode: "tag:yaml.org,2002:map",
+    SequenceNode: "tag:yaml.org,2002:seq",
+}
 
 
 @dataclass(frozen=True)
@@ -75,8 +79,9 @@ class _Walker:
         self.values[pointer] = (node.start_mark.line + 1, node.start_mark.column + 1)
         expected = _PLAIN_TAGS.get(type(node))
         if expected is not None and node.tag != expected:
-            self.errors.append(RuleSyntaxError(f"YAML tag {node.tag!r} is not allowed in rules",
-                                               self._loc(node, pointer)))
+            self.errors.append(
+                RuleSyntaxError(f"YAML tag {node.tag!r} is not allowed in rules", self._loc(node, pointer))
+            )
             return None
         if isinstance(node, MappingNode):
             return self._mapping(node, pointer, depth)

@@ -92,9 +92,12 @@ def test_cli_detect_positive_and_negative_samples(es_url: str, tmp_path: Path, r
         ("sess-d", ["d-3"]),
     ]
     first = alerts[0]
-    assert first["event"]["kind"] == "alert" and first["rule"]["category"] == "session_idle_timeout"
-    assert first["rule"]["ruleset"] == "sessionwatch" and first["user"]["name"] == "alice"
-    assert first["source"]["ip"] == "198.51.100.10" and first["@timestamp"] == "2026-03-02T09:25:00Z"
+    assert first["event"]["kind"] == "alert"
+    assert first["rule"]["category"] == "session_idle_timeout"
+    assert first["rule"]["ruleset"] == "sessionwatch"
+    assert first["user"]["name"] == "alice"
+    assert first["source"]["ip"] == "198.51.100.10"
+    assert first["@timestamp"] == "2026-03-02T09:25:00Z"
     negative = _cli(
         "detect", "--events", str(repo / "fixtures/samples/portal-clean.ndjson"), cwd=tmp_path, es_url=es_url
     )

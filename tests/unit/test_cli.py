@@ -51,7 +51,8 @@ def test_enrich_writes_dead_letter_and_counts(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "read=2 enriched=1 passed_through=0 dead_letter=1" in result.stderr
     dead = json.loads((tmp_path / "out.ndjson.dead-letter.ndjson").read_text())
-    assert dead["line"] == 2 and dead["raw"] == "{broken"
+    assert dead["line"] == 2
+    assert dead["raw"] == "{broken"
     enriched = json.loads((tmp_path / "out.ndjson").read_text())
     assert enriched["sessionwatch"]["session"]["id"] == "s"
 

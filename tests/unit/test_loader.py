@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import time
 import uuid
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -39,8 +39,10 @@ def test_three_mistakes_are_all_reported_with_lines() -> None:
     found = messages(caught.value)
     path = str(DATA / "three-mistakes.yml")
     assert len(found) == 3, found
-    assert found[0].startswith(f"{path}:1:5: ") and "(/id)" in found[0]
-    assert found[1].startswith(f"{path}:6:11: ") and "'urgent' is not one of" in found[1]
+    assert found[0].startswith(f"{path}:1:5: ")
+    assert "(/id)" in found[0]
+    assert found[1].startswith(f"{path}:6:11: ")
+    assert "'urgent' is not one of" in found[1]
     assert found[2] == f"{path}:15:1: unknown field 'colour' (/colour)"
 
 
@@ -58,7 +60,8 @@ def test_yaml_syntax_error_is_located(tmp_path: Path) -> None:
     with pytest.raises(RuleErrors) as caught:
         load_rule_file(path)
     (message,) = messages(caught.value)
-    assert message.startswith(f"{path}:") and "YAML syntax" in message
+    assert message.startswith(f"{path}:")
+    assert "YAML syntax" in message
 
 
 def test_python_tags_are_refused(tmp_path: Path) -> None:
@@ -67,7 +70,8 @@ def test_python_tags_are_refused(tmp_path: Path) -> None:
     with pytest.raises(RuleErrors) as caught:
         load_rule_file(path)
     (message,) = messages(caught.value)
-    assert message.startswith(f"{path}:1:7: ") and "python/object" in message
+    assert message.startswith(f"{path}:1:7: ")
+    assert "python/object" in message
 
 
 def test_billion_laughs_fails_fast(tmp_path: Path) -> None:
@@ -89,7 +93,8 @@ def test_name_must_match_file(tmp_path: Path, idle_rule_data: dict[str, Any], wr
     with pytest.raises(RuleErrors) as caught:
         load_rule_file(renamed)
     (message,) = messages(caught.value)
-    assert "does not match its file name 'other-name'" in message and "(/name)" in message
+    assert "does not match its file name 'other-name'" in message
+    assert "(/name)" in message
 
 
 def test_duplicate_ids_and_names_across_files(

@@ -44,7 +44,8 @@ def test_scope_values_stay_values(
     body = render_query(rule, WINDOW)
     filters = body["query"]["bool"]["filter"]
     assert filters[1] == {"terms": {"event.dataset": [value]}}
-    assert len(filters) == 6 and set(body) == {"size", "track_total_hits", "sort", "query"}
+    assert len(filters) == 6
+    assert set(body) == {"size", "track_total_hits", "sort", "query"}
 
 
 def test_unknown_target_is_an_error(idle_rule_path: Path) -> None:

@@ -39,9 +39,14 @@ def test_idle_gap_age_and_reauth() -> None:
         ]
     )
     first, second, third, fourth = (session_facts(o) for o in outs)
-    assert first["start_observed"] is True and first["reauth"] is True and "idle_seconds" not in first
-    assert second["idle_seconds"] == 300.0 and second["age_seconds"] == 300.0
-    assert third["idle_seconds"] == 1200.5 and third["reauth"] is False and third["sequence"] == 3
+    assert first["start_observed"] is True
+    assert first["reauth"] is True
+    assert "idle_seconds" not in first
+    assert second["idle_seconds"] == 300.0
+    assert second["age_seconds"] == 300.0
+    assert third["idle_seconds"] == 1200.5
+    assert third["reauth"] is False
+    assert third["sequence"] == 3
     assert fourth["reauth"] is True
 
 
@@ -106,4 +111,5 @@ def test_bad_lines_go_to_dead_letter_and_counts_are_conserved() -> None:
 def test_invalid_utf8_is_dead_lettered() -> None:
     engine = Engine(ProfileRegistry.discover(), discover_enrichers())
     outs = list(engine.process([b'{"a": "\xff"}\n']))
-    assert outs[0].dead is not None and outs[0].dead.reason == "invalid UTF-8 at byte 7"
+    assert outs[0].dead is not None
+    assert outs[0].dead.reason == "invalid UTF-8 at byte 7"
