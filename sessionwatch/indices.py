@@ -1,0 +1,92 @@
+"""Names and composable index templates of the indices sessionwatch writes.
+
+Enriched events, alerts, the audit trail of evaluations, and runner/follower state.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sessionwatch.enrichers.facts import events_mapping
+
+EVENTS_PATTERN = "sessionwatch-events-*"
+ALERTS_INDEX = "sessionwatch-alerts-default"
+ALERTS_PATTERN = "sessionwatch-alerts-*"
+AUDIT_INDEX = "sessionwatch-audit-default"
+AUDIT_PATTERN = "sessionwatch-audit-*"
+STATE_INDEX = "sessionwatch-state"
+
+_KEYWORD = {"type": "keyword", "ignore_above": 1024}
+
+
+def alerts_mapping() -> dict[str, Any]:
+    """Alert documents (DESIGN.md format); evidence facts are kept, not indexed."""
+    return {
+        "dynamic": False,
+        "properties": {
+            "@timestamp": {"type": "date"},
+            "message": {"type": "text"},
+            "event": {"properties": {"kind": _KEYWORD, "severity": {"type": "long"}, "id": _KEYWORD}},
+            "rule": {
+                "properties": {
+                    name: _KEYWORD for name in ("id", "name", "description", "category", "ruleset", "version")
+                }
+            },
+            "threat": {"properties": {"framework": _KEYWORD, "technique": {"properties": {"id": _KEYWORD}}}},
+            "user": {"properties": {"name": _KEYWORD}},
+            "source": {"properties": {"ip": {"type": "ip"}}},
+            "sessionwatch": {
+                "properties": {
+                    "session": {"properties": {"id": _KEYWORD}},
+                    "evidence": {
+                        "properties": {
+                            "event_ids": _KEYWORD,
+                            "facts": {"type": "object", "enabled": False},
+                        }
+                    },
+                }
+            },
+        },
+    }
+
+
+def audit_mapping() -> dict[str, Any]:
+    """One audit record per rule evaluation: the evidence that the policy was enforced."""
+    return {
+        "dynamic": False,
+        "properties": {
+            "@timestamp": {"type": "date"},
+            "rule": {"properties": {"id": _KEYWORD, "name": _KEYWORD, "version": _KEYWORD, "hash": _KEYWORD}},
+            "window": {"properties": {"start": {"type": "date"}, "end": {"type": "date"}}},
+            "documents_examined": {"type": "long"},
+            "alerts_raised": {"type": "long"},
+            "outcome": _KEYWORD,
+            "error": {"type": "text"},
+            "runner": {"properties": {"id": _KEYWORD}},
+        },
+    }
+
+
+def index_templates() -> dict[str, dict[str, Any]]:
+    """Composable index templates, by template name."""
+    settings = {"number_of_shards": 1}
+    return {
+        "sessionwatch-events": {
+            "index_patterns": [EVENTS_PATTERN],
+            "priority": 200,
+            "template": {"settings": settings, "mappings": events_mapping()},
+            "_meta": {"managed_by": "sessionwatch"},
+        },
+        "sessionwatch-alerts": {
+            "index_patterns": [ALERTS_PATTERN],
+            "priority": 200,
+            "template": {"settings": settings, "mappings": alerts_mapping()},
+            "_meta": {"managed_by": "sessionwatch"},
+        },
+        "sessionwatch-audit": {
+            "index_patterns": [AUDIT_PATTERN],
+            "priority": 200,
+            "template": {"settings": settings, "mappings": audit_mapping()},
+            "_meta": {"managed_by": "sessionwatch"},
+        },
+    }
