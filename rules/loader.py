@@ -19,6 +19,7 @@ from sessionwatch.rules.errors import (
     Location,
     RuleErrors,
     RuleSchemaError,
+    RuleSyntaxError,
     SessionwatchError,
 )
 from sessionwatch.rules.model import Rule, build_rule, parse_time
@@ -102,7 +103,12 @@ def load_rule_file(path: Path) -> Rule:
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
-        raise RuleErrors([RuleSchemaError(f"not UTF-8 text: {exc.reason}", Location(display))]) from None
+        before = exc.object[: exc.start]
+        line = before.count(b"\n") + 1
+        column = exc.start - (before.rfind(b"\n") + 1) + 1
+        raise RuleErrors(
+            [RuleSyntaxError(f"not UTF-8 text: {exc.reason}", Location(display, line, column))]
+        ) from None
     except OSError as exc:
         raise RuleErrors([RuleSchemaError(f"cannot read: {exc.strerror}", Location(display))]) from None
     try:

@@ -94,6 +94,13 @@ class _Walker:
             problem = exc.problem or "cannot construct this value"
             self.errors.append(RuleSyntaxError(problem, self._loc(node, pointer)))
             return None
+        except (ValueError, KeyError, AttributeError, TypeError, OverflowError):
+            # PyYAML's scalar constructors raise plain exceptions for explicit tags whose value
+            # does not fit (``!!int 0xZZ``, ``!!bool maybe``, ``!!timestamp 2026-13-45``).
+            self.errors.append(
+                RuleSyntaxError(f"value does not fit its tag {node.tag!r}", self._loc(node, pointer))
+            )
+            return None
 
     def _mapping(self, node: MappingNode, pointer: str, depth: int) -> dict[str, Any]:
         result: dict[str, Any] = {}
@@ -139,6 +146,8 @@ def parse_yaml(text: str, path: str) -> YamlDocument:
         raise RuleSyntaxError(f"YAML syntax: {message}", Location(path, line, col)) from None
     except yaml.YAMLError as exc:
         raise RuleSyntaxError(f"YAML syntax: {exc}", Location(path, 1, 1)) from None
+    except RecursionError:  # PyYAML composes recursively: ``[[[[…`` thousands deep
+        raise RuleSyntaxError(f"nesting deeper than {MAX_DEPTH} levels", Location(path, 1, 1)) from None
     if node is None:
         raise RuleSyntaxError("empty file", Location(path, 1, 1))
     walker = _Walker(path)
