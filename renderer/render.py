@@ -66,7 +66,7 @@ def render_query(
         )
     except TemplateNotFound:
         raise RenderError(f"no query template for kind {rule.kind.value!r}", rule.locate("/kind")) from None
-    except TemplateError as exc:
+    except (TemplateError, ValueError, TypeError, ArithmeticError) as exc:  # filters raise plain errors
         raise RenderError(f"template {name} failed: {exc}", rule.location) from None
     try:
         body: dict[str, Any] = json.loads(text)
