@@ -8,7 +8,10 @@ import sys
 from sessionwatch.enrichers import ProfileRegistry
 from sessionwatch.es import connect
 from sessionwatch.harness import CaseResult, run_rules
-from sessionwatch.rule_sources import load_selected
+from sessionwatch.reports import model as report_model
+from sessionwatch.reports.output import add_report_arguments, chosen_format, report_on_stdout, write_report
+from sessionwatch.rule_sources import load_selected, selected_files
+from sessionwatch.rules.errors import RuleErrors
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -16,6 +19,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     parser.add_argument("paths", nargs="*", help="rule files or directories (default: installed packs)")
     parser.add_argument("--es-url", help="cluster URL (default: $SESSIONWATCH_ES_URL)")
     parser.add_argument("--ca-certs", help="CA bundle for a TLS cluster")
+    add_report_arguments(parser)
     parser.set_defaults(run=run)
 
 
@@ -31,10 +35,16 @@ def format_table(results: list[CaseResult]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    rules = load_selected(args.paths)
+    chosen_format(args)  # a bad --format/--report is a usage error before any work
+    try:
+        rules = load_selected(args.paths)
+    except RuleErrors as exc:
+        write_report(args, report_model.for_test(selected_files(args.paths), [], exc.errors))
+        raise
     client = connect(args.es_url, ca_certs=args.ca_certs)
     results = list(run_rules(client, rules, ProfileRegistry.discover()))
-    print(format_table(results))
+    write_report(args, report_model.for_test([r.source for r in rules], results))
+    print(format_table(results), file=sys.stderr if report_on_stdout(args) else sys.stdout)
     failed = sum(not r.passed for r in results)
     print(f"{len(results)} cases: {len(results) - failed} passed, {failed} failed", file=sys.stderr)
     return 1 if failed else 0

