@@ -73,7 +73,10 @@ def _schema_errors(doc: YamlDocument) -> list[SessionwatchError]:
                     errors.append(RuleSchemaError(f"unknown field {extra!r}", doc.locate(child, key=True)))
                 continue
             errors.append(RuleSchemaError(error.message, doc.locate(pointer)))
-    return errors
+    unique: dict[tuple[object, str], SessionwatchError] = {}
+    for found in errors:  # a type error can be found by the base schema and a kind's branch alike
+        unique.setdefault((found.location, found.message), found)
+    return list(unique.values())
 
 
 def _semantic_errors(doc: YamlDocument, path: Path) -> list[SessionwatchError]:

@@ -59,6 +59,7 @@ class _Walker:
         self.errors: list[RuleSyntaxError] = []
         self._constructor = SafeConstructor()
         self._seen: set[int] = set()
+        self._aliased: set[int] = set()
 
     def _loc(self, node: Node, pointer: str) -> Location:
         mark = node.start_mark
@@ -66,9 +67,13 @@ class _Walker:
 
     def walk(self, node: Node, pointer: str, depth: int = 0) -> Any:
         if id(node) in self._seen:
-            self.errors.append(
-                RuleSyntaxError("YAML anchors and aliases are not allowed in rules", self._loc(node, pointer))
-            )
+            if id(node) not in self._aliased:  # once per anchor, not once per alias (2000 aliases)
+                self._aliased.add(id(node))
+                self.errors.append(
+                    RuleSyntaxError(
+                        "YAML anchors and aliases are not allowed in rules", self._loc(node, pointer)
+                    )
+                )
             return None
         self._seen.add(id(node))
         if depth > MAX_DEPTH:
@@ -144,6 +149,13 @@ def parse_yaml(text: str, path: str) -> YamlDocument:
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         message = exc.problem or exc.context or "invalid YAML"
         raise RuleSyntaxError(f"YAML syntax: {message}", Location(path, line, col)) from None
+    except yaml.reader.ReaderError as exc:  # a character YAML forbids (NUL, other controls)
+        before = text[: exc.position]
+        line, col = before.count("\n") + 1, exc.position - (before.rfind("\n") + 1) + 1
+        code = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        raise RuleSyntaxError(
+            f"YAML syntax: character U+{code:04X} is not allowed", Location(path, line, col)
+        ) from None
     except yaml.YAMLError as exc:
         raise RuleSyntaxError(f"YAML syntax: {exc}", Location(path, 1, 1)) from None
     except RecursionError:  # PyYAML composes recursively: ``[[[[…`` thousands deep

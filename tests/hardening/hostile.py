@@ -98,6 +98,53 @@ def expected_after_injection(baseline: Any, value: str, marker: str = MARKER) ->
     return normalise(substitute(normalise(baseline), marker, value))
 
 
+def _escaped(value: str) -> tuple[str, ...]:
+    """``value`` as it appears inside a JSON string literal (targets that emit JSON as text):
+    plain ``json.dumps``, ASCII-only, or Jinja's ``tojson`` (which also escapes ``<>&'``)."""
+    plain = json.dumps(value, ensure_ascii=False)[1:-1]
+    jinja = plain.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return (plain, json.dumps(value)[1:-1], jinja.replace("'", "\\u0027"))
+
+
+def injection_difference(actual: Any, baseline: Any, value: str, marker: str = MARKER) -> str | None:
+    """Where ``actual`` differs from ``baseline`` with ``marker`` replaced by ``value``; None if nowhere.
+
+    Keys take the value verbatim. A string takes it verbatim, or JSON-escaped when the string is
+    itself JSON text (a Watcher body, a Kibana ``esQuery``): either way it cannot leave its place.
+    """
+    return _difference(normalise(actual), normalise(baseline), value, marker, "")
+
+
+def _difference(actual: Any, base: Any, value: str, marker: str, path: str) -> str | None:
+    if isinstance(base, dict):
+        if not isinstance(actual, dict):
+            return f"{path}: {type(actual).__name__} instead of an object"
+        wanted = {key.replace(marker, value): item for key, item in base.items()}
+        if set(actual) != set(wanted):
+            return f"{path}: keys {sorted(actual)} instead of {sorted(wanted)}"
+        for key, item in wanted.items():
+            found = _difference(actual[key], item, value, marker, f"{path}/{key}")
+            if found:
+                return found
+        return None
+    if isinstance(base, list):
+        if not isinstance(actual, list) or len(actual) != len(base):
+            return f"{path}: not a list of {len(base)} items"
+        for i, (got, item) in enumerate(zip(actual, base, strict=True)):
+            found = _difference(got, item, value, marker, f"{path}/{i}")
+            if found:
+                return found
+        return None
+    if isinstance(base, str):
+        candidates = [base.replace(marker, value)] + [base.replace(marker, e) for e in _escaped(value)]
+        if actual in candidates or normalise(actual) in [normalise(c) for c in candidates]:
+            return None
+        return f"{path}: {actual!r:.200} instead of {candidates[0]!r:.200}"
+    if actual != base or type(actual) is not type(base):
+        return f"{path}: {actual!r} instead of {base!r}"
+    return None
+
+
 def shape(node: Any) -> Any:
     """The tree's skeleton: keys and nesting, leaves replaced by their type name."""
     if isinstance(node, dict):

@@ -4,7 +4,8 @@ For every render target (``TARGETS``: new targets are covered automatically) and
 rule, Hypothesis puts hostile strings into one "slot" at a time — a rule field that reaches a
 template, or an event value (actor, session id, IP, path) used as a scope filter — and checks:
 
-* the output parses (``render()`` returns a dict, or raises ``RenderError`` for typed slots);
+* the output parses (``render()`` returns a dict), or ``render()`` refuses the value with a
+  located ``RenderError`` (typed slots; values a target's engine would interpret);
 * it equals the render with a unique marker in the same slot, with the marker replaced by the
   value: the same keys, nesting and types, and the value verbatim wherever the marker was.
 """
@@ -26,7 +27,7 @@ from sessionwatch.renderer import TARGETS, Window, render, render_query
 from sessionwatch.rules import load_rule_file
 from sessionwatch.rules.errors import RenderError
 from sessionwatch.rules.model import Rule, ScopeFilter
-from tests.hardening.hostile import MARKER, expected_after_injection, hostile_text, shape
+from tests.hardening.hostile import MARKER, hostile_text, injection_difference, shape
 
 PACK = Path(__file__).resolve().parents[2] / "rules" / "pack"
 RULE_FILES = sorted(p for p in PACK.rglob("*.yml") if p.is_file())
@@ -130,8 +131,16 @@ def test_hostile_value_in_any_slot_keeps_structure(rule_file: Path, target: str,
         original = render(rule, target)
         assert isinstance(result, RenderError) or shape(result) == shape(original)
         return
-    assert not isinstance(result, RenderError), f"{slot_name}: free-text slot refused a value: {result}"
-    assert result == expected_after_injection(baseline, value)
+    if isinstance(result, RenderError):
+        # A target may refuse what its engine would interpret (Watcher: mustache ``{{ }}``): safe,
+        # provided the refusal is a located error and plain text still goes through.
+        event(f"refused by {target}")
+        assert str(result).startswith(f"{rule.source}:"), str(result)
+        plain = "plain value 42"
+        assert injection_difference(render(slot(rule, plain), target), baseline, plain) is None
+        return
+    difference = injection_difference(result, baseline, value)
+    assert difference is None, f"{slot_name}: {difference}"
     json.loads(json.dumps(result))  # and it serialises back to JSON text
 
 
@@ -143,10 +152,9 @@ def test_hostile_window_bounds_stay_values(rule_file: Path, start: str, end: str
     rule = _load(rule_file)
     baseline = render_query(rule, Window(MARKER + "s", MARKER + "e"))
     result = render_query(rule, Window(start, end))
-    expected = expected_after_injection(
-        expected_after_injection(baseline, start, MARKER + "s"), end, MARKER + "e"
-    )
-    assert result == expected
+    halfway = render_query(rule, Window(start, MARKER + "e"))
+    assert injection_difference(halfway, baseline, start, MARKER + "s") is None
+    assert injection_difference(result, halfway, end, MARKER + "e") is None
 
 
 def test_slots_cover_the_template_context() -> None:
