@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from sessionwatch import __version__
-from sessionwatch.commands import detect, enrich, render, test, validate
+from sessionwatch.commands import detect, enrich, new, render, test, validate
 from sessionwatch.rules.errors import (
     ElasticsearchUnavailable,
     PluginError,
@@ -16,7 +16,7 @@ from sessionwatch.rules.errors import (
     SessionwatchError,
 )
 
-COMMANDS = (validate, render, enrich, test, detect)
+COMMANDS = (validate, render, enrich, test, detect, new)
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 
 

@@ -15,8 +15,15 @@ from importlib import resources
 from pathlib import Path
 
 import pytest
+from elasticsearch import Elasticsearch
 from jsonschema import Draft4Validator
 from junitparser import Failure, JUnitXml
+
+from sessionwatch.enrichers import ProfileRegistry
+from sessionwatch.harness import run_case
+from sessionwatch.rules import load_rule_file
+from sessionwatch.rules.kinds import Kind
+from sessionwatch.scaffold import scaffold
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "example_user_repo"
 FAILING = "rules/acme-idle-60m.yml"
@@ -153,3 +160,13 @@ def test_plugin_says_why_no_node_could_start(user_repo: Path) -> None:
     assert "could not start Elasticsearch with docker" in output
     assert "broken-compose.yml" in output
     assert output.count("could not start Elasticsearch") >= 2  # each case says so, started once
+
+
+@pytest.mark.parametrize("kind", list(Kind), ids=[k.value for k in Kind])
+def test_scaffolded_rule_passes_its_cases(kind: Kind, tmp_path: Path, es: Elasticsearch) -> None:
+    """`sessionwatch new` gives an author a rule whose two cases already pass, to edit from."""
+    made = scaffold(kind, f"acme-{kind.value.replace('_', '-')}", tmp_path / "rules")
+    rule = load_rule_file(made.rule)
+    results = [run_case(es, rule, case, ProfileRegistry.discover()) for case in rule.tests]
+    assert [(r.case.name, r.diff()) for r in results] == [("positive", []), ("negative", [])]
+    assert len(results[0].alerts) == 1
