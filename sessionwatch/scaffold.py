@@ -310,6 +310,14 @@ tests:
 """
 
 
+def _relative(path: Path) -> Path:
+    """``path`` relative to the working directory when inside it (as the user would write it)."""
+    try:
+        return path.relative_to(Path.cwd().resolve())
+    except ValueError:
+        return path
+
+
 @dataclass(frozen=True)
 class Scaffolded:
     rule: Path
@@ -326,7 +334,7 @@ def scaffold(kind: Kind, name: str, rules_dir: Path) -> Scaffolded:
             Location(name),
         )
     rule_path = rules_dir / kind.value / f"{name}.yml"
-    root = fixtures_root(rule_path) or rules_dir.resolve().parent / "fixtures"
+    root = _relative(fixtures_root(rule_path) or rules_dir.resolve().parent / "fixtures")
     folder = root / kind.value / name
     paths = Scaffolded(rule_path, folder / "positive.ndjson", folder / "negative.ndjson")
     for path in (paths.rule, paths.positive, paths.negative):
