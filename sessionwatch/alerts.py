@@ -1,9 +1,18 @@
-"""ECS alert documents (the format DESIGN.md fixes) built from search results."""
+"""ECS alert documents (the format DESIGN.md fixes) built from search results.
+
+Kinds come in four shapes (``SHAPES``): one alert per offending event (search hits); one alert
+per session or per token, naming its first offending event (a composite aggregation with
+``top_hits``); and
+one alert per account over a per-entity threshold (composite + ``cardinality``, the threshold
+checked here, without a script, the way a Watcher ``array_compare`` would).
+"""
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from sessionwatch.enrichers.events import get_path
@@ -11,14 +20,90 @@ from sessionwatch.rules.kinds import Kind
 from sessionwatch.rules.model import Rule
 
 RULESET = "sessionwatch"
+GROUPS_AGG = "groups"
+
+
+class Shape(StrEnum):
+    EVENTS = "events"  # hits: one alert per offending event
+    SESSIONS = "sessions"  # composite on the session id: one alert per session
+    TOKENS = "tokens"  # composite on the token id: one alert per token
+    ACTORS = "actors"  # composite on the actor: one alert per account over a threshold
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """A per-entity threshold: the bucket metric that must exceed the rule parameter."""
+
+    metric: str
+    param: str
+
+
+SHAPES: Mapping[Kind, Shape] = {
+    Kind.SESSION_IDLE_TIMEOUT: Shape.EVENTS,
+    Kind.TOKEN_LIFETIME_POLICY: Shape.TOKENS,
+    Kind.TOKEN_RENEWAL_OUTSIDE_WORKFLOW: Shape.EVENTS,
+    Kind.SESSION_MAX_LIFETIME: Shape.SESSIONS,
+    Kind.SESSION_POST_LOGOUT: Shape.SESSIONS,
+    Kind.TOKEN_REVOKED_USE: Shape.SESSIONS,
+    Kind.TOKEN_EXPIRED_USE: Shape.SESSIONS,
+    Kind.ACCOUNT_INACTIVE_USE: Shape.SESSIONS,
+    Kind.SESSION_IP_BINDING: Shape.SESSIONS,
+    Kind.SESSION_DEVICE_BINDING: Shape.SESSIONS,
+    Kind.SESSION_REQUEST_PATTERN: Shape.SESSIONS,
+    Kind.SESSION_CONCURRENCY: Shape.ACTORS,
+}
+
+THRESHOLDS: Mapping[Kind, Threshold] = {
+    Kind.SESSION_CONCURRENCY: Threshold(metric="sessions", param="max_sessions"),
+}
 
 # The facts that explain each kind's verdict, copied into the alert as evidence.
+_SESSION = ("sessionwatch.session.start", "sessionwatch.session.age_seconds")
 EVIDENCE_FACTS: Mapping[Kind, tuple[str, ...]] = {
-    Kind.SESSION_IDLE_TIMEOUT: (
-        "sessionwatch.session.idle_seconds",
-        "sessionwatch.session.age_seconds",
-        "sessionwatch.session.start",
+    Kind.SESSION_IDLE_TIMEOUT: ("sessionwatch.session.idle_seconds", *_SESSION),
+    Kind.SESSION_MAX_LIFETIME: (*_SESSION, "sessionwatch.session.since_auth_seconds"),
+    Kind.SESSION_POST_LOGOUT: (
+        "sessionwatch.session.end_action",
+        "sessionwatch.session.since_end_seconds",
+        *_SESSION,
     ),
+    Kind.TOKEN_REVOKED_USE: ("sessionwatch.token.id", "sessionwatch.token.since_revocation_seconds"),
+    Kind.TOKEN_EXPIRED_USE: (
+        "sessionwatch.token.id",
+        "sessionwatch.token.expires_at",
+        "sessionwatch.token.past_expiry_seconds",
+    ),
+    Kind.TOKEN_LIFETIME_POLICY: (
+        "sessionwatch.token.id",
+        "sessionwatch.token.issued_at",
+        "sessionwatch.token.expires_at",
+        "sessionwatch.token.lifetime_seconds",
+    ),
+    Kind.TOKEN_RENEWAL_OUTSIDE_WORKFLOW: (
+        "sessionwatch.token.id",
+        "sessionwatch.token.grant_type",
+        "sessionwatch.token.client_id",
+        "sessionwatch.url.path",
+        "sessionwatch.session.age_seconds",
+    ),
+    Kind.ACCOUNT_INACTIVE_USE: ("sessionwatch.account.status", "sessionwatch.account.dormant_days"),
+    Kind.SESSION_IP_BINDING: (
+        "sessionwatch.source.ip",
+        "sessionwatch.ip.first",
+        "sessionwatch.ip.prefix_changed",
+        "sessionwatch.ip.distinct",
+    ),
+    Kind.SESSION_DEVICE_BINDING: (
+        "sessionwatch.device.fingerprint",
+        "sessionwatch.device.first",
+        "sessionwatch.device.distinct",
+    ),
+    Kind.SESSION_REQUEST_PATTERN: (
+        "sessionwatch.url.path",
+        "sessionwatch.session.requests_last_minute",
+        "sessionwatch.session.since_auth_seconds",
+    ),
+    Kind.SESSION_CONCURRENCY: ("sessionwatch.session.id",),
 }
 
 
@@ -28,21 +113,27 @@ def alert_id(rule: Rule, *parts: str) -> str:
     return digest[:40]
 
 
-def alert_from_hit(rule: Rule, hit: Mapping[str, Any]) -> dict[str, Any]:
-    """One alert for one offending event."""
-    source = hit["_source"]
-    session_id = get_path(source, "sessionwatch.session.id")
-    event_id = get_path(source, "sessionwatch.event.id") or hit["_id"]
+def _alert(
+    rule: Rule,
+    source: Mapping[str, Any],
+    *,
+    alert_key: str,
+    session_id: Any,
+    event_ids: list[Any],
+    extra: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
     user = get_path(source, "user.name") or get_path(source, "sessionwatch.actor.name")
     ip = get_path(source, "source.ip") or get_path(source, "sessionwatch.source.ip")
     facts = {name: get_path(source, name) for name in EVIDENCE_FACTS.get(rule.kind, ())}
+    evidence: dict[str, Any] = {
+        "event_ids": event_ids,
+        "facts": {k: v for k, v in facts.items() if v is not None},
+    }
+    evidence.update(extra or {})
+    subject = f"session {session_id}" if session_id is not None else f"account {user}"
     alert: dict[str, Any] = {
         "@timestamp": get_path(source, "@timestamp"),
-        "event": {
-            "kind": "alert",
-            "severity": rule.severity.score,
-            "id": alert_id(rule, str(session_id), str(event_id)),
-        },
+        "event": {"kind": "alert", "severity": rule.severity.score, "id": alert_key},
         "rule": {
             "id": str(rule.id),
             "name": rule.name,
@@ -51,16 +142,15 @@ def alert_from_hit(rule: Rule, hit: Mapping[str, Any]) -> dict[str, Any]:
             "ruleset": RULESET,
             "version": str(rule.version),
         },
-        "message": f"{rule.title}: session {session_id}" + (f" of {user}" if user else ""),
+        "message": f"{rule.title}: {subject}" + (f" of {user}" if user and session_id is not None else ""),
         "threat": {
             "framework": "MITRE ATT&CK",
             "technique": [{"id": technique} for technique in rule.attack],
         },
-        "sessionwatch": {
-            "session": {"id": session_id},
-            "evidence": {"event_ids": [event_id], "facts": {k: v for k, v in facts.items() if v is not None}},
-        },
+        "sessionwatch": {"evidence": evidence},
     }
+    if session_id is not None:
+        alert["sessionwatch"]["session"] = {"id": session_id}
     if user:
         alert["user"] = {"name": user}
     if ip:
@@ -68,9 +158,73 @@ def alert_from_hit(rule: Rule, hit: Mapping[str, Any]) -> dict[str, Any]:
     return alert
 
 
-def alerts_from_response(rule: Rule, response: Mapping[str, Any]) -> list[dict[str, Any]]:
-    hits = response.get("hits", {}).get("hits", [])
-    return [alert_from_hit(rule, hit) for hit in hits]
+def alert_from_hit(rule: Rule, hit: Mapping[str, Any]) -> dict[str, Any]:
+    """One alert for one offending event."""
+    source = hit["_source"]
+    session_id = get_path(source, "sessionwatch.session.id")
+    event_id = get_path(source, "sessionwatch.event.id") or hit["_id"]
+    key = alert_id(rule, str(session_id), str(event_id))
+    return _alert(rule, source, alert_key=key, session_id=session_id, event_ids=[event_id])
+
+
+def _metrics(bucket: Mapping[str, Any]) -> dict[str, Any]:
+    """Single-value metrics (cardinality) and key lists (terms) of a bucket, as evidence counts."""
+    out: dict[str, Any] = {"events": bucket.get("doc_count")}
+    for name, value in sorted(bucket.items()):
+        if isinstance(value, Mapping) and "value" in value:
+            out[name] = value["value"]
+        elif isinstance(value, Mapping) and "buckets" in value:
+            out[name] = [b["key"] for b in value["buckets"]]
+    return out
+
+
+def over_threshold(rule: Rule, bucket: Mapping[str, Any]) -> bool:
+    """Whether an entity bucket trips the rule (always, for kinds without a per-entity threshold)."""
+    threshold = THRESHOLDS.get(rule.kind)
+    if threshold is None:
+        return True
+    value = get_path(bucket, f"{threshold.metric}.value")
+    return value is not None and value > rule.params[threshold.param]
+
+
+def alert_from_bucket(rule: Rule, bucket: Mapping[str, Any], window: tuple[str, str]) -> dict[str, Any]:
+    """One alert for one entity (session or account); its id covers rule, entity and window."""
+    shape = SHAPES[rule.kind]
+    entity = bucket["key"]["entity"]
+    first = bucket["first"]["hits"]["hits"][0]
+    source = first["_source"]
+    event_id = get_path(source, "sessionwatch.event.id") or first["_id"]
+    session_id = entity if shape is Shape.SESSIONS else None
+    if shape is Shape.TOKENS:
+        session_id = get_path(source, "sessionwatch.session.id")
+    key = alert_id(rule, shape.value, str(entity), *window)
+    return _alert(
+        rule,
+        source,
+        alert_key=key,
+        session_id=session_id,
+        event_ids=[event_id],
+        extra={"counts": _metrics(bucket)},
+    )
+
+
+def group_buckets(response: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    buckets: list[Mapping[str, Any]] = get_path(response, f"aggregations.{GROUPS_AGG}.buckets") or []
+    return buckets
+
+
+def alerts_from_response(
+    rule: Rule, response: Mapping[str, Any], window: tuple[str, str] = ("", "")
+) -> list[dict[str, Any]]:
+    """The alerts one search response (or one page of it) yields for ``rule``."""
+    if SHAPES.get(rule.kind, Shape.EVENTS) is Shape.EVENTS:
+        hits = response.get("hits", {}).get("hits", [])
+        return [alert_from_hit(rule, hit) for hit in hits]
+    return [
+        alert_from_bucket(rule, bucket, window)
+        for bucket in group_buckets(response)
+        if over_threshold(rule, bucket)
+    ]
 
 
 def alert_key(alert: Mapping[str, Any]) -> tuple[str | None, str | None, str | None]:
