@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from jinja2 import TemplateError, TemplateNotFound
+
 from sessionwatch.renderer.environment import environment
 from sessionwatch.rules.durations import format_duration
 from sessionwatch.rules.errors import RenderError
@@ -80,8 +81,22 @@ def render_query(
 
 Target = Callable[[Rule], dict[str, Any]]
 
+def _watcher(rule: Rule) -> dict[str, Any]:
+    from sessionwatch.renderer.watcher import render_watch  # imports this module
+
+    return render_watch(rule)
+
+
+def _kibana(rule: Rule) -> dict[str, Any]:
+    from sessionwatch.renderer.kibana import render_kibana_rule  # imports this module
+
+    return render_kibana_rule(rule)
+
+
 TARGETS: dict[str, tuple[str, Target]] = {
     "query": ("Scriptless Query DSL search body over the rule's trailing window", render_query),
+    "watcher": ("Watcher watch (PUT _watcher/watch), ${NAME} placeholders filled by deploy", _watcher),
+    "kibana": ("Elastic Security detection rule (Kibana import format)", _kibana),
 }
 
 

@@ -1,0 +1,144 @@
+"""``render --target kibana``: Elastic Security detection rules in Kibana's import format.
+
+* one alert per offending event (search hits) → a ``query`` rule;
+* one alert per session (composite on the session id) → a ``threshold`` rule grouped by the
+  session id with value 1: one signal per session and window;
+* one alert per account over a per-entity threshold → a ``threshold`` rule grouped by the
+  account with a ``cardinality`` condition (``max_sessions`` + 1 distinct sessions).
+
+The rule's Query DSL (the ``--target query`` body over the trailing lookback) is the filter;
+``risk_score``/``severity`` come from the rule's severity, ``threat`` from its ATT&CK ids.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from jinja2 import TemplateError
+
+from sessionwatch.renderer.environment import environment
+from sessionwatch.renderer.render import Window, render_query
+from sessionwatch.renderer.watcher import SESSION_KEY, schema_errors
+from sessionwatch.rules.durations import format_duration
+from sessionwatch.rules.errors import RenderError
+from sessionwatch.rules.kinds import Kind
+from sessionwatch.rules.model import Rule
+
+MITRE = "https://attack.mitre.org"
+TACTICS: Mapping[str, str] = {
+    "TA0001": "Initial Access",
+    "TA0003": "Persistence",
+    "TA0004": "Privilege Escalation",
+    "TA0005": "Defense Evasion",
+    "TA0006": "Credential Access",
+    "TA0008": "Lateral Movement",
+    "TA0009": "Collection",
+}
+# ATT&CK techniques the pack uses: name and the tactics they belong to (ATT&CK v15).
+TECHNIQUES: Mapping[str, tuple[str, tuple[str, ...]]] = {
+    "T1078": ("Valid Accounts", ("TA0005", "TA0003", "TA0004", "TA0001")),
+    "T1185": ("Browser Session Hijacking", ("TA0009",)),
+    "T1528": ("Steal Application Access Token", ("TA0006",)),
+    "T1539": ("Steal Web Session Cookie", ("TA0006",)),
+    "T1550": ("Use Alternate Authentication Material", ("TA0005", "TA0008")),
+    "T1550.001": ("Application Access Token", ("TA0005", "TA0008")),
+    "T1550.004": ("Web Session Cookie", ("TA0005", "TA0008")),
+}
+# Per-account thresholds (mirrors sessionwatch.alerts.THRESHOLDS): bucket metric, rule parameter.
+THRESHOLDS: Mapping[Kind, tuple[str, str]] = {Kind.SESSION_CONCURRENCY: ("sessions", "max_sessions")}
+MAX_SIGNALS = 100
+
+
+def _reference(technique: str) -> str:
+    return f"{MITRE}/techniques/{technique.replace('.', '/')}/"
+
+
+def threat(rule: Rule) -> list[dict[str, Any]]:
+    """Kibana's ``threat``: one entry per tactic, its techniques with sub-techniques nested."""
+    by_tactic: dict[str, dict[str, set[str]]] = {}
+    for technique in rule.attack:
+        parent = technique.split(".")[0]
+        if technique not in TECHNIQUES or parent not in TECHNIQUES:
+            raise RenderError(f"no ATT&CK name known for {technique}", rule.locate("/attack"))
+        for tactic in TECHNIQUES[technique][1]:
+            subs = by_tactic.setdefault(tactic, {}).setdefault(parent, set())
+            if technique != parent:
+                subs.add(technique)
+    entries = []
+    for tactic, techniques in sorted(by_tactic.items()):
+        listed = []
+        for parent, subs in sorted(techniques.items()):
+            item: dict[str, Any] = {
+                "id": parent,
+                "name": TECHNIQUES[parent][0],
+                "reference": _reference(parent),
+            }
+            if subs:
+                item["subtechnique"] = [
+                    {"id": s, "name": TECHNIQUES[s][0], "reference": _reference(s)} for s in sorted(subs)
+                ]
+            listed.append(item)
+        entries.append(
+            {
+                "framework": "MITRE ATT&CK",
+                "tactic": {"id": tactic, "name": TACTICS[tactic], "reference": f"{MITRE}/tactics/{tactic}/"},
+                "technique": listed,
+            }
+        )
+    return entries
+
+
+def _threshold(rule: Rule, query: Mapping[str, Any]) -> dict[str, Any] | None:
+    groups = (query.get("aggs") or query.get("aggregations") or {}).get("groups")
+    if groups is None:
+        return None
+    field = groups["composite"]["sources"][0]["entity"]["terms"]["field"]
+    if rule.kind in THRESHOLDS:
+        metric, param = THRESHOLDS[rule.kind]
+        distinct = groups["aggs"][metric]["cardinality"]["field"]
+        limit = int(rule.params[param]) + 1
+        return {"field": [field], "value": 1, "cardinality": [{"field": distinct, "value": limit}]}
+    if field != SESSION_KEY:
+        raise RenderError(f"kind {rule.kind.value!r} groups by {field} without a known threshold")
+    return {"field": [field], "value": 1}
+
+
+def render_kibana_rule(rule: Rule) -> dict[str, Any]:
+    """The detection rule for ``rule``, checked against schemas/kibana-rule.schema.json."""
+    full = render_query(rule, Window.trailing(rule))
+    threshold = _threshold(rule, full)
+    context = rule.as_template_context()
+    context.update(references=list(rule.references), description=rule.description)
+    tags = ["sessionwatch", rule.kind.value, *(f"{k}:{c}" for k, v in rule.compliance.items() for c in v)]
+    try:
+        text = (
+            environment()
+            .get_template("kibana/rule.json.j2")
+            .render(
+                rule=context,
+                query=full["query"],
+                type="threshold" if threshold else "query",
+                threshold=threshold,
+                interval=format_duration(rule.schedule.interval_seconds),
+                lookback=format_duration(rule.schedule.lookback_seconds),
+                max_signals=MAX_SIGNALS,
+                threat=threat(rule),
+                tags=tags,
+            )
+        )
+        document: dict[str, Any] = json.loads(text)
+    except (TemplateError, json.JSONDecodeError) as exc:
+        raise RenderError(f"template kibana/rule.json.j2 failed: {exc}", rule.location) from None
+    problems = schema_errors(document, "kibana-rule.schema.json")
+    if problems:
+        raise RenderError(f"rendered Kibana rule breaks the import format: {problems[0]}", rule.location)
+    return document
+
+
+def to_ndjson(rules: Iterable[Rule]) -> str:
+    """The import file: one rule per line (``POST /api/detection_engine/rules/_import``)."""
+    return "".join(
+        json.dumps(render_kibana_rule(r), sort_keys=True, ensure_ascii=False) + "\n" for r in rules
+    )

@@ -1,0 +1,2 @@
+"""``sessionwatch deploy``: plan, diff and apply index templates, watches or runner
+configuration, and least-privilege roles, idempotently."""
