@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
+
+Scope = Literal["session", "stream"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +24,14 @@ class CanonicalEvent:
     source_ip: str | None
     device_id: str | None
     doc: Mapping[str, Any]
+    user_agent: str | None = None
+    token_issued_at: float | None = None
+    token_expires_at: float | None = None
+    client_id: str | None = None
+    grant_type: str | None = None
+    url_path: str | None = None
+    revoke_target: str | None = None
+    account_target: str | None = None
 
     @property
     def accepted(self) -> bool:
@@ -30,13 +40,25 @@ class CanonicalEvent:
 
 @runtime_checkable
 class Enricher(Protocol):
-    """Computes threshold-free facts for one event from its session's state.
+    """Computes threshold-free facts for one event from explicit, JSON-serialisable state.
 
-    ``state`` is this enricher's private, per-session dict: the engine creates it empty for a
-    new session, keeps it between events of that session, and may evict or persist it (so it
-    must hold JSON-serialisable values only). Return flat dotted fact names → values.
+    ``name`` must be unique. Optional attributes the engine honours:
+
+    * ``scope``: ``"session"`` (the default) — ``state`` is this enricher's private dict for the
+      event's session, created empty, kept between events of that session, evicted with it and
+      saved with it; enrichers of this scope run in the worker that owns the session.
+      ``"stream"`` — ``state`` is one dict for the whole stream, seen in time order by every
+      event (the place for state keyed by actor or token); the enricher keeps it bounded and
+      may define ``sweep(state, now)`` to drop what is older than the engine's horizon.
+    * ``configure(options)``: receives the engine's options mapping (inventory path, …) once.
+
+    ``facts`` returns flat dotted fact names → values (None values are dropped).
     """
 
     name: str
 
     def facts(self, event: CanonicalEvent, state: dict[str, Any]) -> dict[str, Any]: ...
+
+
+def scope_of(enricher: Enricher) -> Scope:
+    return "stream" if getattr(enricher, "scope", "session") == "stream" else "session"

@@ -1,27 +1,34 @@
 """The facts engine: NDJSON events in, enriched events out, bad lines to a dead letter.
 
-Per-session state lives in memory, keyed by session id. Nothing is dropped: every input line
-is either written enriched, passed through unchanged (no profile claims it), or dead-lettered
-with its line number and reason; ``Counts`` proves ``read == enriched + passed + dead``.
+Two stages. The *front* parses each line, picks its profile, maps it to a ``CanonicalEvent``,
+holds it in the reorder window and, in time order, runs the stream-scoped enrichers (state keyed
+by token or actor). The *back* runs the session-scoped enrichers on the session's own state and
+builds the output document. One process runs both; ``parallel`` runs the front once and the back
+in N workers partitioned by session key, with the same output.
+
+Nothing is dropped: every input line is written enriched, passed through unchanged (no profile
+claims it), or dead-lettered with its line number and reason; ``Counts`` proves
+``read == enriched + passed_through + dead_letter``.
 """
 
 from __future__ import annotations
 
-import hashlib
-import ipaddress
 import json
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from sessionwatch.enrichers.base import CanonicalEvent, Enricher
-from sessionwatch.enrichers.events import get_path, nest
+from sessionwatch.enrichers.base import CanonicalEvent, Enricher, scope_of
+from sessionwatch.enrichers.canonical import BadEvent, canonical_fields, canonicalize, parse_timestamp
+from sessionwatch.enrichers.events import has_dotted_keys, nest_facts
 from sessionwatch.enrichers.profiles import Profile, ProfileRegistry
+from sessionwatch.enrichers.reorder import ReorderBuffer
+from sessionwatch.enrichers.state import STATE_FORMAT, Limits, SessionStore
+from sessionwatch.rules.errors import EnrichError
 
-
-class BadEvent(ValueError):
-    """Why an input line cannot be enriched (becomes the dead-letter reason)."""
+SWEEP_EVERY = 4096
+OUT_OF_ORDER = "sessionwatch.quality.out_of_order"
+STATE_EVICTED = "sessionwatch.quality.state_evicted"
 
 
 @dataclass(frozen=True)
@@ -40,6 +47,8 @@ class Counts:
     enriched: int = 0
     passed_through: int = 0
     dead_letter: int = 0
+    out_of_order: int = 0
+    state_evicted: int = 0
 
     @property
     def conserved(self) -> bool:
@@ -48,146 +57,233 @@ class Counts:
     def summary(self) -> str:
         return (
             f"read={self.read} enriched={self.enriched} passed_through={self.passed_through} "
-            f"dead_letter={self.dead_letter}"
+            f"dead_letter={self.dead_letter} out_of_order={self.out_of_order} "
+            f"state_evicted={self.state_evicted}"
         )
 
 
 @dataclass
 class Output:
-    """One result per input line: a document to write, or a dead letter."""
+    """One result per input line: a document to write, or a dead letter. A passed-through
+    line keeps its exact text in ``raw``."""
 
     line: int
     doc: dict[str, Any] | None = None
     dead: DeadLetter | None = None
     enriched: bool = False
+    raw: str | None = None
 
 
-def parse_timestamp(value: Any) -> float:
-    """``@timestamp`` as epoch seconds: ISO-8601 with an offset, or epoch milliseconds."""
-    if isinstance(value, bool) or value is None:
-        raise BadEvent("missing @timestamp")
-    if isinstance(value, int | float):
-        return float(value) / 1000.0
-    if not isinstance(value, str):
-        raise BadEvent(f"@timestamp has type {type(value).__name__}, expected a string")
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise BadEvent(f"@timestamp is not ISO-8601: {value[:64]!r}") from None
-    if moment.tzinfo is None:
-        raise BadEvent(f"@timestamp has no UTC offset: {value[:64]!r}")
-    return moment.timestamp()
+class Released(NamedTuple):
+    """An event leaving the reorder window, with the stream-scoped facts computed for it."""
+
+    line: int
+    event: CanonicalEvent
+    facts: dict[str, Any]
+    raw: str
 
 
-def _text(value: Any, what: str) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, str | int) and not isinstance(value, bool):
-        return str(value)
-    raise BadEvent(f"{what} has type {type(value).__name__}, expected a string")
+@dataclass(frozen=True)
+class EngineOptions:
+    reorder_window: float = 0.0  # seconds of lateness absorbed; 0 processes in input order
+    max_buffered: int = 1_000_000  # events held in the reorder window at most
+    limits: Limits = field(default_factory=Limits)
+    enricher_options: Mapping[str, Any] = field(default_factory=dict)
 
 
-def _ip(value: Any) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise BadEvent(f"source IP has type {type(value).__name__}, expected a string")
-    try:
-        return str(ipaddress.ip_address(value))
-    except ValueError:
-        raise BadEvent(f"invalid IP address {value[:64]!r}") from None
+def dump(doc: Mapping[str, Any]) -> str:
+    """The one serialization of output documents (compact, UTF-8, key order kept)."""
+    return json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
 
 
-def canonicalize(doc: Mapping[str, Any], profile: Profile, raw: str) -> CanonicalEvent:
-    event_id = _text(profile.value(doc, "event_id"), "event id")
-    if event_id is None:
-        event_id = hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()
-    return CanonicalEvent(
-        timestamp=parse_timestamp(get_path(doc, "@timestamp")),
-        event_id=event_id,
-        profile=profile.name,
-        action=profile.action(doc),
-        outcome=profile.outcome(doc),
-        session_id=_text(profile.value(doc, "session_id"), "session id"),
-        token_id=_text(profile.value(doc, "token_id"), "token id"),
-        actor=_text(profile.value(doc, "actor"), "actor"),
-        source_ip=_ip(profile.value(doc, "source_ip")),
-        device_id=_text(profile.value(doc, "device_id"), "device id"),
-        doc=doc,
-    )
+def configure(enrichers: Iterable[Enricher], options: EngineOptions) -> None:
+    settings = {"idle_horizon": options.limits.idle_horizon, **options.enricher_options}
+    for enricher in enrichers:
+        hook = getattr(enricher, "configure", None)
+        if hook is not None:
+            hook(settings)
 
 
-def canonical_fields(event: CanonicalEvent) -> dict[str, Any]:
-    return {
-        "sessionwatch.event.id": event.event_id,
-        "sessionwatch.event.profile": event.profile,
-        "sessionwatch.event.action": event.action,
-        "sessionwatch.event.outcome": event.outcome,
-        "sessionwatch.event.accepted": event.accepted,
-        "sessionwatch.session.id": event.session_id,
-        "sessionwatch.token.id": event.token_id,
-        "sessionwatch.actor.name": event.actor,
-        "sessionwatch.source.ip": event.source_ip,
-        "sessionwatch.device.id": event.device_id,
-    }
+class Front:
+    """Parse, choose a profile, canonicalize, reorder, run stream-scoped enrichers."""
 
+    def __init__(
+        self,
+        profiles: ProfileRegistry,
+        enrichers: list[Enricher],
+        forced_profile: Profile | None,
+        options: EngineOptions,
+        counts: Counts,
+    ) -> None:
+        self.profiles = profiles
+        self.enrichers = enrichers
+        self.forced_profile = forced_profile
+        self.counts = counts
+        self.state: dict[str, dict[str, Any]] = {e.name: {} for e in enrichers}
+        self.buffer: ReorderBuffer[tuple[int, CanonicalEvent, str]] = ReorderBuffer(
+            options.reorder_window, options.max_buffered
+        )
+        self._since_sweep = 0
 
-@dataclass
-class Engine:
-    profiles: ProfileRegistry
-    enrichers: list[Enricher]
-    forced_profile: Profile | None = None
-    counts: Counts = field(default_factory=Counts)
-    _sessions: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
-
-    def enrich_doc(self, doc: Mapping[str, Any], raw: str) -> dict[str, Any] | None:
-        """The enriched document, or None when no profile claims it. Raises ``BadEvent``."""
-        profile = self.forced_profile or self.profiles.for_event(doc)
-        if profile is None:
-            return None
-        event = canonicalize(doc, profile, raw)
-        facts = canonical_fields(event)
-        if event.session_id is not None:
-            states = self._sessions.setdefault(event.session_id, {})
-            for enricher in self.enrichers:
-                facts.update(enricher.facts(event, states.setdefault(enricher.name, {})))
-        out = dict(doc)
-        out["sessionwatch"] = nest(facts)["sessionwatch"]
-        return out
-
-    def process(self, lines: Iterable[bytes | str], first_line: int = 1) -> Iterator[Output]:
-        for number, raw in enumerate(lines, start=first_line):
-            if not raw.strip():
-                continue  # blank lines carry no event and are not counted
-            self.counts.read += 1
-            if isinstance(raw, bytes):
-                try:
-                    decoded = raw.decode("utf-8")
-                except UnicodeDecodeError as exc:
-                    text = raw.decode("utf-8", "backslashreplace").rstrip("\r\n")
-                    yield self._dead(number, f"invalid UTF-8 at byte {exc.start}", text)
-                    continue
-            else:
-                decoded = raw
-            text = decoded.rstrip("\r\n")
+    def feed(self, number: int, raw: bytes | str) -> Iterator[Output | Released]:
+        if not raw.strip():
+            return  # blank lines carry no event and are not counted
+        self.counts.read += 1
+        if isinstance(raw, bytes):
             try:
-                doc = json.loads(text)
-                if not isinstance(doc, dict):
-                    raise BadEvent(f"expected a JSON object, got {type(doc).__name__}")
-                enriched = self.enrich_doc(doc, text)
-            except json.JSONDecodeError as exc:
-                yield self._dead(number, f"malformed JSON: {exc.msg} at column {exc.colno}", text)
-                continue
-            except (BadEvent, RecursionError) as exc:
-                yield self._dead(number, str(exc) or type(exc).__name__, text)
-                continue
-            if enriched is None:
+                decoded = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                text = raw.decode("utf-8", "backslashreplace").rstrip("\r\n")
+                yield self._dead(number, f"invalid UTF-8 at byte {exc.start}", text)
+                return
+        else:
+            decoded = raw
+        text = decoded.rstrip("\r\n")
+        try:
+            doc = json.loads(text)
+            if type(doc) is not dict:
+                raise BadEvent(f"expected a JSON object, got {type(doc).__name__}")
+            dotted = has_dotted_keys(doc)
+            profile = self.forced_profile or self.profiles.for_event(doc, dotted)
+            if profile is None:
                 self.counts.passed_through += 1
-                yield Output(number, doc=doc)
-            else:
-                self.counts.enriched += 1
-                yield Output(number, doc=enriched, enriched=True)
+                yield Output(number, doc=doc, raw=text)
+                return
+            event = canonicalize(doc, profile, text, dotted)
+        except json.JSONDecodeError as exc:
+            yield self._dead(number, f"malformed JSON: {exc.msg} at column {exc.colno}", text)
+            return
+        except (BadEvent, RecursionError) as exc:
+            yield self._dead(number, str(exc) or type(exc).__name__, text)
+            return
+        for item in self.buffer.push(event.timestamp, number, (number, event, text)):
+            yield self._release(*item)
+
+    def flush(self) -> Iterator[Released]:
+        for item in self.buffer.flush():
+            yield self._release(*item)
+
+    def _release(self, number: int, event: CanonicalEvent, text: str) -> Released:
+        self.counts.enriched += 1
+        facts: dict[str, Any] = {}
+        for enricher in self.enrichers:
+            facts.update(enricher.facts(event, self.state[enricher.name]))
+        self._since_sweep += 1
+        if self._since_sweep >= SWEEP_EVERY:
+            self._since_sweep = 0
+            for enricher in self.enrichers:
+                sweep = getattr(enricher, "sweep", None)
+                if sweep is not None:
+                    sweep(self.state[enricher.name], event.timestamp)
+        return Released(number, event, facts, text)
 
     def _dead(self, number: int, reason: str, text: str) -> Output:
         self.counts.dead_letter += 1
         return Output(number, dead=DeadLetter(number, reason, text))
+
+
+class Back:
+    """Session-scoped enrichers over each session's own state; builds the output document."""
+
+    def __init__(self, enrichers: list[Enricher], limits: Limits, counts: Counts) -> None:
+        self.enrichers = [(e.name, e.facts) for e in enrichers]
+        self.store = SessionStore(limits)
+        self.counts = counts
+        self._since_sweep = 0
+
+    def enrich(self, event: CanonicalEvent, stream_facts: Mapping[str, Any]) -> dict[str, Any]:
+        facts = canonical_fields(event)
+        sid = event.session_id
+        if sid is None:
+            facts.update(stream_facts)
+        else:
+            ts, action, accepted = event.timestamp, event.action, event.accepted
+            state, evicted = self.store.open(sid, ts, action, accepted)
+            if state is None:
+                self.counts.out_of_order += 1
+                facts[OUT_OF_ORDER] = True
+            else:
+                facts.update(stream_facts)
+                if evicted:
+                    self.counts.state_evicted += 1
+                    facts[STATE_EVICTED] = True
+                for name, compute in self.enrichers:
+                    own = state.get(name)
+                    if own is None:
+                        own = state[name] = {}
+                    facts.update(compute(event, own))
+                self.store.close(state, ts, action, accepted)
+                self._since_sweep += 1
+                if self._since_sweep >= SWEEP_EVERY:
+                    self._since_sweep = 0
+                    self.store.sweep(ts)
+        out = dict(event.doc)
+        out["sessionwatch"] = nest_facts(facts)
+        return out
+
+
+def split_enrichers(enrichers: Iterable[Enricher]) -> tuple[list[Enricher], list[Enricher]]:
+    """(stream-scoped, session-scoped), each in the given order."""
+    listed = list(enrichers)
+    return [e for e in listed if scope_of(e) == "stream"], [e for e in listed if scope_of(e) == "session"]
+
+
+class Engine:
+    """Both stages in one process."""
+
+    def __init__(
+        self,
+        profiles: ProfileRegistry,
+        enrichers: Iterable[Enricher],
+        forced_profile: Profile | None = None,
+        options: EngineOptions | None = None,
+    ) -> None:
+        self.options = options or EngineOptions()
+        self.counts = Counts()
+        stream, session = split_enrichers(enrichers)
+        configure([*stream, *session], self.options)
+        self.front = Front(profiles, stream, forced_profile, self.options, self.counts)
+        self.back = Back(session, self.options.limits, self.counts)
+
+    def process(self, lines: Iterable[bytes | str], first_line: int = 1) -> Iterator[Output]:
+        """One ``Output`` per non-blank line; enriched events leave in time order."""
+        for number, raw in enumerate(lines, start=first_line):
+            for item in self.front.feed(number, raw):
+                yield item if isinstance(item, Output) else self._finish(item)
+        for item in self.front.flush():
+            yield self._finish(item)
+
+    def _finish(self, item: Released) -> Output:
+        return Output(item.line, doc=self.back.enrich(item.event, item.facts), enriched=True)
+
+    @property
+    def open_sessions(self) -> int:
+        return len(self.back.store.sessions)
+
+    def state(self) -> dict[str, Any]:
+        """Everything needed to resume after a restart (call after ``process`` has finished)."""
+        return {"format": STATE_FORMAT, "stream": self.front.state, **self.back.store.to_json()}
+
+    def load_state(self, data: Mapping[str, Any], origin: str = "state") -> None:
+        check_state(data, origin)
+        for name, value in data.get("stream", {}).items():
+            if name in self.front.state:
+                self.front.state[name] = value
+        self.back.store.load(dict(data))
+
+
+def check_state(data: Mapping[str, Any], origin: str) -> None:
+    if not isinstance(data, Mapping) or data.get("format") != STATE_FORMAT:
+        raise EnrichError(f"{origin}: not a sessionwatch state file (expected format {STATE_FORMAT})")
+
+
+__all__ = [
+    "BadEvent",
+    "Counts",
+    "DeadLetter",
+    "Engine",
+    "EngineOptions",
+    "Output",
+    "dump",
+    "parse_timestamp",
+]

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 _MISSING = object()
+Getter = Callable[..., Any]  # (doc, dotted=True) -> value or None
 
 
 def get_path(doc: Mapping[str, Any], path: str) -> Any:
@@ -29,13 +30,99 @@ def _get(node: Any, parts: list[str]) -> Any:
     return _MISSING
 
 
+def has_dotted_keys(doc: Mapping[str, Any]) -> bool:
+    """Whether any object in ``doc`` has a key with a dot (then paths need the slow reader)."""
+    stack: list[Mapping[str, Any]] = [doc]
+    while stack:
+        node = stack.pop()
+        for key, value in node.items():
+            if "." in key:
+                return True
+            if type(value) is dict:
+                stack.append(value)
+    return False
+
+
+def compile_path(path: str) -> Getter:
+    """A fast reader for one path. Called as ``read(doc)`` it handles nested and dotted keys;
+    ``read(doc, False)`` (the caller knows ``doc`` has no dotted key) only walks nested dicts."""
+    parts = tuple(path.split("."))
+    split = list(parts)
+
+    def read(doc: Mapping[str, Any], dotted: bool = True) -> Any:
+        node: Any = doc
+        for part in parts:
+            if type(node) is dict:
+                node = node.get(part, _MISSING)
+                if node is _MISSING:
+                    break
+            else:
+                node = _MISSING
+                break
+        else:
+            return node
+        if dotted:
+            value = _get(doc, split)
+            return None if value is _MISSING else value
+        return None
+
+    return read
+
+
+def empty(value: Any) -> bool:
+    return value is None or value == "" or value == [] or value == {}
+
+
 def first_present(doc: Mapping[str, Any], paths: tuple[str, ...]) -> Any:
     """The first non-empty value among ``paths``."""
     for path in paths:
         value = get_path(doc, path)
-        if value not in (None, "", [], {}):
+        if not empty(value):
             return value
     return None
+
+
+_SPLITS: dict[str, tuple[str, str] | None] = {}
+
+
+def _split3(path: str) -> tuple[str, str] | None:
+    """``("b", "c")`` for ``"sessionwatch.b.c"``, None for any other shape."""
+    parts = path.split(".")
+    found = (parts[1], parts[2]) if len(parts) == 3 and parts[0] == "sessionwatch" else None
+    if len(_SPLITS) < 4096:
+        _SPLITS[path] = found
+    return found
+
+
+def nest_facts(flat: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``sessionwatch`` object for flat fact names (None values dropped). Every built-in fact
+    is ``sessionwatch.<group>.<leaf>``; other shapes go through ``nest``."""
+    out: dict[str, Any] = {}
+    splits = _SPLITS
+    others: dict[str, Any] = {}
+    for path, value in flat.items():
+        if value is None:
+            continue
+        try:
+            found = splits[path]
+        except KeyError:
+            found = _split3(path)
+        if found is None:
+            others[path] = value
+            continue
+        group = out.get(found[0])
+        if group is None:
+            out[found[0]] = {found[1]: value}
+        else:
+            group[found[1]] = value
+    if others:
+        extra = nest(others).get("sessionwatch", {})
+        for key, value in extra.items():
+            if isinstance(value, dict) and isinstance(out.get(key), dict):
+                out[key].update(value)
+            else:
+                out[key] = value
+    return out
 
 
 def nest(flat: Mapping[str, Any]) -> dict[str, Any]:
@@ -44,8 +131,8 @@ def nest(flat: Mapping[str, Any]) -> dict[str, Any]:
     for path, value in flat.items():
         if value is None:
             continue
-        node = out
         *parents, leaf = path.split(".")
+        node = out
         for part in parents:
             node = node.setdefault(part, {})
         node[leaf] = value

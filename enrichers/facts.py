@@ -175,7 +175,7 @@ FACTS: tuple[Fact, ...] = (
     Fact(
         "sessionwatch.device.fingerprint",
         "keyword",
-        "device.id when present, else a SHA-256 of the user agent (documented fingerprint).",
+        "The device id when present, else `ua:` + the first 16 hex digits of the SHA-256 of the user agent.",
         "device_binding",
     ),
     Fact(
@@ -206,6 +206,18 @@ FACTS: tuple[Fact, ...] = (
         "Days since the account's previous activity (inventory last-seen or history).",
         "account_status",
     ),
+    Fact(
+        "sessionwatch.account.last_seen",
+        "date",
+        "The account's previous accepted activity that dormant_days counts from.",
+        "account_status",
+    ),
+    Fact(
+        "sessionwatch.account.target",
+        "keyword",
+        "On account_disable events: the account disabled (the profile's account_target field).",
+        "profile",
+    ),
     # --- request pattern ---------------------------------------------------------------------
     Fact(
         "sessionwatch.session.requests_last_minute",
@@ -223,7 +235,15 @@ FACTS: tuple[Fact, ...] = (
     Fact(
         "sessionwatch.quality.out_of_order",
         "boolean",
-        "The event came later than the reorder window allows; session facts were not computed.",
+        "The event is older than an event its session already processed, even after the reorder "
+        "window; only the canonical fields were computed, no other fact.",
+        "engine",
+    ),
+    Fact(
+        "sessionwatch.quality.state_evicted",
+        "boolean",
+        "The session's earlier state had been evicted (idle past the horizon, ended past the "
+        "retention, or the memory cap); its facts restart from this event.",
         "engine",
     ),
 )
@@ -282,3 +302,31 @@ def markdown_table() -> str:
     lines = ["| field | type | set by | meaning |", "|---|---|---|---|"]
     lines += [f"| `{f.name}` | {f.type} | {f.source} | {f.meaning} |" for f in FACTS]
     return "\n".join(lines) + "\n"
+
+
+DOC_HEADER = """# Facts reference
+
+<!-- Generated from enrichers/facts.py by `python -m sessionwatch.enrichers.facts`; do not edit. -->
+
+Every enriched event carries these fields under `sessionwatch.*`. *Set by* `profile` means the
+input profile maps it from the source's own fields (see [profiles.md](profiles.md)); any other
+value names the enricher that computes it (`engine` = the facts engine itself). No fact depends
+on a policy threshold: rules apply the thresholds. Durations are seconds (`dormant_days`: days),
+dates are ISO-8601 UTC. A fact that cannot be known for an event is absent, never null.
+
+Types are the Elasticsearch field types of the generated index mapping
+(`sessionwatch.enrichers.events_mapping()`): `ip` fields accept CIDR `term` queries, numbers
+accept `range` queries.
+
+"""
+
+
+def markdown_document() -> str:
+    """The whole of docs/facts.md."""
+    return DOC_HEADER + markdown_table()
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.stdout.write(markdown_document())

@@ -2,7 +2,8 @@
 
 A profile is chosen per event from ``event.dataset`` / ``data_stream.dataset``. Profiles are YAML
 files (validated by a JSON Schema); third parties add more through the ``sessionwatch.profiles``
-entry point, whose object is a callable returning ``Profile`` objects.
+entry point, whose object is a callable returning ``Profile`` objects. Every field path is
+compiled once; matching an event costs a few dict lookups, never a regular expression.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from importlib import metadata, resources
 from typing import Any
 
 from jsonschema import Draft202012Validator
-from sessionwatch.enrichers.events import first_present, get_path
+
+from sessionwatch.enrichers.events import Getter, compile_path, empty, get_path
 from sessionwatch.rules.errors import Location, PluginError
 from sessionwatch.rules.yaml_source import parse_yaml
 
@@ -37,11 +39,87 @@ CANONICAL_FIELDS = (
     "actor",
     "source_ip",
     "device_id",
+    "user_agent",
     "outcome",
     "event_id",
     "action",
+    "token_issued_at",
+    "token_expires_at",
+    "token_ttl",
+    "client_id",
+    "grant_type",
+    "url_path",
+    "revoke_target",
+    "account_target",
 )
 ENTRY_POINT_GROUP = "sessionwatch.profiles"
+PathSpec = str | Mapping[str, Any]  # "a.b" or {"join": ["a", "b"], "separator": "|"}
+
+
+def _reader(spec: PathSpec) -> Getter:
+    if isinstance(spec, str):
+        return compile_path(spec)
+    parts = [compile_path(p) for p in spec["join"]]
+    separator = str(spec.get("separator", "|"))
+
+    def joined(doc: Mapping[str, Any], dotted: bool = True) -> Any:
+        values = [read(doc, dotted) for read in parts]
+        if any(empty(v) or isinstance(v, dict | list) for v in values):
+            return None  # a composite key needs every part
+        return separator.join(str(v) for v in values)
+
+    return joined
+
+
+def _values(raw: Any) -> list[str]:
+    items = raw if isinstance(raw, list) else [raw]
+    return [
+        item.lower() if isinstance(item, str) else str(item).lower() for item in items if item is not None
+    ]
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One test on one field: ``equals`` / ``prefix`` / ``suffix`` / ``contains`` (any of, case-
+    insensitive; list-valued fields match when any element does) or ``exists``."""
+
+    path: str
+    op: str
+    values: tuple[str, ...] = ()
+    exists: bool = True
+    _read: Getter = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_read", compile_path(self.path))
+
+    def matches(self, doc: Mapping[str, Any], dotted: bool = True) -> bool:
+        raw = self._read(doc, dotted)
+        if self.op == "exists":
+            return empty(raw) != self.exists
+        if empty(raw):
+            return False
+        values = self.values
+        for item in _values(raw):
+            if self.op == "equals" and item in values:
+                return True
+            if self.op == "prefix" and item.startswith(values):
+                return True
+            if self.op == "suffix" and item.endswith(values):
+                return True
+            if self.op == "contains" and any(v in item for v in values):
+                return True
+        return False
+
+
+@dataclass(frozen=True)
+class ActionRule:
+    """Every condition holds → the event's canonical action is ``action``."""
+
+    action: str
+    when: tuple[Condition, ...]
+
+    def matches(self, doc: Mapping[str, Any], dotted: bool = True) -> bool:
+        return all(c.matches(doc, dotted) for c in self.when)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -49,36 +127,103 @@ class Profile:
     name: str
     description: str
     datasets: tuple[str, ...]
-    fields: Mapping[str, tuple[str, ...]]
+    fields: Mapping[str, tuple[str, ...]]  # every field path read, composite parts included
     actions: Mapping[str, str]  # lower-cased vendor value -> canonical action
+    action_rules: tuple[ActionRule, ...] = ()
     default_action: str = "activity"
     success: frozenset[str] = frozenset({"success"})
     failure: frozenset[str] = frozenset({"failure"})
     claims_unlabelled: bool = False
+    caveats: tuple[str, ...] = ()
+    specs: Mapping[str, tuple[PathSpec, ...]] | None = None  # with composite keys; default: ``fields``
     origin: str = field(default="", compare=False)
+    _readers: dict[str, tuple[Getter, ...]] = field(init=False, repr=False, compare=False)
+    has_token_times: bool = field(init=False, repr=False, compare=False)
+    _plan: tuple[tuple[str, tuple[Any, ...]], ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        source: Mapping[str, tuple[PathSpec, ...]] = self.specs if self.specs is not None else self.fields
+        readers = {key: tuple(_reader(spec) for spec in specs) for key, specs in source.items()}
+        object.__setattr__(self, "_readers", readers)
+        plan = tuple(
+            (key, tuple(tuple(spec.split(".")) if isinstance(spec, str) else _reader(spec) for spec in specs))
+            for key, specs in source.items()
+        )
+        object.__setattr__(self, "_plan", plan)
+        times = {"token_issued_at", "token_expires_at", "token_ttl"}
+        object.__setattr__(self, "has_token_times", bool(times & set(readers)))
 
     def claims(self, dataset: str | None) -> bool:
         if dataset is None:
             return self.claims_unlabelled
         return any(fnmatch.fnmatchcase(dataset, pattern) for pattern in self.datasets)
 
-    def value(self, doc: Mapping[str, Any], canonical: str) -> Any:
-        return first_present(doc, self.fields.get(canonical, ()))
+    def value(self, doc: Mapping[str, Any], canonical: str, dotted: bool = True) -> Any:
+        """The first non-empty value among the paths the profile gives for ``canonical``."""
+        for read in self._readers.get(canonical, ()):
+            value = read(doc, dotted)
+            if value is not None and not empty(value):
+                return value
+        return None
 
-    def action(self, doc: Mapping[str, Any]) -> str:
-        raw = self.value(doc, "action")
-        values = raw if isinstance(raw, list) else [raw]
-        for item in values:
-            if isinstance(item, str) and item.lower() in self.actions:
-                return self.actions[item.lower()]
+    def extract(self, doc: Mapping[str, Any], dotted: bool = True) -> dict[str, Any]:
+        """Every canonical field the profile defines that ``doc`` has (first non-empty path)."""
+        out: dict[str, Any] = {}
+        if dotted:
+            for canonical, readers in self._readers.items():
+                for read in readers:
+                    value = read(doc, True)
+                    if value is not None and not empty(value):
+                        out[canonical] = value
+                        break
+            return out
+        # Hot path (no dotted keys anywhere): walk nested dicts inline, no call per path.
+        for canonical, plan in self._plan:
+            for step in plan:
+                if type(step) is tuple:
+                    node: Any = doc
+                    for part in step:
+                        if type(node) is not dict:
+                            node = None
+                            break
+                        node = node.get(part)
+                        if node is None:
+                            break
+                else:
+                    node = step(doc, False)
+                if node is not None and node != "" and node != [] and node != {}:
+                    out[canonical] = node
+                    break
+        return out
+
+    def action(self, doc: Mapping[str, Any], dotted: bool = True, raw: Any = None) -> str:
+        for rule in self.action_rules:
+            if rule.matches(doc, dotted):
+                return rule.action
+        if raw is None:
+            raw = self.value(doc, "action", dotted)
+        if raw is not None:
+            if type(raw) is str:
+                found = self.actions.get(raw.lower())
+                if found is not None:
+                    return found
+            else:
+                for item in _values(raw):
+                    found = self.actions.get(item)
+                    if found is not None:
+                        return found
         return self.default_action
 
-    def outcome(self, doc: Mapping[str, Any]) -> str:
-        raw = self.value(doc, "outcome")
-        text = str(raw).lower() if raw is not None else ""
-        if text in self.failure:
+    def outcome(self, doc: Mapping[str, Any], dotted: bool = True, raw: Any = None) -> str:
+        if raw is None:
+            raw = self.value(doc, "outcome", dotted)
+        if type(raw) is str:
+            text = raw.lower()
+            return "failure" if text in self.failure else "success" if text in self.success else "unknown"
+        items = _values(raw) if raw is not None else []
+        if any(item in self.failure for item in items):
             return "failure"
-        if text in self.success:
+        if any(item in self.success for item in items):
             return "success"
         return "unknown"
 
@@ -87,6 +232,21 @@ class Profile:
 def _validator() -> Draft202012Validator:
     text = resources.files("sessionwatch.enrichers").joinpath("profile_schema.json").read_text()
     return Draft202012Validator(json.loads(text))
+
+
+def _condition(data: Mapping[str, Any]) -> Condition:
+    op = next(key for key in data if key != "field")
+    if op == "exists":
+        return Condition(data["field"], "exists", exists=bool(data["exists"]))
+    return Condition(data["field"], op, tuple(v.lower() for v in data[op]))
+
+
+def _flatten(specs: Iterable[PathSpec]) -> Iterable[str]:
+    for spec in specs:
+        if isinstance(spec, str):
+            yield spec
+        else:
+            yield from spec["join"]
 
 
 def profile_from_yaml(text: str, origin: str) -> Profile:
@@ -98,16 +258,23 @@ def profile_from_yaml(text: str, origin: str) -> Profile:
     data = doc.data
     actions = {value.lower(): action for action, values in data["actions"].items() for value in values}
     outcomes = data.get("outcomes", {})
+    rules = tuple(
+        ActionRule(item["action"], tuple(_condition(c) for c in item["when"]))
+        for item in data.get("action_rules", [])
+    )
     return Profile(
         name=data["name"],
         description=data["description"],
         datasets=tuple(data["datasets"]),
-        fields={key: tuple(paths) for key, paths in data["fields"].items()},
+        fields={key: tuple(_flatten(paths)) for key, paths in data["fields"].items()},
+        specs={key: tuple(paths) for key, paths in data["fields"].items()},
         actions=actions,
+        action_rules=rules,
         default_action=data.get("default_action", "activity"),
         success=frozenset(v.lower() for v in outcomes.get("success", ["success"])),
         failure=frozenset(v.lower() for v in outcomes.get("failure", ["failure"])),
         claims_unlabelled=data.get("claims_unlabelled", False),
+        caveats=tuple(data.get("caveats", [])),
         origin=origin,
     )
 
@@ -133,11 +300,16 @@ def _entry_point_profiles() -> Iterable[Profile]:
             ) from None
 
 
+_DATASET_PATHS = (compile_path("event.dataset"), compile_path("data_stream.dataset"))
+_NO_LABEL = "\x00unlabelled"
+
+
 class ProfileRegistry:
-    """All known profiles, looked up by name or by an event's dataset."""
+    """All known profiles, looked up by name or by an event's dataset (answers are cached)."""
 
     def __init__(self, profiles: Iterable[Profile]) -> None:
         self._by_name: dict[str, Profile] = {}
+        self._by_dataset: dict[str, Profile | None] = {}
         for profile in profiles:
             if profile.name in self._by_name:
                 other = self._by_name[profile.name]
@@ -155,16 +327,35 @@ class ProfileRegistry:
     def names(self) -> list[str]:
         return sorted(self._by_name)
 
+    def all(self) -> list[Profile]:
+        return [self._by_name[name] for name in self.names]
+
     def get(self, name: str) -> Profile:
         try:
             return self._by_name[name]
         except KeyError:
             raise PluginError(f"unknown profile {name!r}; known: {', '.join(self.names)}") from None
 
-    def for_event(self, doc: Mapping[str, Any]) -> Profile | None:
-        dataset = get_path(doc, "event.dataset") or get_path(doc, "data_stream.dataset")
-        label = dataset if isinstance(dataset, str) else None
-        for name in self.names:
-            if self._by_name[name].claims(label):
-                return self._by_name[name]
-        return None
+    def for_dataset(self, dataset: str | None) -> Profile | None:
+        key = _NO_LABEL if dataset is None else dataset
+        try:
+            return self._by_dataset[key]
+        except KeyError:
+            pass
+        # Specific patterns win over catch-alls: a profile naming the dataset exactly first.
+        found = next((p for p in self.all() if dataset is not None and dataset in p.datasets), None)
+        if found is None:
+            found = next((p for p in self.all() if p.claims(dataset)), None)
+        if len(self._by_dataset) < 4096:
+            self._by_dataset[key] = found
+        return found
+
+    def for_event(self, doc: Mapping[str, Any], dotted: bool = True) -> Profile | None:
+        for read in _DATASET_PATHS:
+            label = read(doc, dotted)
+            if isinstance(label, str) and label:
+                return self.for_dataset(label)
+        return self.for_dataset(None)
+
+
+__all__ = ["ActionRule", "Condition", "Profile", "ProfileRegistry", "get_path", "load_builtin"]

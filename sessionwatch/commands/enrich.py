@@ -4,12 +4,38 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+import time
+from collections.abc import Iterator, Mapping
 from contextlib import ExitStack
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
-from sessionwatch.enrichers import Engine, ProfileRegistry, discover_enrichers
+from sessionwatch.enrichers import EngineOptions, Limits, ProfileRegistry, discover_enrichers
+from sessionwatch.enrichers.engine import Counts, DeadLetter
+from sessionwatch.enrichers.parallel import run as run_engine
+from sessionwatch.rules.durations import parse_duration
+from sessionwatch.rules.errors import EnrichError, Location
+
+
+def _seconds(text: str) -> float:
+    if text in {"0", "0s"}:
+        return 0.0
+    try:
+        return float(parse_duration(text))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -21,6 +47,44 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "--dead-letter",
         help="where rejected lines go (default: OUTPUT.dead-letter.ndjson, or dead-letter.ndjson for stdout)",
     )
+    parser.add_argument("--workers", type=_positive, default=1, help="processes for the session stage")
+    parser.add_argument(
+        "--reorder-window",
+        type=_seconds,
+        default=60.0,
+        metavar="DURATION",
+        help="lateness absorbed by reordering, e.g. 60s, 5m; 0 = input order (default: 60s)",
+    )
+    parser.add_argument(
+        "--state", metavar="FILE", help="resume from FILE when it exists; save open sessions to it at the end"
+    )
+    parser.add_argument(
+        "--idle-horizon",
+        type=_seconds,
+        default=Limits.idle_horizon,
+        metavar="DURATION",
+        help="drop a session's state after this long without events (default: 7d)",
+    )
+    parser.add_argument(
+        "--ended-retention",
+        type=_seconds,
+        default=Limits.ended_retention,
+        metavar="DURATION",
+        help="keep an ended session this long, for post-logout facts (default: 1d)",
+    )
+    parser.add_argument(
+        "--max-sessions", type=_positive, default=Limits.max_sessions, help="memory cap on open sessions"
+    )
+    parser.add_argument("--inventory", metavar="FILE", help="account inventory: JSON, NDJSON or CSV")
+    parser.add_argument("--inventory-index", metavar="INDEX", help="read the account inventory from an index")
+    parser.add_argument(
+        "--es-url", help="Elasticsearch for --inventory-index (default: $SESSIONWATCH_ES_URL)"
+    )
+    progress = parser.add_mutually_exclusive_group()
+    progress.add_argument("--progress", dest="progress", action="store_true", default=None)
+    progress.add_argument(
+        "--no-progress", dest="progress", action="store_false", help="progress is shown on a terminal only"
+    )
     parser.set_defaults(run=run)
 
 
@@ -30,12 +94,73 @@ def dead_letter_path(output: str, explicit: str | None) -> Path:
     return Path("dead-letter.ndjson") if output == "-" else Path(f"{output}.dead-letter.ndjson")
 
 
+def _load_state(path: str | None) -> Mapping[str, Any] | None:
+    if not path or not Path(path).exists():
+        return None
+    try:
+        data: Mapping[str, Any] = json.loads(Path(path).read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise EnrichError(
+            f"state file is not JSON: {exc.msg}", Location(path, exc.lineno, exc.colno)
+        ) from None
+    return data
+
+
+def _save_state(path: str, state: Mapping[str, Any]) -> None:
+    target = Path(path)
+    partial = target.with_name(target.name + ".partial")
+    partial.write_text(json.dumps(state, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
+    os.replace(partial, target)  # atomic: a crash leaves the previous state intact
+
+
+def _inventory_records(args: argparse.Namespace) -> Iterator[tuple[Location, Mapping[str, Any]]]:
+    from elasticsearch.helpers import scan
+
+    from sessionwatch.es import connect
+
+    client = connect(args.es_url)
+    for hit in scan(client, index=args.inventory_index, query={"query": {"match_all": {}}}):
+        yield Location(f"{args.inventory_index}/{hit['_id']}"), hit["_source"]
+
+
+class _Progress:
+    def __init__(self, stream: IO[str]) -> None:
+        self.stream = stream
+        self.started = time.monotonic()
+
+    def __call__(self, counts: Counts) -> None:
+        rate = counts.read / max(time.monotonic() - self.started, 1e-9)
+        self.stream.write(
+            f"\renrich: {counts.read} read, {counts.enriched} enriched, "
+            f"{counts.dead_letter} dead ({rate:,.0f}/s)"
+        )
+        self.stream.flush()
+
+    def done(self) -> None:
+        self.stream.write("\n")
+
+
 def run(args: argparse.Namespace) -> int:
     profiles = ProfileRegistry.discover()
-    engine = Engine(
-        profiles, discover_enrichers(), forced_profile=profiles.get(args.profile) if args.profile else None
+    forced = profiles.get(args.profile) if args.profile else None
+    enricher_options: dict[str, Any] = {}
+    if args.inventory:
+        enricher_options["inventory"] = args.inventory
+    if args.inventory_index:
+        enricher_options["inventory_records"] = list(_inventory_records(args))
+    options = EngineOptions(
+        reorder_window=args.reorder_window,
+        limits=Limits(
+            idle_horizon=args.idle_horizon,
+            ended_retention=args.ended_retention,
+            max_sessions=args.max_sessions,
+        ),
+        enricher_options=enricher_options,
     )
+    state = _load_state(args.state)
     dead_path = dead_letter_path(args.output, args.dead_letter)
+    show = sys.stderr.isatty() if args.progress is None else args.progress
+    progress = _Progress(sys.stderr) if show else None
     with ExitStack() as stack:
         source: IO[bytes] = (
             sys.stdin.buffer if args.input == "-" else stack.enter_context(open(args.input, "rb"))
@@ -45,16 +170,37 @@ def run(args: argparse.Namespace) -> int:
             if args.output == "-"
             else stack.enter_context(open(args.output, "w", encoding="utf-8"))
         )
-        dead: IO[str] | None = None
-        for out in engine.process(source):
-            if out.dead is not None:
-                if dead is None:
-                    dead = stack.enter_context(dead_path.open("w", encoding="utf-8"))
-                dead.write(out.dead.to_json() + "\n")
-            else:
-                sink.write(json.dumps(out.doc, ensure_ascii=False, separators=(",", ":")) + "\n")
-    counts = engine.counts
-    print(f"enrich: {counts.summary()}", file=sys.stderr)
+        dead_file: list[IO[str]] = []
+
+        def dead(letter: DeadLetter) -> None:
+            if not dead_file:
+                dead_file.append(stack.enter_context(dead_path.open("w", encoding="utf-8")))
+            dead_file[0].write(letter.to_json() + "\n")
+
+        result = run_engine(
+            source,
+            sink.write,
+            dead,
+            profiles=profiles,
+            enrichers=discover_enrichers(),
+            forced_profile=forced,
+            options=options,
+            workers=args.workers,
+            state=state,
+            progress=progress,
+        )
+    if progress is not None:
+        progress.done()
+    if args.state:
+        _save_state(args.state, result.state)
+    counts = result.counts
+    print(f"enrich: {counts.summary()} open_sessions={result.open_sessions}", file=sys.stderr)
+    if not counts.conserved:  # a bug, never a user mistake: say so loudly
+        print(
+            "enrich: counts are not conserved (read != enriched + passed_through + dead_letter)",
+            file=sys.stderr,
+        )
+        return 1
     if counts.dead_letter:
         print(f"enrich: {counts.dead_letter} lines written to {dead_path}", file=sys.stderr)
         return 1

@@ -1,0 +1,171 @@
+"""From a raw document and its profile to a ``CanonicalEvent``; bad values raise ``BadEvent``."""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sessionwatch.enrichers.base import CanonicalEvent
+from sessionwatch.enrichers.events import compile_path, has_dotted_keys
+from sessionwatch.enrichers.profiles import Profile
+from sessionwatch.enrichers.timefmt import isoformat
+
+
+class BadEvent(ValueError):
+    """Why an input line cannot be enriched (becomes the dead-letter reason)."""
+
+
+_TIMESTAMP = compile_path("@timestamp")
+
+
+def _iso(value: str, what: str) -> float:
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise BadEvent(f"{what} is not ISO-8601: {value[:64]!r}") from None
+    if moment.tzinfo is None:
+        raise BadEvent(f"{what} has no UTC offset: {value[:64]!r}")
+    return moment.timestamp()
+
+
+def parse_timestamp(value: Any) -> float:
+    """``@timestamp`` as epoch seconds: ISO-8601 with an offset, or epoch milliseconds."""
+    if isinstance(value, bool) or value is None:
+        raise BadEvent("missing @timestamp")
+    if isinstance(value, int | float):
+        return float(value) / 1000.0
+    if not isinstance(value, str):
+        raise BadEvent(f"@timestamp has type {type(value).__name__}, expected a string")
+    return _iso(value, "@timestamp")
+
+
+def parse_token_time(value: Any, what: str) -> float | None:
+    """A token time: ISO-8601 with an offset, or epoch *seconds* (the JWT ``iat``/``exp`` unit)."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise BadEvent(f"{what} has type bool, expected a date")
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        return _iso(value, what)
+    raise BadEvent(f"{what} has type {type(value).__name__}, expected a date")
+
+
+def parse_seconds(value: Any, what: str) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            pass
+    raise BadEvent(f"{what} is not a number of seconds: {str(value)[:64]!r}")
+
+
+def _text(value: Any, what: str) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+        return str(value[0])  # ECS allows arrays for keyword fields; the first names the thing
+    raise BadEvent(f"{what} has type {type(value).__name__}, expected a string")
+
+
+_IP_CACHE: dict[str, str] = {}
+
+
+def _ip(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, list) and value:
+        value = value[0]
+    if not isinstance(value, str):
+        raise BadEvent(f"source IP has type {type(value).__name__}, expected a string")
+    found = _IP_CACHE.get(value)
+    if found is not None:
+        return found
+    try:
+        found = str(ipaddress.ip_address(value))
+    except ValueError:
+        raise BadEvent(f"invalid IP address {value[:64]!r}") from None
+    if len(_IP_CACHE) >= 65536:
+        _IP_CACHE.clear()
+    _IP_CACHE[value] = found
+    return found
+
+
+def canonicalize(
+    doc: Mapping[str, Any], profile: Profile, raw: str, dotted: bool | None = None
+) -> CanonicalEvent:
+    if dotted is None:
+        dotted = has_dotted_keys(doc)
+    got = profile.extract(doc, dotted).get
+    event_id = _text(got("event_id"), "event id")
+    if event_id is None:
+        event_id = hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()
+    issued = expires = None
+    if profile.has_token_times:
+        issued = parse_token_time(got("token_issued_at"), "token issue time")
+        expires = parse_token_time(got("token_expires_at"), "token expiry")
+        ttl = parse_seconds(got("token_ttl"), "token TTL")
+        if expires is None and issued is not None and ttl:  # TTL 0: no expiry (Vault root tokens)
+            expires = issued + ttl
+    return CanonicalEvent(
+        timestamp=parse_timestamp(_TIMESTAMP(doc, dotted)),
+        event_id=event_id,
+        profile=profile.name,
+        action=profile.action(doc, dotted, got("action")),
+        outcome=profile.outcome(doc, dotted, got("outcome")),
+        session_id=_text(got("session_id"), "session id"),
+        token_id=_text(got("token_id"), "token id"),
+        actor=_text(got("actor"), "actor"),
+        source_ip=_ip(got("source_ip")),
+        device_id=_text(got("device_id"), "device id"),
+        doc=doc,
+        user_agent=_text(got("user_agent"), "user agent"),
+        token_issued_at=issued,
+        token_expires_at=expires,
+        client_id=_text(got("client_id"), "client id"),
+        grant_type=_text(got("grant_type"), "grant type"),
+        url_path=_text(got("url_path"), "url path"),
+        revoke_target=_text(got("revoke_target"), "revocation target"),
+        account_target=_text(got("account_target"), "account target"),
+    )
+
+
+def canonical_fields(event: CanonicalEvent) -> dict[str, Any]:
+    """The canonical fields as facts (absent values are left out)."""
+    out: dict[str, Any] = {
+        "sessionwatch.event.id": event.event_id,
+        "sessionwatch.event.profile": event.profile,
+        "sessionwatch.event.action": event.action,
+        "sessionwatch.event.outcome": event.outcome,
+        "sessionwatch.event.accepted": event.outcome != "failure",
+    }
+    for name, value in (
+        ("sessionwatch.session.id", event.session_id),
+        ("sessionwatch.token.id", event.token_id),
+        ("sessionwatch.token.client_id", event.client_id),
+        ("sessionwatch.token.grant_type", event.grant_type),
+        ("sessionwatch.actor.name", event.actor),
+        ("sessionwatch.source.ip", event.source_ip),
+        ("sessionwatch.device.id", event.device_id),
+        ("sessionwatch.url.path", event.url_path),
+        ("sessionwatch.account.target", event.account_target),
+    ):
+        if value is not None:
+            out[name] = value
+    if event.token_issued_at is not None:
+        out["sessionwatch.token.issued_at"] = isoformat(event.token_issued_at)
+    if event.token_expires_at is not None:
+        out["sessionwatch.token.expires_at"] = isoformat(event.token_expires_at)
+    return out

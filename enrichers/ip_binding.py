@@ -1,0 +1,57 @@
+"""IP binding: the session's first address, the previous one, changes of address and network."""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Any
+
+from sessionwatch.enrichers.base import CanonicalEvent
+
+MAX_DISTINCT = 64  # addresses remembered per session; ``ip.distinct`` saturates here
+
+
+def network_prefix(ip: str) -> str:
+    """The /24 of an IPv4 address or the /64 of an IPv6 one, as text (``ip`` is canonical)."""
+    if ":" not in ip:
+        return ip.rsplit(".", 1)[0]
+    return ipaddress.IPv6Address(ip).exploded[:19]
+
+
+class IpBinding:
+    """Facts: ``sessionwatch.ip.{first,previous,changed,prefix_changed,distinct}``.
+
+    ``changed`` compares with the previous event that had an address; ``prefix_changed``
+    compares the network (/24 IPv4, /64 IPv6) with the session's first address. Events without
+    an address get no IP facts and do not move ``previous``.
+    """
+
+    name = "ip_binding"
+    scope = "session"
+
+    def facts(self, event: CanonicalEvent, state: dict[str, Any]) -> dict[str, Any]:
+        ip = event.source_ip
+        if ip is None:
+            return {}
+        first = state.get("first")
+        if first is None:
+            state["first"] = state["prev"] = ip
+            state["net"] = network_prefix(ip)
+            state["seen"] = [ip]
+            return {
+                "sessionwatch.ip.first": ip,
+                "sessionwatch.ip.changed": False,
+                "sessionwatch.ip.prefix_changed": False,
+                "sessionwatch.ip.distinct": 1,
+            }
+        previous = state["prev"]
+        seen: list[str] = state["seen"]
+        if ip not in seen and len(seen) < MAX_DISTINCT:
+            seen.append(ip)
+        state["prev"] = ip
+        return {
+            "sessionwatch.ip.first": first,
+            "sessionwatch.ip.previous": previous,
+            "sessionwatch.ip.changed": ip != previous,
+            "sessionwatch.ip.prefix_changed": ip != first and network_prefix(ip) != state["net"],
+            "sessionwatch.ip.distinct": len(seen),
+        }
