@@ -170,3 +170,49 @@ def test_scaffolded_rule_passes_its_cases(kind: Kind, tmp_path: Path, es: Elasti
     results = [run_case(es, rule, case, ProfileRegistry.discover()) for case in rule.tests]
     assert [(r.case.name, r.diff()) for r in results] == [("positive", []), ("negative", [])]
     assert len(results[0].alerts) == 1
+
+
+def _test_image() -> str:
+    """The image this repository's tests use (as tests/integration/conftest.py chooses it)."""
+    image = os.environ.get("SESSIONWATCH_ES_IMAGE", "").strip()
+    choice = Path(__file__).resolve().parents[2] / ".sessionwatch-es-image"
+    if not image and choice.is_file():
+        image = choice.read_text(encoding="utf-8").strip()
+    return image or "elasticsearch:8.19.7"
+
+
+@pytest.mark.skipif(
+    shutil.which("docker") is None, reason="needs docker to start a node through pytest-docker"
+)
+def test_plain_pytest_starts_its_own_node(user_repo: Path) -> None:
+    """No URL anywhere: the plugin starts a node through pytest-docker, runs the cases on it,
+    and removes it."""
+    env = _env(None)
+    env["SESSIONWATCH_ES_IMAGE"] = _test_image()
+    with subprocess.Popen(
+        [sys.executable, "-m", "pytest", "-v", "-p", "no:cacheprovider"],
+        cwd=user_repo,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    ) as process:
+        output, _ = process.communicate(timeout=600)
+    assert process.returncode == 1, output
+    assert "1 failed, 3 passed" in output
+    assert f"{FAILING}::gap-45m-then-accepted FAILED" in output
+    leftovers = subprocess.run(
+        [
+            "docker",
+            "ps",
+            "-a",
+            "--filter",
+            f"name=sessionwatch-pytest-{process.pid}",
+            "--format",
+            "{{.Names}}",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert leftovers.stdout.strip() == ""
