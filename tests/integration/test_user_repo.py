@@ -216,3 +216,18 @@ def test_plain_pytest_starts_its_own_node(user_repo: Path) -> None:
         check=True,
     )
     assert leftovers.stdout.strip() == ""
+
+
+def test_own_tests_get_the_same_cluster(user_repo: Path, es_url: str) -> None:
+    """A repository's own Python tests reach the cluster through the plugin's fixtures."""
+    (user_repo / "checks").mkdir()
+    (user_repo / "checks" / "test_cluster.py").write_text(
+        "def test_health(sessionwatch_es, sessionwatch_es_url):\n"
+        "    assert sessionwatch_es_url.startswith('http')\n"
+        "    assert sessionwatch_es.cluster.health()['status'] in ('green', 'yellow')\n"
+    )
+    result = _run(["-m", "pytest", "-v", "checks", "rules/acme-idle-30m.yml"], user_repo, es_url)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert "checks/test_cluster.py::test_health PASSED" in output
+    assert "3 passed" in output
