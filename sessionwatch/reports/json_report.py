@@ -32,6 +32,7 @@ def to_json(report: Report) -> dict[str, Any]:
             "files": len(report.files),
             "problems": sum(1 for p in report.problems if p.level == "error"),
             "warnings": sum(1 for p in report.problems if p.level != "error"),
+            "warnings_fail": report.warnings_fail,
             "cases": len(report.cases),
             "passed": report.count(Status.PASSED),
             "failed": report.count(Status.FAILED),

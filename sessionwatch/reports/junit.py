@@ -18,11 +18,11 @@ def _suite(report: Report) -> ET.Element:
             suite.append(_case_element(case))
         grouped = report.problem_files()
         for path in sorted(grouped):  # rules that could not be loaded, so had no case to run
-            suite.append(_file_element(path, grouped[path]))
+            suite.append(_file_element(report, path, grouped[path]))
     else:
         grouped = report.problem_files()
         for path in sorted(set(report.files) | set(grouped)):
-            suite.append(_file_element(path, grouped.get(path, [])))
+            suite.append(_file_element(report, path, grouped.get(path, [])))
     cases = suite.findall("testcase")
     suite.set("tests", str(len(cases)))
     suite.set("failures", str(sum(1 for c in cases if c.find("failure") is not None)))
@@ -47,9 +47,9 @@ def _case_element(case: CaseOutcome) -> ET.Element:
     return element
 
 
-def _file_element(path: str, problems: list[Problem]) -> ET.Element:
+def _file_element(report: Report, path: str, problems: list[Problem]) -> ET.Element:
     element = ET.Element("testcase", classname="sessionwatch.validate", name=path or "(no file)", file=path)
-    errors = [p for p in problems if p.level == "error"]
+    errors = [p for p in problems if report.failing(p)]
     if errors:
         child = ET.SubElement(
             element, "failure", message=f"{len(errors)} problem(s)", type="sessionwatch.validate"
@@ -63,7 +63,7 @@ def _file_element(path: str, problems: list[Problem]) -> ET.Element:
 def _line(problem: Problem) -> str:
     where = f"{problem.location}: " if problem.location is not None else ""
     pointer = f" ({problem.location.pointer})" if problem.location and problem.location.pointer else ""
-    return f"{where}{problem.level}: {problem.message}{pointer}"
+    return f"{where}{problem.level} {problem.check}: {problem.message}{pointer}"
 
 
 def to_junit(report: Report) -> str:

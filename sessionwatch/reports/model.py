@@ -68,6 +68,11 @@ class Report:
     files: tuple[str, ...]
     problems: tuple[Problem, ...] = ()
     cases: tuple[CaseOutcome, ...] = ()
+    warnings_fail: bool = False  # ``validate --strict``
+
+    def failing(self, problem: Problem) -> bool:
+        """Whether ``problem`` fails the run (an error, or any finding under ``--strict``)."""
+        return problem.level == "error" or self.warnings_fail
 
     def count(self, status: Status) -> int:
         return sum(1 for c in self.cases if c.status is status)

@@ -12,6 +12,7 @@ Exit codes do not depend on the format.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -84,6 +85,8 @@ def write_report(args: argparse.Namespace, report: Report) -> None:
     fmt = chosen_format(args)
     if fmt == HUMAN:
         return
+    if getattr(args, "strict", False):  # validate --strict: warnings fail the run, and the report
+        report = dataclasses.replace(report, warnings_fail=True)
     text = render_report(report, fmt, Path.cwd())
     if args.report is None:
         sys.stdout.write(text)

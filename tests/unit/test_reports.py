@@ -168,6 +168,22 @@ def test_junit_of_validate_has_one_testcase_per_file(
     assert verdicts == {"three-mistakes.yml": False, "pci-dss-idle-15m.yml": True}
 
 
+@pytest.mark.parametrize(
+    ("strict", "code", "failures"), [(False, 0, 0), (True, 1, 2)], ids=["plain", "strict"]
+)
+def test_junit_of_validate_follows_strict(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, strict: bool, code: int, failures: int
+) -> None:
+    """Warnings (here: one case each way) pass, unless --strict makes them fail the run."""
+    shutil.copytree(Path(__file__).parents[1] / "example_user_repo", tmp_path / "repo")
+    monkeypatch.chdir(tmp_path / "repo")
+    flags = ["--strict"] if strict else []
+    assert main(["validate", "rules", *flags, "--report", "v.xml"]) == code
+    suite = next(iter(JUnitXml.fromfile("v.xml")))
+    assert (suite.tests, suite.failures) == (2, failures)
+    assert "warning SW403: only one test case that must alert" in (tmp_path / "repo" / "v.xml").read_text()
+
+
 def test_json_report_counts_and_locations(good_rule: Path) -> None:
     report = for_test([good_rule], _results_for(good_rule))
     data = json.loads(render_report(report, "json", good_rule.parent))
@@ -175,6 +191,7 @@ def test_json_report_counts_and_locations(good_rule: Path) -> None:
         "files": 1,
         "problems": 0,
         "warnings": 0,
+        "warnings_fail": False,
         "cases": 3,
         "passed": 1,
         "failed": 1,
