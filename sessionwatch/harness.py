@@ -14,6 +14,7 @@ from elasticsearch import Elasticsearch
 from sessionwatch.alerts import alert_key
 from sessionwatch.bulk import index_documents
 from sessionwatch.enrichers import Engine, ProfileRegistry, discover_enrichers, events_mapping
+from sessionwatch.enrichers.events import get_path
 from sessionwatch.evaluate import evaluate
 from sessionwatch.fixtures_root import fixture_path
 from sessionwatch.renderer import Window
@@ -42,11 +43,30 @@ class CaseResult:
         return self.error is None and not self.missing and not self.unexpected
 
     def diff(self) -> list[str]:
+        """Readable expected-vs-actual lines; empty when the case passed."""
         if self.error:
             return [f"error: {self.error}"]
         lines = [f"missing:    {_describe_expected(e)}" for e in self.missing]
-        lines += [f"unexpected: session={s} event={e} user={u}" for s, e, u in self.unexpected]
+        lines += [
+            f"unexpected: session={s} event={e} user={u}{self._detail((s, e, u))}"
+            for s, e, u in self.unexpected
+        ]
+        if lines:
+            expected = "; ".join(_describe_expected(e) for e in self.case.expect) or "no alerts"
+            actual = "; ".join(_describe_key(alert_key(a)) for a in self.alerts) or "no alerts"
+            lines += [f"expected:   {expected}", f"actual:     {actual}"]
         return lines
+
+    def _detail(self, key: AlertKey) -> str:
+        """When and why an unexpected alert fired: its time and the facts that tripped it."""
+        alert = next((a for a in self.alerts if alert_key(a) == key), None)
+        if alert is None:
+            return ""
+        facts = get_path(alert, "sessionwatch.evidence.facts") or {}
+        counts = get_path(alert, "sessionwatch.evidence.counts") or {}
+        shown = [f"{name.removeprefix('sessionwatch.')}={value}" for name, value in sorted(facts.items())]
+        shown += [f"{name}={value}" for name, value in sorted(counts.items())]
+        return f" (at {alert.get('@timestamp')}{''.join(', ' + item for item in shown)})"
 
 
 def _describe_expected(item: ExpectedAlert) -> str:
@@ -56,6 +76,11 @@ def _describe_expected(item: ExpectedAlert) -> str:
         if v is not None
     ]
     return " ".join(parts)
+
+
+def _describe_key(key: AlertKey) -> str:
+    session, event, user = key
+    return " ".join(f"{k}={v}" for k, v in (("session", session), ("event", event), ("user", user)) if v)
 
 
 def _matches(item: ExpectedAlert, key: AlertKey) -> bool:

@@ -1,0 +1,145 @@
+"""The whole rule pack in a real Elasticsearch node: every case of every rule is its own test,
+and every rule, deliberately weakened, fails at least one of its cases (mutation testing)."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import pytest
+from elasticsearch import Elasticsearch
+
+from sessionwatch.enrichers import ProfileRegistry
+from sessionwatch.harness import CaseResult, run_case
+from sessionwatch.rules import Rule, RuleCase, format_duration, load_rules, parse_duration
+
+PACK = Path(__file__).resolve().parents[2] / "rules" / "pack"
+RULES = load_rules([PACK])
+CASES = [(rule, case) for rule in RULES for case in rule.tests]
+
+
+@pytest.fixture(scope="module")
+def profiles() -> ProfileRegistry:
+    return ProfileRegistry.discover()
+
+
+@pytest.mark.parametrize(("rule", "case"), CASES, ids=[f"{r.name}/{c.name}" for r, c in CASES])
+def test_case(es: Elasticsearch, profiles: ProfileRegistry, rule: Rule, case: RuleCase) -> None:
+    result = run_case(es, rule, case, profiles)
+    assert result.passed, f"{rule.name}/{case.name}:\n" + "\n".join(result.diff())
+
+
+# --- weakening -----------------------------------------------------------------------------
+
+# Thresholds where a *smaller* value raises fewer alerts (a look-back span); every other
+# duration or count is a limit, weakened by doubling it.
+SHRINK_TO_WEAKEN = frozenset({"within"})
+# Lists of allowed values and switches: removing them removes a condition of the query.
+TOGETHER = {"sensitive_paths": ("sensitive_paths", "max_auth_age"), "max_auth_age": ()}
+NOT_WEAKENABLE = frozenset({"anchor"})
+
+
+def _with_params(rule: Rule, params: dict[str, Any]) -> Rule:
+    return dataclasses.replace(rule, params=MappingProxyType(params))
+
+
+def _is_duration(value: Any) -> bool:
+    try:
+        parse_duration(str(value))
+    except ValueError:
+        return False
+    return isinstance(value, str)
+
+
+def mutants(rule: Rule) -> Iterator[tuple[str, Rule]]:
+    """Weaker variants of ``rule``: each threshold moved the lenient way, each condition removed."""
+    for name, value in rule.params.items():
+        if name in NOT_WEAKENABLE:
+            continue
+        params = dict(rule.params)
+        if _is_duration(value):
+            seconds = parse_duration(value)
+            weaker = seconds // 2 if name in SHRINK_TO_WEAKEN else seconds * 2
+            params[name] = format_duration(weaker)
+            yield f"{name} {value} -> {params[name]}", _with_params(rule, params)
+        elif isinstance(value, int) and not isinstance(value, bool):
+            params[name] = value * 2
+            yield f"{name} {value} -> {value * 2}", _with_params(rule, params)
+        else:
+            dropped = TOGETHER.get(name, (name,))
+            if not dropped:
+                continue
+            for key in dropped:
+                params.pop(key, None)
+            yield f"{' and '.join(dropped)} removed", _with_params(rule, params)
+    for group in ("filters", "exclude"):
+        items = getattr(rule.scope, group)
+        for i, item in enumerate(items):
+            scope = dataclasses.replace(rule.scope, **{group: items[:i] + items[i + 1 :]})
+            yield f"scope {group} on {item.field} removed", dataclasses.replace(rule, scope=scope)
+
+
+MUTANTS = [(rule, label, mutant) for rule in RULES for label, mutant in mutants(rule)]
+
+
+def _failures(es: Elasticsearch, rule: Rule, profiles: ProfileRegistry) -> list[CaseResult]:
+    return [r for r in (run_case(es, rule, case, profiles) for case in rule.tests) if not r.passed]
+
+
+@pytest.mark.parametrize(
+    ("rule", "label", "mutant"), MUTANTS, ids=[f"{r.name}: {label}" for r, label, _ in MUTANTS]
+)
+def test_weakened_rule_fails_a_case(
+    es: Elasticsearch, profiles: ProfileRegistry, rule: Rule, label: str, mutant: Rule
+) -> None:
+    failed = _failures(es, mutant, profiles)
+    assert failed, f"{rule.name} weakened ({label}) still passes every case: its fixtures do not pin it"
+    for result in failed:
+        assert result.error is None, result.error
+
+
+def test_every_kind_has_weakening_checks() -> None:
+    """The mutation test covers at least three rules (the done-when proof), in fact every kind."""
+    kinds = {rule.kind for rule, _, _ in MUTANTS}
+    assert len({rule.name for rule, _, _ in MUTANTS}) >= 3
+    assert kinds == {rule.kind for rule in RULES}
+
+
+def test_threshold_doubled_names_the_missed_alert(es: Elasticsearch, profiles: ProfileRegistry) -> None:
+    """A doubled idle timeout misses exactly the boundary alert, and the diff says which."""
+    rule = next(r for r in RULES if r.name == "pci-dss-idle-15m")
+    case = next(c for c in rule.tests if c.name == "gap-just-over-15m")
+    weakened = _with_params(rule, {"idle_timeout": "30m"})
+    result = run_case(es, weakened, case, profiles)
+    assert [(m.session, m.event) for m in result.missing] == [("sess-d", "d-3")]
+    assert result.diff()[0] == "missing:    session=sess-d event=d-3"
+    assert "expected:   session=sess-d event=d-3" in result.diff()
+    assert "actual:     no alerts" in result.diff()
+
+
+def test_scope_exclude_removed_raises_the_unexpected_alert(
+    es: Elasticsearch, profiles: ProfileRegistry
+) -> None:
+    """Without its exclude, the post-logout rule flags Teleport's recording upload; the diff
+    shows the alert and the facts that tripped it."""
+    rule = next(r for r in RULES if r.name == "post-logout-activity")
+    case = next(c for c in rule.tests if c.name == "teleport-upload-after-end")
+    noisy = dataclasses.replace(rule, scope=dataclasses.replace(rule.scope, exclude=()))
+    result = run_case(es, noisy, case, profiles)
+    assert result.unexpected == [("tp-sess-9", "u-4", "teleport-admin")]
+    unexpected = next(line for line in result.diff() if line.startswith("unexpected:"))
+    assert "session.since_end_seconds=120.0" in unexpected
+
+
+def test_concurrency_threshold_is_checked_per_account(es: Elasticsearch, profiles: ProfileRegistry) -> None:
+    """The per-account threshold comes from the rule: the same fixture alerts at 3, not at 4."""
+    rule = next(r for r in RULES if r.name == "org-concurrent-sessions")
+    case = next(c for c in rule.tests if c.name == "just-over-four")
+    assert run_case(es, rule, case, profiles).passed
+    relaxed = _with_params(rule, {**rule.params, "max_sessions": 4})
+    result = run_case(es, relaxed, case, profiles)
+    assert result.alerts == []
+    assert [m.user for m in result.missing] == ["dave"]
