@@ -160,10 +160,11 @@ def canonical_fields(event: CanonicalEvent) -> dict[str, Any]:
         ("sessionwatch.source.ip", event.source_ip),
         ("sessionwatch.device.id", event.device_id),
         ("sessionwatch.url.path", event.url_path),
-        ("sessionwatch.account.target", event.account_target),
     ):
         if value is not None:
             out[name] = value
+    if event.action == "account_disable" and (event.account_target or event.actor):
+        out["sessionwatch.account.target"] = event.account_target or event.actor
     if event.token_issued_at is not None:
         out["sessionwatch.token.issued_at"] = isoformat(event.token_issued_at)
     if event.token_expires_at is not None:

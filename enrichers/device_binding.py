@@ -8,6 +8,7 @@ from typing import Any
 from sessionwatch.enrichers.base import CanonicalEvent
 
 MAX_DISTINCT = 32
+UA_PREFIX = "ua:"
 
 
 def fingerprint(device_id: str | None, user_agent: str | None) -> str | None:
@@ -16,12 +17,17 @@ def fingerprint(device_id: str | None, user_agent: str | None) -> str | None:
     if device_id:
         return device_id
     if user_agent:
-        return "ua:" + hashlib.sha256(user_agent.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+        return UA_PREFIX + hashlib.sha256(user_agent.encode("utf-8", "surrogatepass")).hexdigest()[:16]
     return None
 
 
 class DeviceBinding:
-    """Facts: ``sessionwatch.device.{fingerprint,first,changed,distinct}``."""
+    """Facts: ``sessionwatch.device.{fingerprint,first,changed,distinct}``.
+
+    A fingerprint is compared with the session's first fingerprint *of the same kind* (device
+    id with device id, user-agent hash with user-agent hash): a source that reports the device id
+    on some events only does not make every other event look like a new device.
+    """
 
     name = "device_binding"
     scope = "session"
@@ -30,12 +36,14 @@ class DeviceBinding:
         found = fingerprint(event.device_id, event.user_agent)
         if found is None:
             return {}
-        first = state.get("first")
+        kind = "ua" if found.startswith(UA_PREFIX) and not event.device_id else "id"
+        first = state.get(kind)
         if first is None:
-            first = state["first"] = found
-            state["seen"] = [found]
-        seen: list[str] = state["seen"]
-        if found not in seen and len(seen) < MAX_DISTINCT:
+            first = state[kind] = found
+        seen: list[str] | None = state.get("seen")
+        if seen is None:
+            seen = state["seen"] = [found]
+        elif found not in seen and len(seen) < MAX_DISTINCT:
             seen.append(found)
         return {
             "sessionwatch.device.fingerprint": found,
