@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from sessionwatch import __version__
-from sessionwatch.commands import detect, enrich, new, render, test, validate
+from sessionwatch.commands import coverage, deploy, detect, enrich, new, render, run, test, validate
 from sessionwatch.rules.errors import (
     ElasticsearchUnavailable,
     PluginError,
@@ -16,7 +16,7 @@ from sessionwatch.rules.errors import (
     SessionwatchError,
 )
 
-COMMANDS = (validate, render, enrich, test, detect, new)
+COMMANDS = (validate, render, enrich, test, detect, deploy, run, new, coverage)
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 
 
