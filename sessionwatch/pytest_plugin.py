@@ -9,7 +9,8 @@ A rules repository needs no test code. It opts in by naming its rules directorie
 (or ``pytest --sessionwatch-rules rules``). Every rule file below them is collected, and every
 case of its ``tests:`` list is its own test, ``rules/x.yml::case-name``; a failing case shows the
 expected and actual alerts. A rule file that does not load is one failing test,
-``rules/x.yml::load``, listing each ``path:line:col: message``.
+``rules/x.yml::load``, listing each ``path:line:col: message``; a rule whose id or name a rule
+collected before it already uses gets a failing ``rules/x.yml::unique``.
 
 Elasticsearch: ``--es-url URL`` (or ``$SESSIONWATCH_ES_URL``) uses an existing cluster;
 credentials and CA come from the same variables as the CLI's. Without one, a single node is
@@ -91,6 +92,7 @@ class Cluster:
 
 _CLUSTER = pytest.StashKey[Cluster]()
 _ROOTS = pytest.StashKey[tuple[Path, ...]]()
+_SEEN = pytest.StashKey[list["Rule"]]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -118,6 +120,7 @@ _URL_HELP = (
 
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[_CLUSTER] = Cluster()
+    config.stash[_SEEN] = []
     given = [Path(p) for p in config.getoption("sessionwatch_rules")] + list(config.getini(INI_RULES))
     config.stash[_ROOTS] = tuple(path.resolve() for path in given)
 
@@ -162,10 +165,25 @@ class RuleFile(pytest.File):
             return
         for case in rule.tests:
             yield RuleCaseItem.from_parent(self, name=case.name, rule=rule, case=case)
+        clashes = _clashes(self.config, rule)
+        if clashes:
+            yield RuleLoadItem.from_parent(self, name="unique", errors=clashes)
+
+
+def _clashes(config: pytest.Config, rule: Rule) -> list[str]:
+    """Ids and names are unique across the rules collected: clashes with rules collected
+    before this one, located in this file and naming the other."""
+    from sessionwatch.rules.loader import duplicate_errors
+
+    seen = config.stash[_SEEN]
+    errors = duplicate_errors([*seen, rule])
+    seen.append(rule)
+    here = str(rule.source)
+    return [str(e) for e in errors if e.location is not None and e.location.path == here]
 
 
 class RuleLoadItem(pytest.Item):
-    """Fails with the rule file's located errors."""
+    """Fails with located errors: a rule file that does not load, or clashes with another."""
 
     def __init__(self, *, errors: list[str], **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -180,11 +198,11 @@ class RuleLoadItem(pytest.Item):
         return super().repr_failure(excinfo, style)
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
-        return self.path, 0, f"{self.path.stem}::load"  # no dots: pytest reads them as "::"
+        return self.path, 0, f"{self.path.stem}::{self.name}"  # no dots: pytest reads them as "::"
 
 
 class CaseError(Exception):
-    """A rule file that does not load."""
+    """A rule file that does not load, or clashes with another."""
 
 
 class RuleCaseItem(pytest.Item):

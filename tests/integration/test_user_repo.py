@@ -231,3 +231,20 @@ def test_own_tests_get_the_same_cluster(user_repo: Path, es_url: str) -> None:
     assert result.returncode == 0, output
     assert "checks/test_cluster.py::test_health PASSED" in output
     assert "3 passed" in output
+
+
+def test_an_id_clash_is_one_more_failing_test(user_repo: Path) -> None:
+    """The second rule with an id is one more failing test, naming both files."""
+    first = (user_repo / "rules" / "acme-idle-30m.yml").read_text().splitlines()[0]
+    second = user_repo / "rules" / "acme-idle-60m.yml"
+    lines = second.read_text().splitlines()
+    second.write_text("\n".join([first, *lines[1:]]) + "\n")
+    result = _run(["-m", "pytest", "-v", "-k", "unique"], user_repo, None)
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output
+    assert "rules/acme-idle-60m.yml::unique FAILED" in output
+    assert (
+        "rules/acme-idle-60m.yml:1:5: duplicate rule id '4a0f73a6-75ce-499f-a433-d84f4bef492b',"
+        " also used by rules/acme-idle-30m.yml:1:1"
+    ) in output
+    assert "1 failed, 4 deselected" in output
