@@ -95,6 +95,11 @@ _ROOTS = pytest.StashKey[tuple[Path, ...]]()
 _SEEN = pytest.StashKey[list["Rule"]]()
 
 
+_URL_HELP = (
+    "Elasticsearch for rule cases (default: $SESSIONWATCH_ES_URL, else a node started by pytest-docker)"
+)
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("sessionwatch", "sessionwatch rule cases")
     group.addoption(
@@ -111,11 +116,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         group.addoption(names[1], dest="sessionwatch_es_url", default=None, help=_URL_HELP)
     parser.addini(INI_RULES, type="paths", default=[], help="rules directories whose cases are tests")
     parser.addini(INI_COMPOSE, type="paths", default=[], help="compose file with an 'elasticsearch' service")
-
-
-_URL_HELP = (
-    "Elasticsearch for rule cases (default: $SESSIONWATCH_ES_URL, else a node started by pytest-docker)"
-)
 
 
 def pytest_configure(config: pytest.Config) -> None:
