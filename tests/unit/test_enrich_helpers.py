@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -42,3 +43,29 @@ def get(facts: Mapping[str, Any], dotted: str) -> Any:
             return None
         node = node[part]
     return node
+
+
+def sample_outputs() -> list[dict[str, Any]]:
+    """Enriched documents carrying every fact: all vendor fixtures, plus what they lack (a late
+    event, a session evicted after a month, a generic token timeline)."""
+    lines: list[bytes | str] = []
+    for fixture in sorted(PROFILE_DATA.glob("*/events.ndjson")):
+        lines += fixture.read_bytes().splitlines()
+    lines += [
+        json.dumps({"@timestamp": t, "event": {"id": i, "action": a}, "session": {"id": "q1"}, **extra})
+        for t, i, a, extra in (
+            ("2030-01-01T10:00:00Z", "q-1", "login", {"token": {"id": "tk", "iat": 1893492000}}),
+            ("2030-01-01T09:00:00Z", "q-2", "view", {}),
+            ("2030-02-01T10:00:00Z", "q-3", "view", {}),
+        )
+    ]
+    lines += [
+        json.dumps({"@timestamp": t, "event": {"id": i}, "session": {"id": "v6"}, "source": {"ip": ip}})
+        for t, i, ip in (
+            ("2030-01-01T10:00:00Z", "v6-1", "2001:db8:1:2::5"),
+            ("2030-01-01T10:01:00Z", "v6-2", "2001:db8:1:2:ffff::9"),
+            ("2030-01-01T10:02:00Z", "v6-3", "2001:db8:1:3::5"),
+        )
+    ]
+    _, outs = run(lines, reorder_window=0.0)
+    return [o.doc for o in outs if o.doc is not None and "sessionwatch" in o.doc]
