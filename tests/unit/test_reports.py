@@ -19,6 +19,7 @@ from sessionwatch.cli import main
 from sessionwatch.harness import CaseResult
 from sessionwatch.reports.model import for_test
 from sessionwatch.reports.output import render_report
+from sessionwatch.reports.sarif import artifact_uri
 from sessionwatch.rules import load_rule_file
 from sessionwatch.rules.model import ExpectedAlert
 
@@ -234,3 +235,24 @@ def test_unknown_format_is_an_argparse_error(capsys: pytest.CaptureFixture[str])
         main(["validate", "--format", "xml"])
     assert exit_info.value.code == 2
     assert "invalid choice: 'xml'" in capsys.readouterr().err
+
+
+def test_sarif_paths_outside_the_working_directory_are_file_uris(tmp_path: Path) -> None:
+    inside = tmp_path / "repo"
+    inside.mkdir()
+    assert artifact_uri(str(inside / "rules" / "x.yml"), inside) == ("rules/x.yml", "%SRCROOT%")
+    outside = tmp_path / "elsewhere.yml"
+    assert artifact_uri(str(outside), inside) == (outside.resolve().as_uri(), None)
+
+
+def test_sarif_of_a_problem_without_a_file_is_still_valid(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "empty").mkdir()
+    assert main(["validate", "empty", "--format", "sarif"]) == 1
+    log = json.loads(capsys.readouterr().out)
+    assert_valid_sarif(log)
+    [result] = log["runs"][0]["results"]
+    assert result["message"]["text"] == "no rule files found"
+    assert "locations" not in result
