@@ -1,8 +1,8 @@
 """``render --target kibana``: Elastic Security detection rules in Kibana's import format.
 
 * one alert per offending event (search hits) → a ``query`` rule;
-* one alert per session (composite on the session id) → a ``threshold`` rule grouped by the
-  session id with value 1: one signal per session and window;
+* one alert per session (or token: a composite on the entity) → a ``threshold`` rule grouped
+  by that field with value 1: one signal per entity and run;
 * one alert per account over a per-entity threshold → a ``threshold`` rule grouped by the
   account with a ``cardinality`` condition (``max_sessions`` + 1 distinct sessions).
 
@@ -20,7 +20,7 @@ from jinja2 import TemplateError
 
 from sessionwatch.renderer.environment import environment
 from sessionwatch.renderer.render import Window, render_query
-from sessionwatch.renderer.watcher import SESSION_KEY, schema_errors
+from sessionwatch.renderer.watcher import schema_errors
 from sessionwatch.rules.durations import format_duration
 from sessionwatch.rules.errors import RenderError
 from sessionwatch.rules.kinds import Kind
@@ -39,6 +39,10 @@ TACTICS: Mapping[str, str] = {
 # ATT&CK techniques the pack uses: name and the tactics they belong to (ATT&CK v15).
 TECHNIQUES: Mapping[str, tuple[str, tuple[str, ...]]] = {
     "T1078": ("Valid Accounts", ("TA0005", "TA0003", "TA0004", "TA0001")),
+    "T1078.001": ("Default Accounts", ("TA0005", "TA0003", "TA0004", "TA0001")),
+    "T1078.002": ("Domain Accounts", ("TA0005", "TA0003", "TA0004", "TA0001")),
+    "T1078.003": ("Local Accounts", ("TA0005", "TA0003", "TA0004", "TA0001")),
+    "T1078.004": ("Cloud Accounts", ("TA0005", "TA0003", "TA0004", "TA0001")),
     "T1185": ("Browser Session Hijacking", ("TA0009",)),
     "T1528": ("Steal Application Access Token", ("TA0006",)),
     "T1539": ("Steal Web Session Cookie", ("TA0006",)),
@@ -100,9 +104,7 @@ def _threshold(rule: Rule, query: Mapping[str, Any]) -> dict[str, Any] | None:
         distinct = groups["aggs"][metric]["cardinality"]["field"]
         limit = int(rule.params[param]) + 1
         return {"field": [field], "value": 1, "cardinality": [{"field": distinct, "value": limit}]}
-    if field != SESSION_KEY:
-        raise RenderError(f"kind {rule.kind.value!r} groups by {field} without a known threshold")
-    return {"field": [field], "value": 1}
+    return {"field": [field], "value": 1}  # one signal per entity (session, token, …) and run
 
 
 def render_kibana_rule(rule: Rule) -> dict[str, Any]:

@@ -94,6 +94,8 @@ EVIDENCE_FACTS: Mapping[Kind, tuple[str, ...]] = {
     ),
     Kind.SESSION_CONCURRENCY: ("sessionwatch.session.id",),
 }
+# Kinds whose buckets must pass a threshold (mirrors sessionwatch.alerts.THRESHOLDS).
+PER_ENTITY_THRESHOLD = frozenset({Kind.SESSION_CONCURRENCY})
 _UNQUOTED_TYPES = frozenset({"long", "double", "boolean"})
 HITS = "ctx.payload.hits.hits"
 BUCKETS = "ctx.payload.aggregations.groups.buckets"
@@ -122,10 +124,16 @@ def response_shape(rule: Rule, query: Mapping[str, Any]) -> Shape:
     groups = aggs.get("groups", {})
     sources = groups.get("composite", {}).get("sources", [])
     field = sources[0]["entity"]["terms"]["field"] if sources else None
-    if set(aggs) != {"groups"} or field != SESSION_KEY or "first" not in groups.get("aggs", {}):
+    if rule.kind in PER_ENTITY_THRESHOLD:
         raise RenderError(
             f"kind {rule.kind.value!r} keeps only entities over a per-entity threshold, which a watch "
             "cannot filter without a script: use the runner (sessionwatch run) for it",
+            rule.locate("/kind"),
+        )
+    if set(aggs) != {"groups"} or field != SESSION_KEY or "first" not in groups.get("aggs", {}):
+        raise RenderError(
+            f"kind {rule.kind.value!r} groups its alerts by {field}; watches exist for per-event and "
+            "per-session rules only: use the runner (sessionwatch run) for it",
             rule.locate("/kind"),
         )
     metrics = []
@@ -229,22 +237,35 @@ class Mustache:
         return ',"counts":{ ' + ",".join(items) + " }"
 
     def facts(self, names: Sequence[str]) -> str:
-        """The evidence facts object, only the present ones, with correct commas."""
+        """The evidence facts object, only the present ones, with correct commas. A boolean fact
+        is always written (``false`` when absent): mustache cannot tell false from missing."""
+
+        def boolean(name: str) -> bool:
+            return self._types.get(name) == "boolean"
 
         def entry(name: str) -> str:
-            value = "{{" + self.src(name) + "}}"
-            if self._types.get(name) not in _UNQUOTED_TYPES:
-                value = '"' + value + '"'
+            path = self.src(name)
+            if boolean(name):
+                value = "{{#" + path + "}}true{{/" + path + "}}{{^" + path + "}}false{{/" + path + "}}"
+            elif self._types.get(name) in _UNQUOTED_TYPES:
+                value = "{{" + path + "}}"
+            else:
+                value = '"{{' + path + '}}"'
             return json.dumps(name) + ":" + value
+
+        def optional(name: str, text: str) -> str:
+            if boolean(name):
+                return text
+            return "{{#" + self.src(name) + "}}" + text + "{{/" + self.src(name) + "}}"
 
         def from_index(i: int) -> str:
             if i == len(names):
                 return ""
+            rest = "".join(optional(n, "," + entry(n)) for n in names[i + 1 :])
+            present = optional(names[i], entry(names[i]) + rest)
+            if boolean(names[i]):
+                return present
             path = self.src(names[i])
-            rest = "".join(
-                "{{#" + self.src(n) + "}}," + entry(n) + "{{/" + self.src(n) + "}}" for n in names[i + 1 :]
-            )
-            present = "{{#" + path + "}}" + entry(names[i]) + rest + "{{/" + path + "}}"
             return present + "{{^" + path + "}}" + from_index(i + 1) + "{{/" + path + "}}"
 
         # spaces keep literal braces apart from tags: "{{{" would open a triple mustache
