@@ -154,10 +154,11 @@ def tables(cov: Coverage) -> list[Table]:
         "Rules",
         "Every rule with the controls it evidences, the techniques it detects and the input "
         "profiles its fixtures prove it on.",
-        ("rule", "kind", "policy", "status", "cases +/-", "controls", "ATT&CK", "profiles"),
+        ("rule", "title", "kind", "policy", "status", "cases +/-", "controls", "ATT&CK", "profiles"),
         tuple(
             (
                 r.name,
+                r.title,
                 r.kind,
                 r.policy or "—",
                 r.status,
