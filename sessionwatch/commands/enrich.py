@@ -12,6 +12,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import IO, Any
 
+from sessionwatch import follow
 from sessionwatch.enrichers import EngineOptions, Limits, ProfileRegistry, discover_enrichers
 from sessionwatch.enrichers.engine import Counts, DeadLetter
 from sessionwatch.enrichers.parallel import run as run_engine
@@ -85,6 +86,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     progress.add_argument(
         "--no-progress", dest="progress", action="store_false", help="progress is shown on a terminal only"
     )
+    follow.add_arguments(parser)
     parser.set_defaults(run=run)
 
 
@@ -157,6 +159,8 @@ def run(args: argparse.Namespace) -> int:
         ),
         enricher_options=enricher_options,
     )
+    if args.follow:
+        return follow.run(args, profiles, forced, options)
     state = _load_state(args.state)
     dead_path = dead_letter_path(args.output, args.dead_letter)
     show = sys.stderr.isatty() if args.progress is None else args.progress

@@ -1,0 +1,358 @@
+"""Follow mode (``sessionwatch enrich --follow``): enrich new events from Elasticsearch.
+
+Each pass opens a point in time on the source indices and pages through events with
+``search_after``, sorted by ``@timestamp`` then ``_shard_doc``, up to ``now - settle``. After
+every page the enriched events are indexed under their ``sessionwatch.event.id`` (an
+idempotent overwrite), then the checkpoint is saved in ``STATE_INDEX``: the last
+``@timestamp`` read, the source ids already read at exactly that instant, and the engine's
+per-session state. A restart resumes from the checkpoint with the same engine state, so no
+event is skipped and none is enriched twice (see docs/runner.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import hashlib
+import json
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from elasticsearch import ApiError, Elasticsearch, TransportError
+
+from sessionwatch.bulk import index_documents
+from sessionwatch.enrichers import EngineOptions, ProfileRegistry, discover_enrichers
+from sessionwatch.enrichers.engine import Engine
+from sessionwatch.enrichers.events import get_path
+from sessionwatch.enrichers.profiles import Profile
+from sessionwatch.es import connect
+from sessionwatch.indices import STATE_INDEX
+from sessionwatch.rules.durations import parse_duration
+from sessionwatch.rules.errors import ElasticsearchUnavailable, SessionwatchError
+from sessionwatch.runner.backoff import Backoff
+from sessionwatch.runner.clock import iso, utc_now
+from sessionwatch.runner.state import StateStore, Stored, ensure_indices
+
+log = logging.getLogger("sessionwatch.follow")
+DEFAULT_DEST = "sessionwatch-events-default"
+NODE_ERRORS = (ApiError, TransportError, ElasticsearchUnavailable)
+SORT: list[dict[str, Any]] = [{"@timestamp": {"order": "asc", "numeric_type": "date"}}, {"_shard_doc": "asc"}]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("follow mode: read events from Elasticsearch, write them enriched")
+    group.add_argument("--follow", action="store_true", help="follow --source-index (uses --es-url)")
+    group.add_argument("--source-index", metavar="PATTERN", help="raw events to follow")
+    group.add_argument("--dest-index", default=DEFAULT_DEST, help=f"enriched events (default {DEFAULT_DEST})")
+    group.add_argument("--follower-id", help="checkpoint name (default: from source and destination)")
+    group.add_argument("--batch-size", type=int, default=1000, help="events per page (default 1000)")
+    group.add_argument("--settle", default="30s", help="read only events older than this (default 30s)")
+    group.add_argument("--poll", default="10s", help="pause between passes when caught up (default 10s)")
+    group.add_argument("--once", action="store_true", help="catch up once, then exit")
+    group.add_argument("--state-index", default=STATE_INDEX, help=f"checkpoints (default {STATE_INDEX})")
+
+
+@dataclass(frozen=True)
+class Position:
+    """Every event before ``timestamp`` (epoch ms) was read, and those in ``ids`` at it."""
+
+    timestamp: int | None = None
+    ids: frozenset[str] = frozenset()
+
+    def skips(self, timestamp: int, key: str) -> bool:
+        return self.timestamp is not None and (
+            timestamp < self.timestamp or (timestamp == self.timestamp and key in self.ids)
+        )
+
+    def after(self, read: Sequence[tuple[int, str]]) -> Position:
+        if not read:
+            return self
+        last = read[-1][0]
+        at_last = {key for ts, key in read if ts == last}
+        if last == self.timestamp:
+            at_last |= self.ids
+        return Position(last, frozenset(at_last))
+
+    def as_doc(self) -> dict[str, Any]:
+        return {"timestamp": self.timestamp, "ids": sorted(self.ids)}
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any] | None) -> Position:
+        if not doc:
+            return cls()
+        return cls(doc.get("timestamp"), frozenset(doc.get("ids", ())))
+
+
+@dataclass
+class FollowSummary:
+    pages: int = 0
+    read: int = 0
+    indexed: int = 0
+    dead_letter: int = 0
+    errors: int = 0
+
+    def line(self) -> str:
+        return " ".join(f"{k}={v}" for k, v in dataclasses.asdict(self).items())
+
+
+EngineFactory = Callable[[], Engine]
+DeadSink = Callable[[dict[str, Any]], None]
+
+
+class Follower:
+    def __init__(
+        self,
+        client: Elasticsearch,
+        engine_factory: EngineFactory,
+        *,
+        source: str,
+        dest: str,
+        follower_id: str,
+        batch_size: int = 1000,
+        settle_seconds: float = 30.0,
+        state_index: str = STATE_INDEX,
+        dead: DeadSink | None = None,
+        retry: Backoff | None = None,
+    ) -> None:
+        self.client = client
+        self.engine_factory = engine_factory
+        self.source, self.dest, self.follower_id = source, dest, follower_id
+        self.batch_size = batch_size
+        self.settle_ms = int(settle_seconds * 1000)
+        self.store = StateStore(client, state_index)
+        self.state_index = state_index
+        self.dead = dead or (lambda letter: None)
+        self.retry = retry or Backoff(base=1.0, cap=60.0)
+        self.stop = threading.Event()
+        self.summary = FollowSummary()
+        self._stored: Stored | None = None
+        self._position = Position()
+        self._engine: Engine | None = None
+        self._prepared = False
+
+    @property
+    def doc_id(self) -> str:
+        return f"follow:{self.follower_id}"
+
+    def run(self, *, once: bool, poll_seconds: float = 10.0, give_up_after: float = 600.0) -> FollowSummary:
+        """Pass after pass until stopped (``once``: until one pass ends with nothing left)."""
+        failures, failing_since = 0, 0.0
+        while not self.stop.is_set():
+            try:
+                read = self.run_pass()
+            except NODE_ERRORS as exc:
+                self.summary.errors += 1
+                self._engine = None  # reload position and engine state from the checkpoint
+                failing_since = failing_since or time.monotonic()
+                if once and time.monotonic() - failing_since >= give_up_after:
+                    raise ElasticsearchUnavailable(f"follow kept failing: {_describe(exc)}") from None
+                delay = self.retry.delay(failures)
+                failures += 1
+                log.warning("follow: %s; retry %d in %.1f s", _describe(exc), failures, delay)
+                self.stop.wait(delay)
+                continue
+            failures, failing_since = 0, 0.0
+            if once and read == 0:
+                break
+            if read == 0:
+                self.stop.wait(poll_seconds)
+        return self.summary
+
+    def _load(self) -> Engine:
+        if not self._prepared:
+            ensure_indices(self.client, self.state_index)
+            self._prepared = True
+        if self._engine is None:
+            stored = self.store.get(self.doc_id)
+            engine = self.engine_factory()
+            data = stored.data or {}
+            if data.get("engine"):
+                engine.load_state(json.loads(data["engine"]), origin=f"{self.state_index}/{self.doc_id}")
+            self._stored, self._position, self._engine = (
+                stored,
+                Position.from_doc(data.get("position")),
+                engine,
+            )
+        return self._engine
+
+    def run_pass(self) -> int:
+        """One point-in-time pass; returns how many new events were read."""
+        engine = self._load()
+        horizon = int(utc_now().timestamp() * 1000) - self.settle_ms
+        query: dict[str, Any] = {"range": {"@timestamp": {"lt": horizon, "format": "epoch_millis"}}}
+        if self._position.timestamp is not None:
+            query["range"]["@timestamp"]["gte"] = self._position.timestamp
+        pit = self.client.open_point_in_time(index=self.source, keep_alive="2m", ignore_unavailable=True)
+        pit_id = pit["id"]
+        total = 0
+        try:
+            search_after: list[Any] | None = None
+            while not self.stop.is_set():
+                response = self.client.search(
+                    pit={"id": pit_id, "keep_alive": "2m"},
+                    query=query,
+                    sort=SORT,
+                    size=self.batch_size,
+                    search_after=search_after,
+                    track_total_hits=False,
+                )
+                pit_id = response.get("pit_id", pit_id)
+                hits = response["hits"]["hits"]
+                if not hits:
+                    break
+                search_after = hits[-1]["sort"]
+                total += self._page(engine, hits)
+        finally:
+            with contextlib.suppress(ApiError, TransportError):  # it expires by itself
+                self.client.close_point_in_time(id=pit_id)
+        return total
+
+    def _page(self, engine: Engine, hits: list[dict[str, Any]]) -> int:
+        fresh = [
+            (int(h["sort"][0]), f"{h['_index']}/{h['_id']}", h)
+            for h in hits
+            if not self._position.skips(int(h["sort"][0]), f"{h['_index']}/{h['_id']}")
+        ]
+        if not fresh:
+            return 0
+        lines = [json.dumps(h["_source"], sort_keys=True, ensure_ascii=False) for _, _, h in fresh]
+        docs: list[tuple[str, dict[str, Any]]] = []
+        letters: list[dict[str, Any]] = []
+        for out in engine.process(lines, first_line=0):
+            key = fresh[out.line][1]
+            if out.dead is not None:
+                letters.append({"source": key, "reason": out.dead.reason, "raw": out.dead.raw})
+            elif out.doc is not None:
+                event_id = get_path(out.doc, "sessionwatch.event.id") if out.enriched else None
+                doc_id = str(event_id) if event_id else "raw-" + hashlib.sha256(key.encode()).hexdigest()[:40]
+                docs.append((doc_id, out.doc))
+        report = index_documents(self.client, self.dest, docs, refresh=False)
+        if not report.ok:
+            raise ElasticsearchUnavailable(
+                f"{len(report.failed)} enriched events rejected by {self.dest}: "
+                f"{report.failed[0]['status']} {_error_type(report.failed[0]['error'])}"
+            )
+        position = self._position.after([(ts, key) for ts, key, _ in fresh])
+        data = {
+            "position": position.as_doc(),
+            "engine": json.dumps(engine.state(), ensure_ascii=False, separators=(",", ":")),
+            "source": self.source,
+            "dest": self.dest,
+        }
+        for letter in letters:  # before the checkpoint: a crash may repeat a letter, never lose one
+            self.dead(letter)
+        previous = self._stored or Stored(None)
+        self._stored = self.store.put(self.doc_id, "follow", data, previous, iso(utc_now()))
+        self._position = position
+        self.summary.pages += 1
+        self.summary.read += len(fresh)
+        self.summary.indexed += report.indexed
+        self.summary.dead_letter += len(letters)
+        log.info(
+            "follow: page of %d, indexed %d, dead %d, up to %d",
+            len(fresh),
+            report.indexed,
+            len(letters),
+            position.timestamp or 0,
+        )
+        return len(fresh)
+
+
+def _error_type(error: Any) -> str:
+    return str(error.get("type")) if isinstance(error, dict) else str(error)
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, ApiError):
+        return f"HTTP {exc.meta.status} {exc.error}"
+    if isinstance(exc, SessionwatchError):
+        return exc.message
+    return type(exc).__name__
+
+
+def default_follower_id(source: str, dest: str) -> str:
+    return hashlib.sha256(f"{source}\x1f{dest}".encode()).hexdigest()[:16]
+
+
+def _seconds(option: str, text: str) -> float:
+    if text in {"0", "0s"}:
+        return 0.0
+    try:
+        return float(parse_duration(text))
+    except ValueError as exc:
+        raise SessionwatchError(f"{option}: {exc}") from None
+
+
+@contextlib.contextmanager
+def _dead_writer(path: Path) -> Iterator[DeadSink]:
+    handle = None
+
+    def write(letter: dict[str, Any]) -> None:
+        nonlocal handle
+        if handle is None:
+            handle = path.open("a", encoding="utf-8")
+        handle.write(json.dumps(letter, ensure_ascii=False) + "\n")
+        handle.flush()
+
+    try:
+        yield write
+    finally:
+        if handle is not None:
+            handle.close()
+
+
+def run(
+    args: argparse.Namespace, profiles: ProfileRegistry, forced: Profile | None, options: EngineOptions
+) -> int:
+    """``enrich --follow``: the options are those ``enrich`` built (reordering is not needed:
+    events arrive sorted)."""
+    if not args.source_index:
+        raise SessionwatchError("--follow needs --source-index PATTERN")
+    if args.state:
+        raise SessionwatchError("--follow keeps its state in Elasticsearch; drop --state")
+    if args.batch_size < 1:
+        raise SessionwatchError("--batch-size must be positive")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("elastic_transport").setLevel(logging.WARNING)
+    settle, poll = _seconds("--settle", args.settle), _seconds("--poll", args.poll)
+    options = dataclasses.replace(options, reorder_window=0.0)
+    enrichers = discover_enrichers()
+
+    def engine() -> Engine:
+        return Engine(profiles, enrichers, forced_profile=forced, options=options)
+
+    from sessionwatch.commands.enrich import dead_letter_path  # the same default as file mode
+
+    dead_path = dead_letter_path(args.output, args.dead_letter)
+    client = connect(args.es_url)
+    with _dead_writer(dead_path) as sink:
+        follower = Follower(
+            client,
+            engine,
+            source=args.source_index,
+            dest=args.dest_index,
+            follower_id=args.follower_id or default_follower_id(args.source_index, args.dest_index),
+            batch_size=args.batch_size,
+            settle_seconds=settle,
+            state_index=args.state_index,
+            dead=sink,
+        )
+
+        def _stop(signum: int, frame: FrameType | None) -> None:
+            follower.stop.set()
+
+        signal.signal(signal.SIGTERM, _stop)
+        summary = follower.run(once=args.once, poll_seconds=poll)
+        log.info("follow stopped: %s", summary.line())
+        if summary.dead_letter:
+            log.warning("follow: %d events written to %s", summary.dead_letter, dead_path)
+            return 1
+    return 0
