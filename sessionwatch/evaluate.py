@@ -10,6 +10,7 @@ from elasticsearch import ApiError, Elasticsearch, TransportError
 from sessionwatch.alerts import GROUPS_AGG, alerts_from_response
 from sessionwatch.enrichers.events import get_path
 from sessionwatch.renderer import Window, render_query
+from sessionwatch.renderer.render import DEFAULT_MAX_HITS
 from sessionwatch.rules.errors import ElasticsearchUnavailable
 from sessionwatch.rules.model import Rule
 
@@ -24,9 +25,11 @@ def _search(client: Elasticsearch, rule: Rule, index: str, body: dict[str, Any])
     return response
 
 
-def evaluate(client: Elasticsearch, rule: Rule, index: str, window: Window) -> list[dict[str, Any]]:
+def evaluate(
+    client: Elasticsearch, rule: Rule, index: str, window: Window, *, page_size: int = DEFAULT_MAX_HITS
+) -> list[dict[str, Any]]:
     """The alerts ``rule`` raises on ``index`` over ``window`` (composite results paged through)."""
-    body = render_query(rule, window)
+    body = render_query(rule, window, max_hits=page_size)
     bounds = (window.start, window.end)
     alerts: list[dict[str, Any]] = []
     for _ in range(MAX_PAGES):

@@ -4,6 +4,7 @@ and every rule, deliberately weakened, fails at least one of its cases (mutation
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from types import MappingProxyType
@@ -12,8 +13,11 @@ from typing import Any
 import pytest
 from elasticsearch import Elasticsearch
 
-from sessionwatch.enrichers import ProfileRegistry
-from sessionwatch.harness import CaseResult, run_case
+from sessionwatch.bulk import index_documents
+from sessionwatch.enrichers import ProfileRegistry, events_mapping
+from sessionwatch.evaluate import evaluate
+from sessionwatch.harness import CaseResult, enrich_fixture, run_case
+from sessionwatch.renderer import Window
 from sessionwatch.rules import Rule, RuleCase, format_duration, load_rules, parse_duration
 
 PACK = Path(__file__).resolve().parents[2] / "rules" / "pack"
@@ -143,3 +147,63 @@ def test_concurrency_threshold_is_checked_per_account(es: Elasticsearch, profile
     result = run_case(es, relaxed, case, profiles)
     assert result.alerts == []
     assert [m.user for m in result.missing] == ["dave"]
+
+
+# --- alerts from aggregations ----------------------------------------------------------------
+
+
+@pytest.fixture
+def outside_sessions(es: Elasticsearch, profiles: ProfileRegistry, tmp_path: Path, fresh_index: Any) -> str:
+    """Five sessions used from outside the expected ranges, two requests each, enriched and indexed."""
+    lines = []
+    for n in range(5):
+        for k in range(2):
+            doc = {
+                "@timestamp": f"2026-06-01T09:0{n}:{10 * k:02d}Z",
+                "event": {"id": f"s{n}-{k}", "dataset": "generic.app", "action": "view"},
+                "session": {"id": f"sess-{n}"},
+                "user": {"name": f"user-{n}"},
+                "source": {"ip": f"203.0.113.{n + 1}"},
+            }
+            lines.append(json.dumps(doc))
+    events = tmp_path / "outside.ndjson"
+    events.write_text("\n".join(lines) + "\n")
+    index = fresh_index("sw-pack-alerts", mappings=events_mapping())
+    docs = enrich_fixture(events, profiles, None)
+    assert index_documents(es, index, ((d["sessionwatch"]["event"]["id"], d) for d in docs)).ok
+    return index
+
+
+def test_composite_results_are_paged_and_ids_are_deterministic(
+    es: Elasticsearch, outside_sessions: str
+) -> None:
+    rule = next(r for r in RULES if r.name == "session-ip-outside-ranges")
+    window = Window("2026-06-01T09:00:00Z", "2026-06-01T10:00:00Z")
+    paged = evaluate(es, rule, outside_sessions, window, page_size=2)
+    whole = evaluate(es, rule, outside_sessions, window)
+    assert [a["sessionwatch"]["session"]["id"] for a in paged] == [f"sess-{n}" for n in range(5)]
+    assert [a["event"]["id"] for a in paged] == [a["event"]["id"] for a in whole]
+    assert len({a["event"]["id"] for a in paged}) == 5
+    other_window = evaluate(
+        es, rule, outside_sessions, Window("2026-06-01T08:00:00Z", "2026-06-01T10:00:00Z")
+    )
+    assert {a["event"]["id"] for a in other_window}.isdisjoint({a["event"]["id"] for a in whole})
+    first = whole[0]
+    assert first["rule"]["category"] == "session_ip_binding"
+    assert first["sessionwatch"]["evidence"]["event_ids"] == ["s0-0"]
+    assert first["sessionwatch"]["evidence"]["counts"] == {"addresses": 1, "events": 2}
+    assert first["sessionwatch"]["evidence"]["facts"]["sessionwatch.source.ip"] == "203.0.113.1"
+    assert first["user"]["name"] == "user-0"
+
+
+def test_account_alert_lists_its_sessions(es: Elasticsearch, outside_sessions: str) -> None:
+    """One account with five sessions: one alert naming the account (no session), the count and
+    the session ids as evidence."""
+    rule = next(r for r in RULES if r.name == "org-concurrent-sessions")
+    crowded = dataclasses.replace(rule, params=MappingProxyType({**rule.params, "max_sessions": 0}))
+    window = Window("2026-06-01T09:00:00Z", "2026-06-01T09:10:00Z")
+    alerts = evaluate(es, crowded, outside_sessions, window)
+    assert [a["user"]["name"] for a in alerts] == [f"user-{n}" for n in range(5)]
+    assert "session" not in alerts[0]["sessionwatch"]
+    assert alerts[0]["sessionwatch"]["evidence"]["counts"]["session_ids"] == ["sess-0"]
+    assert evaluate(es, rule, outside_sessions, window) == []
