@@ -153,7 +153,9 @@ def test_concurrency_threshold_is_checked_per_account(es: Elasticsearch, profile
 
 
 @pytest.fixture
-def outside_sessions(es: Elasticsearch, profiles: ProfileRegistry, tmp_path: Path, fresh_index: Any) -> str:
+def outside_sessions(
+    es: Elasticsearch, profiles: ProfileRegistry, tmp_path: Path, fresh_index: Callable[..., str]
+) -> str:
     """Five sessions used from outside the expected ranges, two requests each, enriched and indexed."""
     lines = []
     for n in range(5):
