@@ -13,10 +13,11 @@ from types import FrameType
 from elasticsearch import Elasticsearch
 
 from sessionwatch.es import connect
+from sessionwatch.renderer.webhooks import PROVIDERS
 from sessionwatch.rule_sources import load_selected
 from sessionwatch.rules.durations import parse_duration
 from sessionwatch.rules.errors import ElasticsearchUnavailable, SessionwatchError
-from sessionwatch.runner import Runner, RunnerOptions, WebhookClient, WebhookConfig
+from sessionwatch.runner import Runner, RunnerOptions, WebhookClient
 from sessionwatch.runner.backoff import Backoff
 from sessionwatch.runner.clock import parse_iso
 
@@ -44,21 +45,12 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         default="10m",
         help="with --once/--until: stop (exit 2) after failing this long (default 10m)",
     )
-    hook = parser.add_argument_group("termination webhook (one call per new alert)")
+    hook = parser.add_argument_group("forced termination (one webhook call per new alert)")
     hook.add_argument(
-        "--webhook",
-        nargs="?",
-        const="",
-        metavar="URL",
-        help="call URL ({field.path} placeholders allowed); without URL: $SESSIONWATCH_WEBHOOK_URL",
-    )
-    hook.add_argument("--webhook-method", default="POST", help="HTTP method (default POST)")
-    hook.add_argument(
-        "--webhook-header",
-        action="append",
-        default=[],
-        metavar="NAME=ENV_VAR",
-        help="header whose value is read from $ENV_VAR (or the file $ENV_VAR_FILE); repeatable",
+        "--terminate",
+        choices=PROVIDERS,
+        metavar="PROVIDER",
+        help=f"call this session-revocation webhook ({', '.join(PROVIDERS)}); secrets from the environment",
     )
     hook.add_argument("--webhook-timeout", type=float, default=10.0, help="seconds per attempt (default 10)")
     hook.add_argument("--webhook-attempts", type=int, default=4, help="attempts per alert (default 4)")
@@ -130,16 +122,9 @@ def run(args: argparse.Namespace) -> int:
     options = options_from(args)
     rules = load_selected(args.rules, include_deprecated=False)
     webhook = None
-    if args.webhook is not None:
-        config = WebhookConfig.from_env(
-            args.webhook or None,
-            method=args.webhook_method,
-            header_specs=args.webhook_header,
-            timeout=args.webhook_timeout,
-            attempts=args.webhook_attempts,
-        )
-        webhook = WebhookClient(config)
-        log.info("termination webhook: %r", config)
+    if args.terminate:
+        webhook = WebhookClient(args.terminate, timeout=args.webhook_timeout, attempts=args.webhook_attempts)
+        log.info("termination webhook: %s %s", args.terminate, webhook.check(rules))
     stopped: list[bool] = []
     client = _connect(args, options, stopped)
     runner = Runner(client, rules, options, webhook=webhook)

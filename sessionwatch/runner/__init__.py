@@ -1,6 +1,6 @@
 """sessionwatch's own runner (``sessionwatch run``) for clusters without Watcher."""
 
 from sessionwatch.runner.loop import Runner, RunnerOptions, Summary
-from sessionwatch.runner.webhook import Delivery, WebhookClient, WebhookConfig
+from sessionwatch.runner.webhook import Delivery, WebhookClient
 
-__all__ = ["Delivery", "Runner", "RunnerOptions", "Summary", "WebhookClient", "WebhookConfig"]
+__all__ = ["Delivery", "Runner", "RunnerOptions", "Summary", "WebhookClient"]

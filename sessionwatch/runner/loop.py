@@ -241,7 +241,7 @@ class Runner:
             )
             record.alerts_raised, record.alerts_known = len(written.new), written.known
             for alert in [*written.new, *written.pending] if self.webhook else []:
-                outcome = self._terminate(alert)
+                outcome = self._terminate(state, alert)
                 record.terminations[outcome] = record.terminations.get(outcome, 0) + 1
             record.duration_ms = int((self.monotonic() - began) * 1000)
             self.audit.add(record)
@@ -277,10 +277,10 @@ class Runner:
             "".join(f" webhook_{k}={v}" for k, v in sorted(record.terminations.items())),
         )
 
-    def _terminate(self, alert: dict[str, Any]) -> str:
+    def _terminate(self, state: _RuleState, alert: dict[str, Any]) -> str:
         """Call the webhook for one alert and store the outcome in it; returns the status."""
         assert self.webhook is not None
-        delivery = self.webhook.deliver(alert)
+        delivery = self.webhook.deliver(state.rule, alert)
         outcome = {**delivery.as_doc(), "updated": iso(self.clock())}
         record_termination(self.client, self.options.alerts_index, alert["event"]["id"], outcome)
         if delivery.status != "delivered":
