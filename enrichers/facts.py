@@ -306,7 +306,7 @@ def markdown_table() -> str:
 
 DOC_HEADER = """# Facts reference
 
-<!-- Generated from enrichers/facts.py by `python -m sessionwatch.enrichers`; do not edit. -->
+<!-- Generated from enrichers/facts.py by `python -m sessionwatch.enrichers facts`; do not edit. -->
 
 Every enriched event carries these fields under `sessionwatch.*`. *Set by* `profile` means the
 input profile maps it from the source's own fields (see [profiles.md](profiles.md)); any other

@@ -60,7 +60,7 @@ def _records(path: Path, text: str) -> Iterable[tuple[Location, Mapping[str, Any
     if path.suffix.lower() == ".csv":
         reader = csv.DictReader(io.StringIO(text))
         for row in reader:
-            yield Location(name, reader.line_num), {k: v for k, v in row.items() if k is not None}
+            yield Location(name, reader.line_num, 1), {k: v for k, v in row.items() if k is not None}
         return
     stripped = text.lstrip()
     if stripped.startswith("["):

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from sessionwatch.enrichers import FACTS, discover_enrichers, events_mapping, fact_names
+from sessionwatch.enrichers import FACTS, discover_enrichers, events_mapping, fact_names, profiles_doc
 from sessionwatch.enrichers.facts import markdown_document
 from tests.unit.test_enrich_helpers import sample_outputs
 
@@ -16,12 +16,12 @@ REPO = Path(__file__).resolve().parents[2]
 
 def test_committed_facts_doc_is_the_generated_one() -> None:
     committed = (REPO / "docs" / "facts.md").read_text(encoding="utf-8")
-    assert committed == markdown_document(), "run: python -m sessionwatch.enrichers > docs/facts.md"
+    assert committed == markdown_document(), "run: python -m sessionwatch.enrichers facts > docs/facts.md"
 
 
 def test_generator_runs_as_a_module(tmp_path: Path) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "sessionwatch.enrichers"],
+        [sys.executable, "-m", "sessionwatch.enrichers", "facts"],
         cwd=tmp_path,
         capture_output=True,
         text=True,
@@ -62,3 +62,10 @@ def test_engine_writes_only_declared_facts_and_every_fact_is_written() -> None:
         written |= _leaves(doc["sessionwatch"], "sessionwatch")
     assert written - fact_names() == set()  # dynamic: false would silently drop anything else
     assert fact_names() - written == set()  # a declared fact nothing computes is a broken promise
+
+
+def test_committed_profiles_doc_is_the_generated_one() -> None:
+    committed = (REPO / "docs" / "profiles.md").read_text(encoding="utf-8")
+    assert committed == profiles_doc.markdown_document(), "run: python -m sessionwatch.enrichers profiles"
+    for name in ("generic", "okta", "entra", "auth0", "hashicorp_vault", "teleport", "system_auth"):
+        assert f"### `{name}`" in committed

@@ -68,7 +68,7 @@ def test_entra_sign_ins_refresh_and_mfa() -> None:
     assert get(f["e-2"], "session.idle_seconds") == 3603.483
     assert get(f["e-3"], "event.accepted") is False
     assert get(f["e-3"], "ip.prefix_changed") is True
-    assert get(f["e-4"], "event.action") == "reauth"
+    assert get(f["e-4"], "event.action") == "login"
     assert get(f["e-4"], "session.reauth") is True
     # the failed sign-in does not count as activity: idle is measured from e-2
     assert get(f["e-4"], "session.idle_seconds") == 1845.813

@@ -1,0 +1,109 @@
+"""``sessionwatch enrich`` from the command line: workers, state file, progress, exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.unit.test_enrich_helpers import PROFILE_DATA
+
+
+def enrich(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "sessionwatch", "enrich", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+
+
+def _mixed_input(folder: Path) -> Path:
+    path = folder / "in.ndjson"
+    with path.open("wb") as out:
+        for fixture in sorted(PROFILE_DATA.glob("*/events.ndjson")):
+            out.write(fixture.read_bytes())
+        out.write(b'{"@timestamp": "2026-01-01T00:00:00Z", "event": {"dataset": "nginx.access"}}\n')
+    return path
+
+
+def test_workers_write_the_same_file(tmp_path: Path) -> None:
+    source = _mixed_input(tmp_path)
+    one = enrich(str(source), "-o", "one.ndjson", "--workers", "1", cwd=tmp_path)
+    two = enrich(str(source), "-o", "two.ndjson", "--workers", "2", cwd=tmp_path)
+    assert one.returncode == two.returncode == 0, one.stderr + two.stderr
+    assert (tmp_path / "one.ndjson").read_bytes() == (tmp_path / "two.ndjson").read_bytes()
+    assert one.stderr.splitlines()[-1] == two.stderr.splitlines()[-1]
+    assert "read=45 enriched=44 passed_through=1 dead_letter=0" in one.stderr
+
+
+def test_counts_are_printed_and_dead_letters_kept_with_line_numbers(tmp_path: Path) -> None:
+    source = tmp_path / "in.ndjson"
+    source.write_text(
+        '{"@timestamp": "2026-01-01T00:00:00Z", "event": {"id": "1"}}\nnot json\n\n{"event": {}}\n'
+    )
+    done = enrich(str(source), "-o", "out.ndjson", cwd=tmp_path)
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert "read=3 enriched=1 passed_through=0 dead_letter=2" in done.stderr
+    dead = [
+        json.loads(line) for line in (tmp_path / "out.ndjson.dead-letter.ndjson").read_text().splitlines()
+    ]
+    assert [(d["line"], d["reason"], d["raw"]) for d in dead] == [
+        (2, "malformed JSON: Expecting value at column 1", "not json"),
+        (4, "missing @timestamp", '{"event": {}}'),
+    ]
+
+
+def test_state_file_keeps_open_sessions_across_runs(tmp_path: Path) -> None:
+    first = tmp_path / "a.ndjson"
+    second = tmp_path / "b.ndjson"
+    first.write_text(
+        '{"@timestamp": "2026-01-01T09:00:00Z", "event": {"id": "1", "action": "login"},'
+        ' "session": {"id": "s"}}\n'
+    )
+    second.write_text(
+        '{"@timestamp": "2026-01-01T09:30:00Z", "event": {"id": "2"}, "session": {"id": "s"}}\n'
+    )
+    state = tmp_path / "state.json"
+    assert enrich(str(first), "-o", "a.out", "--state", str(state), cwd=tmp_path).returncode == 0
+    assert json.loads(state.read_text())["sessions"]["s"]
+    assert enrich(str(second), "-o", "b.out", "--state", str(state), cwd=tmp_path).returncode == 0
+    facts = json.loads((tmp_path / "b.out").read_text())["sessionwatch"]["session"]
+    assert facts["idle_seconds"] == 1800.0
+    assert facts["start_observed"] is True
+    assert enrich(str(second), "-o", "c.out", cwd=tmp_path).returncode == 0
+    fresh = json.loads((tmp_path / "c.out").read_text())["sessionwatch"]["session"]
+    assert "idle_seconds" not in fresh
+
+
+def test_progress_only_on_request_when_not_a_terminal(tmp_path: Path) -> None:
+    source = tmp_path / "in.ndjson"
+    line = '{"@timestamp": "2026-01-01T00:00:00Z", "event": {"id": "%d"}, "session": {"id": "s%d"}}\n'
+    source.write_text("".join(line % (i, i % 50) for i in range(25_000)))
+    quiet = enrich(str(source), "-o", "q.out", cwd=tmp_path)
+    loud = enrich(str(source), "-o", "l.out", "--progress", cwd=tmp_path)
+    assert "\r" not in quiet.stderr
+    assert "\renrich: 10000 read" in loud.stderr
+    assert (tmp_path / "q.out").read_bytes() == (tmp_path / "l.out").read_bytes()
+
+
+def test_bad_options_and_inventory_are_usage_errors(tmp_path: Path) -> None:
+    source = _mixed_input(tmp_path)
+    window = enrich(str(source), "--reorder-window", "soon", cwd=tmp_path)
+    assert window.returncode == 2
+    assert "not a duration" in window.stderr
+    inventory = tmp_path / "inv.csv"
+    inventory.write_text("user,status,last_seen\nbob,active,someday\n")
+    bad = enrich(str(source), "-o", "x.out", "--inventory", str(inventory), cwd=tmp_path)
+    assert bad.returncode == 1
+    assert "Traceback" not in bad.stderr
+    assert f"{inventory}:2:1: last_seen is not ISO-8601" in bad.stderr
+    state = tmp_path / "state.json"
+    state.write_text('{"format": "other"}')
+    wrong = enrich(str(source), "-o", "y.out", "--state", str(state), cwd=tmp_path)
+    assert wrong.returncode == 1
+    assert "not a sessionwatch state file" in wrong.stderr
