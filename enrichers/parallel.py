@@ -93,19 +93,27 @@ def _run_single(
     engine = Engine(profiles, enrichers, forced_profile=forced, options=options)
     if state:
         engine.load_state(state)
-    counts = engine.counts
-    next_report = PROGRESS_EVERY
-    for out in engine.process(lines):
+    for out in engine.process(_reporting(lines, engine.counts, progress)):
         if out.dead is not None:
             dead(out.dead)
         elif out.raw is not None:
             write(out.raw + "\n")
         elif out.doc is not None:
             write(dump(out.doc) + "\n")
-        if progress is not None and counts.read >= next_report:
-            next_report = counts.read + PROGRESS_EVERY
+    return Result(engine.counts, engine.state(), engine.open_sessions)
+
+
+def _reporting(
+    lines: Iterable[bytes | str], counts: Counts, progress: Progress | None
+) -> Iterator[bytes | str]:
+    """``lines``, calling ``progress`` every ``PROGRESS_EVERY`` lines consumed."""
+    if progress is None:
+        yield from lines
+        return
+    for number, line in enumerate(lines, start=1):
+        yield line
+        if number % PROGRESS_EVERY == 0:
             progress(counts)
-    return Result(counts, engine.state(), engine.open_sessions)
 
 
 def _worker(
@@ -241,7 +249,6 @@ def _feed(
     workers = len(inboxes)
     batches: list[list[tuple[int, str, str, dict[str, Any]]]] = [[] for _ in range(workers)]
     seq = 0
-    next_report = PROGRESS_EVERY
 
     def route(item: Any) -> None:
         nonlocal seq
@@ -260,12 +267,9 @@ def _feed(
             batches[target] = []
 
     with own_shard.open("w", encoding="utf-8") as shard:
-        for number, raw in enumerate(lines, start=1):
+        for number, raw in enumerate(_reporting(lines, counts, progress), start=1):
             for item in front.feed(number, raw):
                 route(item)
-            if progress is not None and counts.read >= next_report:
-                next_report = counts.read + PROGRESS_EVERY
-                progress(counts)
         for item in front.flush():
             route(item)
     for target in range(workers):

@@ -82,12 +82,17 @@ def test_state_file_keeps_open_sessions_across_runs(tmp_path: Path) -> None:
 
 def test_progress_only_on_request_when_not_a_terminal(tmp_path: Path) -> None:
     source = tmp_path / "in.ndjson"
-    line = '{"@timestamp": "2026-01-01T00:00:00Z", "event": {"id": "%d"}, "session": {"id": "s%d"}}\n'
-    source.write_text("".join(line % (i, i % 50) for i in range(25_000)))
-    quiet = enrich(str(source), "-o", "q.out", cwd=tmp_path)
-    loud = enrich(str(source), "-o", "l.out", "--progress", cwd=tmp_path)
-    assert "\r" not in quiet.stderr
-    assert "\renrich: 10000 read" in loud.stderr
+    line = '{"@timestamp": "2026-01-01T00:00:%02dZ", "event": {"id": "%d"}, "session": {"id": "s%d"}}\n'
+    source.write_text("".join(line % (i % 60, i, i % 50) for i in range(25_000)))
+    command = [sys.executable, "-m", "sessionwatch", "enrich", str(source)]
+    quiet = subprocess.run([*command, "-o", "q.out"], cwd=tmp_path, capture_output=True, check=False)
+    loud = subprocess.run(
+        [*command, "-o", "l.out", "--progress"], cwd=tmp_path, capture_output=True, check=False
+    )
+    assert quiet.returncode == loud.returncode == 0
+    assert b"\r" not in quiet.stderr
+    assert b"\renrich: 10000 read" in loud.stderr
+    assert b"\renrich: 20000 read" in loud.stderr
     assert (tmp_path / "q.out").read_bytes() == (tmp_path / "l.out").read_bytes()
 
 
