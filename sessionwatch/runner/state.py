@@ -73,8 +73,8 @@ class StateStore:
 def ensure_indices(client: Elasticsearch, state_index: str = STATE_INDEX) -> list[str]:
     """Put sessionwatch's index templates when absent, and create the state index.
 
-    Idempotent. Returns what was created. A 403 on the templates (a runner role without
-    ``manage_index_templates``: ``deploy`` put them) is tolerated.
+    Idempotent. Returns what was created. A 403 (a least-privilege role: ``deploy`` put the
+    templates) is tolerated.
     """
     created: list[str] = []
     for name, body in index_templates().items():
@@ -88,14 +88,13 @@ def ensure_indices(client: Elasticsearch, state_index: str = STATE_INDEX) -> lis
             raise
         created.append(f"index template {name}")
     try:
-        if not client.indices.exists(index=state_index):
-            client.indices.create(
-                index=state_index,
-                mappings=STATE_MAPPING,
-                settings={"number_of_shards": 1, "auto_expand_replicas": "0-1"},
-            )
-            created.append(f"index {state_index}")
+        client.indices.create(
+            index=state_index,
+            mappings=STATE_MAPPING,
+            settings={"number_of_shards": 1, "auto_expand_replicas": "0-1"},
+        )
+        created.append(f"index {state_index}")
     except ApiError as exc:
-        if exc.meta.status != 400 or "resource_already_exists" not in str(exc.error):
+        if exc.meta.status != 403 and "resource_already_exists" not in str(exc.error):
             raise
     return created
