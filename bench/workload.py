@@ -75,7 +75,7 @@ CAPABLE: dict[str, tuple[str, ...]] = {
 EPOCH = datetime(2026, 3, 2, tzinfo=UTC).timestamp()  # a Monday, 00:00 UTC
 TOKEN_TTL = 3600.0
 SERVER_IDLE_TIMEOUT = 600.0
-ALLOWED_CLIENT = "webapp"
+ALLOWED_CLIENT = "portal-web"  # the client the shipped organisation policy allows
 PATHS = ("/", "/inbox", "/search", "/reports", "/settings", "/api/items", "/api/orders", "/profile")
 AGENTS = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/131.0 Safari/537.36",
@@ -341,7 +341,7 @@ def make_user(index: int, rng: random.Random) -> User:
     if index % 10 == 9:  # one user in ten is on IPv6
         prefix = f"2001:db8:{index % 65536:x}:1::"
     else:
-        prefix = f"198.{18 + (index // 256) % 2}.{index % 256}."
+        prefix = f"10.{(index // 256) % 256}.{index % 256}."  # the corporate network
     devices = tuple(
         (f"dev-{index:06d}-{k}", AGENTS[(index + k) % len(AGENTS)]) for k in range(1 + (index % 3 == 0))
     )
@@ -514,12 +514,12 @@ class Session:
             self.ip = f"203.0.113.{self.rng.randint(1, 254)}"
         elif v == "session_device_binding":
             self.device = (f"dev-foreign-{self.sid[-6:]}", "python-requests/2.32.3")
-        elif v == "account_inactive_use":
+        elif v == "account_inactive_use":  # the account of a leaver, disabled mid-session
             yield self.event(t, "account_disable", session=None, target=self.user.name)
             t += 30.0
         elif v == "token_revoked_use" and token is not None:
             yield self.event(t, "token_revoke", token=held)
-            t += 30.0
+            t += 90.0
         yield self.event(t, "activity", path=self.rng.choice(PATHS), token=held, marks=v)
         return t, token
 
@@ -592,7 +592,7 @@ class Workload:
         rng = random.Random(spec.seed)
         users = [make_user(i, random.Random(spec.seed * 7919 + i)) for i in range(spec.user_count)]
         zipf = Zipf(len(users), spec.zipf_s)
-        open_count = [0] * len(users)
+        open_count = dict.fromkeys((u.name for u in users), 0)
         mean_rate = spec.events / (spec.days * 86400.0) / MEAN_EVENTS_PER_SESSION
         peak_rate = mean_rate / 0.497  # the mean of diurnal() over a day
         heap: list[tuple[float, int, Event, Iterator[Event], Session]] = []
@@ -603,18 +603,18 @@ class Workload:
         prefix = f"bw{spec.seed}-"
 
         def start(session: Session) -> None:
-            open_count[int(session.user.name[4:])] += 1
+            open_count[session.user.name] = open_count.get(session.user.name, 0) + 1
             stream = session.events()
             first = next(stream)
             heapq.heappush(heap, (first.ts, next(seq), first, stream, session))
             self.manifest.by_layout[session.layout] = self.manifest.by_layout.get(session.layout, 0) + 1
 
-        def pick_user() -> int:
+        def pick_user() -> User:
             for _ in range(8):  # Zipf, but nobody holds more than two sessions
                 index = zipf.draw(rng)
-                if open_count[index] < 2:
-                    return index
-            return rng.randrange(len(users))
+                if open_count[users[index].name] < 2:
+                    return users[index]
+            return users[rng.randrange(len(users))]
 
         def next_arrival(now: float) -> float:
             while True:  # thinning: a Poisson process at the peak rate, kept with diurnal(t)
@@ -630,7 +630,9 @@ class Workload:
                 every = spec.violation_every
                 violation = KINDS[(index // every) % len(KINDS)] if index % every == 3 else None
                 session_rng = random.Random(spec.seed * 1_000_003 + index)
-                user = users[pick_user()]
+                user = pick_user()
+                if violation == "account_inactive_use":  # a leaver: seen in this session only
+                    user = make_user(spec.user_count + index, random.Random(spec.seed + index))
                 if violation is None:
                     layout = session_rng.choices(LAYOUTS, LAYOUT_WEIGHTS)[0]
                 else:
@@ -664,7 +666,7 @@ class Workload:
             yield RENDER[session.layout](event, event_id)
             following = next(stream, None)
             if following is None:
-                open_count[int(session.user.name[4:])] -= 1
+                open_count[session.user.name] -= 1
             else:
                 heapq.heappush(heap, (following.ts, next(seq), following, stream, session))
         self.manifest.events = emitted
