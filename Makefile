@@ -32,5 +32,10 @@ integration: install env
 test: install env lint typecheck
 	$(BIN)/pytest
 
+# The benchmark suite (docs/benchmarks.md): `make bench`, or `make bench BENCH_ARGS=--quick`.
+.PHONY: bench
+bench: install env
+	$(BIN)/python -m bench.run_all $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache
