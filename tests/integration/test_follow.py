@@ -1,0 +1,132 @@
+"""``sessionwatch enrich --follow`` against a real node: every event enriched and indexed exactly
+once, with the same facts as file mode, across passes and a follower killed mid-run."""
+
+from __future__ import annotations
+
+import json
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from elasticsearch import Elasticsearch
+
+from sessionwatch.follow import default_follower_id
+from tests.integration.test_runner_support import (
+    Names,
+    all_docs,
+    cli_env,
+    count,
+    enrich,
+    load,
+    run_cli,
+    start_cli,
+    synthetic_events,
+    wait_for,
+)
+
+RAW_MAPPING = {"properties": {"@timestamp": {"type": "date"}}}
+
+
+@pytest.fixture
+def names(es: Elasticsearch) -> Iterator[Names]:
+    made = Names()
+    es.indices.create(
+        index=made.raw, mappings=RAW_MAPPING, settings={"number_of_shards": 2, "number_of_replicas": 0}
+    )
+    yield made
+    made.drop(es)
+
+
+def follow_args(names: Names, *extra: str) -> list[str]:
+    return [
+        "enrich",
+        "--follow",
+        "--source-index",
+        names.raw,
+        "--dest-index",
+        names.dest,
+        "--state-index",
+        names.state,
+        "--once",
+        *extra,
+    ]
+
+
+def facts_by_event(docs: list[dict[str, Any]]) -> dict[str, Any]:
+    return {d["sessionwatch"]["event"]["id"]: d["sessionwatch"] for d in docs}
+
+
+def assert_exactly_once(es: Elasticsearch, names: Names, raw: list[dict[str, Any]]) -> None:
+    """Every raw event is in the destination once, under its event id, with file-mode facts."""
+    assert count(es, names.dest) == len(raw)
+    written = all_docs(es, names.dest) if len(raw) <= 10000 else []
+    assert sorted(d["_id"] for d in written) == sorted(e["event"]["id"] for e in raw)
+    assert facts_by_event(written) == facts_by_event(enrich(raw))
+
+
+def test_follow_enriches_each_event_once_across_passes(
+    es: Elasticsearch, es_url: str, names: Names, tmp_path: Path
+) -> None:
+    raw, _ = synthetic_events(300)
+    half = len(raw) // 2
+    load(es, names.raw, raw[:half], ids=False)
+    env = cli_env(es_url)
+    first = run_cli(follow_args(names, "--batch-size", "37"), env, tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert count(es, names.dest) == half
+    # New events arrive; the next pass reads only them, with the sessions' state carried over.
+    load(es, names.raw, raw[half:], ids=False)
+    second = run_cli(follow_args(names, "--batch-size", "37"), env, tmp_path)
+    assert second.returncode == 0, second.stderr
+    assert f"read={len(raw) - half} " in second.stderr
+    assert_exactly_once(es, names, raw)
+    # Caught up: another pass reads nothing and writes nothing.
+    third = run_cli(follow_args(names), env, tmp_path)
+    assert third.returncode == 0, third.stderr
+    assert "read=0 " in third.stderr
+    state = es.get(index=names.state, id=f"follow:{default_follower_id(names.raw, names.dest)}")
+    assert json.loads(state["_source"]["data"]["engine"])["format"]
+
+
+def test_follower_killed_mid_run_neither_skips_nor_duplicates(
+    es: Elasticsearch, es_url: str, names: Names, tmp_path: Path
+) -> None:
+    raw, _ = synthetic_events(1500, seed=11)
+    load(es, names.raw, raw, ids=False)
+    env = cli_env(es_url)
+    args = follow_args(names, "--batch-size", "40")
+    follower = start_cli(args, env, tmp_path, tmp_path / "first.log")
+    try:
+        wait_for(lambda: count(es, names.dest) >= 400, 120, "400 events written")
+        assert follower.poll() is None, "the follower finished before it could be killed"
+        follower.send_signal(signal.SIGKILL)
+        follower.wait(30)
+    finally:
+        if follower.poll() is None:
+            follower.kill()
+    assert count(es, names.dest) < len(raw), "the follower was not killed mid-run"
+    resumed = run_cli(args, env, tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    assert_exactly_once(es, names, raw)
+
+
+def test_events_without_a_profile_pass_through_and_bad_ones_are_dead_lettered(
+    es: Elasticsearch, es_url: str, names: Names, tmp_path: Path
+) -> None:
+    raw, _ = synthetic_events(5)
+    odd = {"@timestamp": "2026-03-02T12:00:00Z", "message": "no profile claims this"}
+    bad = {**raw[0], "@timestamp": "2026-03-02T12:00:01Z", "source": {"ip": "not-an-ip"}}
+    bad["event"] = {**raw[0]["event"], "id": "bad-1"}
+    load(es, names.raw, [*raw, odd, bad], ids=False)
+    result = run_cli(
+        follow_args(names, "--dead-letter", str(tmp_path / "dead.ndjson")), cli_env(es_url), tmp_path
+    )
+    assert result.returncode == 1, result.stderr  # a dead letter is a finding
+    letters = [json.loads(line) for line in (tmp_path / "dead.ndjson").read_text().splitlines()]
+    assert [letter["reason"] for letter in letters] == ["invalid IP address 'not-an-ip'"]
+    assert letters[0]["source"].startswith(f"{names.raw}/")
+    docs = all_docs(es, names.dest)
+    assert len(docs) == len(raw) + 1
+    assert [d["message"] for d in docs if "message" in d] == ["no profile claims this"]
