@@ -44,6 +44,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "--terminate", choices=PROVIDERS, help="watches also call this session-revocation webhook"
     )
     parser.add_argument("--roles-out", metavar="DIR", help="also write the rendered roles as JSON files")
+    parser.add_argument("--skip-roles", action="store_true", help="do not put roles (managed elsewhere)")
     parser.add_argument(
         "--kibana-out", metavar="FILE", help="also write the rules as a Kibana import file (NDJSON)"
     )
@@ -87,7 +88,9 @@ def run(args: argparse.Namespace) -> int:
         )
     if args.terminate and args.mode != "watcher":
         raise SessionwatchError("--terminate applies to watches; the runner takes its webhook from `run`")
-    wanted = desired(rules, args.mode, terminate=args.terminate, with_roles=found.security)
+    wanted = desired(
+        rules, args.mode, terminate=args.terminate, with_roles=found.security and not args.skip_roles
+    )
     rule_kind = Kind.WATCH if args.mode == "watcher" else Kind.RUNNER_RULE
     current = deployed_state(client, wanted.resources, {rule_kind})
     result = plan(wanted.resources, current, prune=args.prune)

@@ -151,7 +151,15 @@ def apply(client: Elasticsearch, changes: list[Change], environ: Mapping[str, st
                 )
                 continue
             assert change.desired is not None
-            _put(client, change.desired, environ)
+            try:
+                _put(client, change.desired, environ)
+            except ApiError as exc:
+                if change.kind is not Kind.ROLE:
+                    raise
+                raise ElasticsearchUnavailable(
+                    f"putting role {change.name} failed: {exc}; where roles are managed in files, write "
+                    "them with --roles-out and deploy with --skip-roles"
+                ) from None
             _record(client, change.desired)
     except (ApiError, TransportError) as exc:
         raise ElasticsearchUnavailable(f"deploy failed: {exc}") from None
