@@ -20,7 +20,7 @@ from sessionwatch.rules.model import Rule
 from sessionwatch.rules.policies import Policy, threshold_value
 from sessionwatch.rules.yaml_source import escape_pointer_token, parse_yaml
 
-ACTOR_SCOPED = frozenset({Kind.SESSION_CONCURRENCY})
+ACTOR_SCOPED = frozenset({Kind.SESSION_CONCURRENCY, Kind.ACCOUNT_INACTIVE_USE})  # alerts name an account
 IDLE, LIFETIME = "idle_timeout", "max_lifetime"
 
 

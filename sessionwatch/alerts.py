@@ -27,7 +27,7 @@ class Shape(StrEnum):
     EVENTS = "events"  # hits: one alert per offending event
     SESSIONS = "sessions"  # composite on the session id: one alert per session
     TOKENS = "tokens"  # composite on the token id: one alert per token
-    ACTORS = "actors"  # composite on the actor: one alert per account over a threshold
+    ACTORS = "actors"  # composite on the actor: one alert per account (over a threshold, if any)
 
 
 @dataclass(frozen=True)
@@ -46,10 +46,10 @@ SHAPES: Mapping[Kind, Shape] = {
     Kind.SESSION_POST_LOGOUT: Shape.SESSIONS,
     Kind.TOKEN_REVOKED_USE: Shape.SESSIONS,
     Kind.TOKEN_EXPIRED_USE: Shape.SESSIONS,
-    Kind.ACCOUNT_INACTIVE_USE: Shape.SESSIONS,
     Kind.SESSION_IP_BINDING: Shape.SESSIONS,
     Kind.SESSION_DEVICE_BINDING: Shape.SESSIONS,
     Kind.SESSION_REQUEST_PATTERN: Shape.SESSIONS,
+    Kind.ACCOUNT_INACTIVE_USE: Shape.ACTORS,
     Kind.SESSION_CONCURRENCY: Shape.ACTORS,
 }
 
@@ -86,7 +86,12 @@ EVIDENCE_FACTS: Mapping[Kind, tuple[str, ...]] = {
         "sessionwatch.url.path",
         "sessionwatch.session.age_seconds",
     ),
-    Kind.ACCOUNT_INACTIVE_USE: ("sessionwatch.account.status", "sessionwatch.account.dormant_days"),
+    Kind.ACCOUNT_INACTIVE_USE: (
+        "sessionwatch.account.status",
+        "sessionwatch.account.dormant_days",
+        "sessionwatch.account.last_seen",
+        "sessionwatch.session.id",
+    ),
     Kind.SESSION_IP_BINDING: (
         "sessionwatch.source.ip",
         "sessionwatch.ip.first",
@@ -121,8 +126,9 @@ def _alert(
     session_id: Any,
     event_ids: list[Any],
     extra: Mapping[str, Any] | None = None,
+    account: str | None = None,
 ) -> dict[str, Any]:
-    user = get_path(source, "user.name") or get_path(source, "sessionwatch.actor.name")
+    user = account or get_path(source, "user.name") or get_path(source, "sessionwatch.actor.name")
     ip = get_path(source, "source.ip") or get_path(source, "sessionwatch.source.ip")
     facts = {name: get_path(source, name) for name in EVIDENCE_FACTS.get(rule.kind, ())}
     evidence: dict[str, Any] = {
@@ -205,6 +211,7 @@ def alert_from_bucket(rule: Rule, bucket: Mapping[str, Any], window: tuple[str, 
         session_id=session_id,
         event_ids=[event_id],
         extra={"counts": _metrics(bucket)},
+        account=str(entity) if shape is Shape.ACTORS else None,
     )
 
 

@@ -18,6 +18,7 @@ from sessionwatch.enrichers import ProfileRegistry
 from sessionwatch.renderer import Window, render_query
 from sessionwatch.rules import Kind, Rule, format_duration, load_rules, parse_duration
 from sessionwatch.rules.catalog import catalog
+from sessionwatch.rules.lint import ACTOR_SCOPED
 from sessionwatch.rules.policies import load_policies, threshold_value
 
 REPO = Path(__file__).resolve().parents[2]
@@ -38,6 +39,10 @@ def test_every_kind_has_a_rule() -> None:
 
 def test_every_kind_has_an_alert_shape() -> None:
     assert set(SHAPES) == set(Kind)
+
+
+def test_lint_and_alerts_agree_on_account_kinds() -> None:
+    assert {k for k, shape in SHAPES.items() if shape is Shape.ACTORS} == ACTOR_SCOPED
 
 
 def test_policy_variants_where_standards_differ() -> None:
@@ -79,7 +84,9 @@ def test_two_cases_that_alert_and_two_that_stay_quiet(rule: Rule) -> None:
 def test_expectations_name_the_session_and_event(rule: Rule) -> None:
     expected = [item for case in rule.tests for item in case.expect]
     if SHAPES[rule.kind] is Shape.ACTORS:
-        assert all(item.user and item.session is None for item in expected)
+        assert all(item.user and item.event and item.session is None for item in expected) or (
+            rule.kind is Kind.SESSION_CONCURRENCY and all(item.user for item in expected)
+        )
     else:
         assert all(item.session and item.event for item in expected)
 
