@@ -224,7 +224,7 @@ def test_dry_run_shows_the_diff_and_applies_nothing(
         assert record["body"]["version"] == 2
     finally:
         restored = _deploy(
-            node, str(_pack(deployed / "pack", _rule("idle-a"), _rule("idle-b"))), cwd=deployed
+            node, str(_pack(deployed / "pack", _rule("idle-a"), _rule("idle-b"))), *role_args, cwd=deployed
         )
         assert restored.returncode == 0, restored.stderr
 
@@ -375,6 +375,8 @@ def indices(node: SecureNode) -> Iterator[dict[str, str]]:
         "events": f"sessionwatch-events-sec-{uuid.uuid4().hex[:8]}",
         "other": f"payroll-{uuid.uuid4().hex[:8]}",
     }
+    if not admin.indices.exists(index=STATE_INDEX):  # as the runner creates it: no dynamic mapping
+        admin.indices.create(index=STATE_INDEX, mappings={"dynamic": False})
     for name in names.values():
         admin.index(index=name, id="1", document={"@timestamp": "2026-03-02T09:00:00Z", "v": 1}, refresh=True)
     yield names
