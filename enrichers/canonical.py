@@ -119,26 +119,26 @@ def canonicalize(
         ttl = parse_seconds(got("token_ttl"), "token TTL")
         if expires is None and issued is not None and ttl:  # TTL 0: no expiry (Vault root tokens)
             expires = issued + ttl
-    return CanonicalEvent(
-        timestamp=parse_timestamp(_TIMESTAMP(doc, dotted)),
-        event_id=event_id,
-        profile=profile.name,
-        action=profile.action(doc, dotted, got("action")),
-        outcome=profile.outcome(doc, dotted, got("outcome")),
-        session_id=_text(got("session_id"), "session id"),
-        token_id=_text(got("token_id"), "token id"),
-        actor=_text(got("actor"), "actor"),
-        source_ip=_ip(got("source_ip")),
-        device_id=_text(got("device_id"), "device id"),
-        doc=doc,
-        user_agent=_text(got("user_agent"), "user agent"),
-        token_issued_at=issued,
-        token_expires_at=expires,
-        client_id=_text(got("client_id"), "client id"),
-        grant_type=_text(got("grant_type"), "grant type"),
-        url_path=_text(got("url_path"), "url path"),
-        revoke_target=_text(got("revoke_target"), "revocation target"),
-        account_target=_text(got("account_target"), "account target"),
+    return CanonicalEvent(  # positional: this runs once per event
+        parse_timestamp(_TIMESTAMP(doc, dotted)),
+        event_id,
+        profile.name,
+        profile.action(doc, dotted, got("action")),
+        profile.outcome(doc, dotted, got("outcome")),
+        _text(got("session_id"), "session id"),
+        _text(got("token_id"), "token id"),
+        _text(got("actor"), "actor"),
+        _ip(got("source_ip")),
+        _text(got("device_id"), "device id"),
+        doc,
+        _text(got("user_agent"), "user agent"),
+        issued,
+        expires,
+        _text(got("client_id"), "client id"),
+        _text(got("grant_type"), "grant type"),
+        _text(got("url_path"), "url path"),
+        _text(got("revoke_target"), "revocation target"),
+        _text(got("account_target"), "account target"),
     )
 
 

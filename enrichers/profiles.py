@@ -19,6 +19,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 from sessionwatch.enrichers.events import Getter, compile_path, empty, get_path
+from sessionwatch.enrichers.extractor import Extractor, compile_extractor
 from sessionwatch.rules.errors import Location, PluginError
 from sessionwatch.rules.yaml_source import parse_yaml
 
@@ -96,10 +97,10 @@ class Condition:
         raw = self._read(doc, dotted)
         if self.op == "exists":
             return empty(raw) != self.exists
-        if empty(raw):
+        if raw is None or empty(raw):
             return False
         values = self.values
-        for item in _values(raw):
+        for item in (raw.lower(),) if type(raw) is str else _values(raw):
             if self.op == "equals" and item in values:
                 return True
             if self.op == "prefix" and item.startswith(values):
@@ -139,7 +140,7 @@ class Profile:
     origin: str = field(default="", compare=False)
     _readers: dict[str, tuple[Getter, ...]] = field(init=False, repr=False, compare=False)
     has_token_times: bool = field(init=False, repr=False, compare=False)
-    _plan: tuple[tuple[str, tuple[Any, ...]], ...] = field(init=False, repr=False, compare=False)
+    _extract: Extractor = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         source: Mapping[str, tuple[PathSpec, ...]] = self.specs if self.specs is not None else self.fields
@@ -149,7 +150,7 @@ class Profile:
             (key, tuple(tuple(spec.split(".")) if isinstance(spec, str) else _reader(spec) for spec in specs))
             for key, specs in source.items()
         )
-        object.__setattr__(self, "_plan", plan)
+        object.__setattr__(self, "_extract", compile_extractor(plan))
         times = {"token_issued_at", "token_expires_at", "token_ttl"}
         object.__setattr__(self, "has_token_times", bool(times & set(readers)))
 
@@ -177,24 +178,7 @@ class Profile:
                         out[canonical] = value
                         break
             return out
-        # Hot path (no dotted keys anywhere): walk nested dicts inline, no call per path.
-        for canonical, plan in self._plan:
-            for step in plan:
-                if type(step) is tuple:
-                    node: Any = doc
-                    for part in step:
-                        if type(node) is not dict:
-                            node = None
-                            break
-                        node = node.get(part)
-                        if node is None:
-                            break
-                else:
-                    node = step(doc, False)
-                if node is not None and node != "" and node != [] and node != {}:
-                    out[canonical] = node
-                    break
-        return out
+        return self._extract(doc)
 
     def action(self, doc: Mapping[str, Any], dotted: bool = True, raw: Any = None) -> str:
         for rule in self.action_rules:

@@ -181,3 +181,10 @@ def test_failing_plugin_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(importlib.metadata, "entry_points", _entry_points(_EntryPoint("acme", "x:y", boom)))
     with pytest.raises(PluginError, match=r"profile entry point 'acme' .* failed: no config"):
         ProfileRegistry.discover()
+
+
+def test_extract_skips_paths_through_non_objects() -> None:
+    profile = _custom()
+    doc = {"host": "h1", "process": {"pid": 7}, "sess": {"id": ""}, "url": {"path": ["/a", "/b"]}}
+    assert profile.extract(doc, dotted=False) == {"url_path": ["/a", "/b"]}
+    assert profile.extract(doc, dotted=True) == {"url_path": ["/a", "/b"]}

@@ -1,0 +1,53 @@
+"""Compile a profile's field paths into one straight-line Python function.
+
+Reading ~30 paths per event is the engine's hottest loop; a generated function with one
+``dict.get`` per path step and no loop or call per path is about three times faster than
+walking a plan. Path parts only ever appear as ``repr()`` string literals in the generated
+source, and composite keys are called through a namespace, so no profile text becomes code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+Extractor = Callable[[Mapping[str, Any]], dict[str, Any]]
+Step = tuple[str, ...] | Callable[..., Any]  # nested path parts, or a composite-key reader
+
+
+def compile_extractor(plan: Sequence[tuple[str, Sequence[Step]]]) -> Extractor:
+    """``plan``: (canonical name, paths in order) pairs → ``extract(doc)`` for documents without
+    dotted keys: the first non-empty value of each canonical field."""
+    lines = ["def extract(doc):", "    out = {}", "    get = doc.get"]
+    namespace: dict[str, Any] = {}
+    for canonical, steps in plan:
+        lines.append("    while True:")
+        for step in steps:
+            if isinstance(step, tuple):
+                lines += _walk(step, repr(canonical))
+            else:
+                name = f"_reader{len(namespace)}"
+                namespace[name] = step
+                lines += [
+                    f"        v = {name}(doc, False)",
+                    "        if v is not None:",
+                    f"            out[{canonical!r}] = v",
+                    "            break",
+                ]
+        lines.append("        break")
+    lines.append("    return out")
+    exec(compile("\n".join(lines), "<profile extractor>", "exec"), namespace)  # noqa: S102 - see module doc
+    extract: Extractor = namespace["extract"]
+    return extract
+
+
+def _walk(parts: tuple[str, ...], key: str) -> list[str]:
+    first, *rest = parts
+    out = [f"        v = get({first!r})"]
+    out += [f"        v = v.get({part!r}) if type(v) is dict else None" for part in rest]
+    out += [
+        "        if v is not None and v != '' and v != [] and v != {}:",
+        f"            out[{key}] = v",
+        "            break",
+    ]
+    return out
