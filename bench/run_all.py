@@ -137,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     out = args.out or str(data_dir() / f"results-{stamp}.json")
     with open(out, "w", encoding="utf-8") as handle:
-        json.dump(results, handle, indent=1, sort_keys=True)
+        json.dump(results, handle, indent=1)
     print(f"\nfinished in {results['elapsed_s']:.0f} s; results in {out}", flush=True)
     return 0
 

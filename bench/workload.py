@@ -673,11 +673,16 @@ class Workload:
         self.manifest.sessions = started
 
 
-def open_sessions(sessions: int, rounds: int = 3, seed: int = 20260302) -> Iterator[dict[str, Any]]:
+def open_sessions(
+    sessions: int, rounds: int = 3, seed: int = 20260302, round_seconds: float = 300.0
+) -> Iterator[dict[str, Any]]:
     """``sessions`` sessions all open at once: every login first, then ``rounds`` requests each.
 
-    The memory benchmark's workload: at the end every session is still open (no logout).
+    The memory benchmark's workload: at the end every session is still open (no logout). Each
+    round takes ``round_seconds``, so every session makes a request every five minutes and the
+    event rate grows with the number of sessions, as it would in production.
     """
+    step = round_seconds / max(1, sessions)
     rng = random.Random(seed)
     users = [make_user(i, random.Random(seed * 7919 + i)) for i in range(max(1, sessions // 3))]
     live = [
@@ -698,14 +703,14 @@ def open_sessions(sessions: int, rounds: int = 3, seed: int = 20260302) -> Itera
             }
         yield RENDER[session.layout](session.event(t, "login", **fields), f"ow-{emitted:09d}")
         emitted += 1
-        t += 0.001
+        t += step
     for _ in range(rounds):
         for session in live:
             token_id = f"{session.sid}-t1" if session.uses_token and session.layout != "vault" else None
             event = session.event(t, "activity", path=rng.choice(PATHS), token=token_id or None)
             yield RENDER[session.layout](event, f"ow-{emitted:09d}")
             emitted += 1
-            t += 0.001
+            t += step
 
 
 def dumps(doc: dict[str, Any]) -> str:
