@@ -193,6 +193,27 @@ FACTS: tuple[Fact, ...] = (
         "Distinct device fingerprints in the session.",
         "device_binding",
     ),
+    # --- GeoIP / ASN (only with a MaxMind database) -----------------------------------------
+    Fact(
+        "sessionwatch.geo.country_iso_code",
+        "keyword",
+        "Country of the client address (MaxMind City or Country database).",
+        "geoip",
+    ),
+    Fact(
+        "sessionwatch.geo.country_changed",
+        "boolean",
+        "The country differs from the session's first known country.",
+        "geoip",
+    ),
+    Fact("sessionwatch.geo.asn", "long", "Autonomous system number of the client address.", "geoip"),
+    Fact("sessionwatch.geo.as_org", "keyword", "Organisation of that autonomous system.", "geoip"),
+    Fact(
+        "sessionwatch.geo.asn_changed",
+        "boolean",
+        "The autonomous system differs from the session's first known one.",
+        "geoip",
+    ),
     # --- account -----------------------------------------------------------------------------
     Fact(
         "sessionwatch.account.status",

@@ -78,6 +78,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     )
     parser.add_argument("--inventory", metavar="FILE", help="account inventory: JSON, NDJSON or CSV")
     parser.add_argument("--inventory-index", metavar="INDEX", help="read the account inventory from an index")
+    parser.add_argument("--geoip-city", metavar="MMDB", help="MaxMind City/Country database: country facts")
+    parser.add_argument("--geoip-asn", metavar="MMDB", help="MaxMind ASN database: autonomous-system facts")
     parser.add_argument(
         "--es-url", help="Elasticsearch for --inventory-index (default: $SESSIONWATCH_ES_URL)"
     )
@@ -150,6 +152,9 @@ def run(args: argparse.Namespace) -> int:
         enricher_options["inventory"] = args.inventory
     if args.inventory_index:
         enricher_options["inventory_records"] = list(_inventory_records(args))
+    for option in ("geoip_city", "geoip_asn"):
+        if getattr(args, option):
+            enricher_options[option] = getattr(args, option)
     options = EngineOptions(
         reorder_window=args.reorder_window,
         limits=Limits(

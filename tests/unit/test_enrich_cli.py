@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.unit.test_enrich_helpers import PROFILE_DATA
+from tests.unit.test_enrich_helpers import PROFILE_DATA, write_geoip_databases
 
 
 def enrich(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -112,3 +112,29 @@ def test_bad_options_and_inventory_are_usage_errors(tmp_path: Path) -> None:
     wrong = enrich(str(source), "-o", "y.out", "--state", str(state), cwd=tmp_path)
     assert wrong.returncode == 1
     assert "not a sessionwatch state file" in wrong.stderr
+
+
+def test_geoip_databases_from_the_command_line(tmp_path: Path) -> None:
+    databases = write_geoip_databases(tmp_path)
+    source = tmp_path / "in.ndjson"
+    source.write_text(
+        '{"@timestamp": "2026-01-01T00:00:00Z", "event": {"id": "1"}, "session": {"id": "s"},'
+        ' "source": {"ip": "203.0.113.9"}}\n'
+    )
+    done = enrich(
+        str(source),
+        "-o",
+        "out.ndjson",
+        "--geoip-city",
+        databases["geoip_city"],
+        "--geoip-asn",
+        databases["geoip_asn"],
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    geo = json.loads((tmp_path / "out.ndjson").read_text())["sessionwatch"]["geo"]
+    assert (geo["country_iso_code"], geo["asn"]) == ("BR", 64511)
+    missing = enrich(str(source), "-o", "x.ndjson", "--geoip-asn", str(tmp_path / "none.mmdb"), cwd=tmp_path)
+    assert missing.returncode == 1
+    assert "cannot open MaxMind database" in missing.stderr
+    assert "Traceback" not in missing.stderr

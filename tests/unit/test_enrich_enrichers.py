@@ -13,7 +13,7 @@ from sessionwatch.enrichers.device_binding import fingerprint
 from sessionwatch.enrichers.inventory import load_inventory
 from sessionwatch.enrichers.ip_binding import network_prefix
 from sessionwatch.rules.errors import EnrichError
-from tests.unit.test_enrich_helpers import facts_by_id, get, run
+from tests.unit.test_enrich_helpers import facts_by_id, get, run, write_geoip_databases
 
 
 def ev(ts: str, eid: str, action: str = "view", session: str | None = "s1", **extra: Any) -> str:
@@ -259,3 +259,37 @@ def test_bad_inventory_is_a_located_error(content: str, suffix: str, message: st
     with pytest.raises(EnrichError) as caught:
         load_inventory(path)
     assert str(caught.value).startswith(f"{tmp_path}/{message}")
+
+
+def test_geoip_country_and_asn_and_their_changes(tmp_path: Path) -> None:
+    options = write_geoip_databases(tmp_path)
+    f = facts(
+        ev("2026-05-01T10:00:00Z", "1", source={"ip": "198.51.100.7"}),
+        ev("2026-05-01T10:01:00Z", "2", source={"ip": "192.0.2.7"}),
+        ev("2026-05-01T10:02:00Z", "3", source={"ip": "203.0.113.7"}),
+        ev("2026-05-01T10:03:00Z", "4", source={"ip": "2001:db8::7"}),
+        ev("2026-05-01T10:04:00Z", "5", source={"ip": "10.0.0.1"}),
+        enricher_options=options,
+    )
+    assert get(f["1"], "geo") == {
+        "country_iso_code": "NL",
+        "country_changed": False,
+        "asn": 64500,
+        "asn_changed": False,
+        "as_org": "Example Transit",
+    }
+    assert get(f["2"], "geo.country_changed") is False
+    assert get(f["2"], "geo.asn_changed") is True
+    assert get(f["3"], "geo.country_changed") is True
+    assert get(f["4"], "geo.country_iso_code") == "DE"
+    assert get(f["4"], "geo.asn") is None
+    assert get(f["5"], "geo") is None
+
+
+def test_geoip_without_a_database_adds_nothing_and_a_bad_file_is_an_error(tmp_path: Path) -> None:
+    f = facts(ev("2026-05-01T10:00:00Z", "1", source={"ip": "198.51.100.7"}))
+    assert get(f["1"], "geo") is None
+    broken = tmp_path / "broken.mmdb"
+    broken.write_bytes(b"not a database")
+    with pytest.raises(EnrichError, match="cannot open MaxMind database"):
+        run([], enricher_options={"geoip_asn": str(broken)})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -67,5 +68,38 @@ def sample_outputs() -> list[dict[str, Any]]:
             ("2030-01-01T10:02:00Z", "v6-3", "2001:db8:1:3::5"),
         )
     ]
-    _, outs = run(lines, reorder_window=0.0)
+    lines += [
+        json.dumps({"@timestamp": t, "event": {"id": i}, "session": {"id": "geo"}, "source": {"ip": ip}})
+        for t, i, ip in (
+            ("2030-01-01T10:00:00Z", "geo-1", "198.51.100.7"),
+            ("2030-01-01T10:01:00Z", "geo-2", "203.0.113.7"),
+        )
+    ]
+    with tempfile.TemporaryDirectory() as folder:
+        _, outs = run(lines, reorder_window=0.0, enricher_options=write_geoip_databases(Path(folder)))
     return [o.doc for o in outs if o.doc is not None and "sessionwatch" in o.doc]
+
+
+def write_geoip_databases(folder: Path) -> dict[str, str]:
+    """Two tiny MaxMind databases (City-like and ASN) for documentation ranges; the enricher
+    options that use them."""
+    from mmdb_writer import MmdbU32, MMDBWriter
+    from netaddr import IPSet  # type: ignore[import-untyped]  # mmdb-writer's own input type; no stubs exist
+
+    city = MMDBWriter(ip_version=6, database_type="GeoIP2-City", ipv4_compatible=True)
+    city.insert_network(IPSet(["198.51.100.0/24", "192.0.2.0/24"]), {"country": {"iso_code": "NL"}})
+    city.insert_network(IPSet(["203.0.113.0/24"]), {"country": {"iso_code": "BR"}})
+    city.insert_network(IPSet(["2001:db8::/32"]), {"country": {"iso_code": "DE"}})
+    asn = MMDBWriter(ip_version=6, database_type="GeoLite2-ASN", ipv4_compatible=True)
+    asn.insert_network(
+        IPSet(["198.51.100.0/24"]),
+        {"autonomous_system_number": MmdbU32(64500), "autonomous_system_organization": "Example Transit"},
+    )
+    asn.insert_network(
+        IPSet(["203.0.113.0/24", "192.0.2.0/24"]),
+        {"autonomous_system_number": MmdbU32(64511), "autonomous_system_organization": "Example Hosting"},
+    )
+    paths = {"geoip_city": str(folder / "city.mmdb"), "geoip_asn": str(folder / "asn.mmdb")}
+    city.to_db_file(paths["geoip_city"])
+    asn.to_db_file(paths["geoip_asn"])
+    return paths
