@@ -20,7 +20,8 @@ from sessionwatch.rules.model import Rule
 from sessionwatch.rules.policies import Policy, threshold_value
 from sessionwatch.rules.yaml_source import escape_pointer_token, parse_yaml
 
-ACTOR_SCOPED = frozenset({Kind.SESSION_CONCURRENCY, Kind.ACCOUNT_INACTIVE_USE})  # alerts name an account
+ACCOUNT_ALERTS = frozenset({Kind.SESSION_CONCURRENCY, Kind.ACCOUNT_INACTIVE_USE})  # one alert per account
+NO_SESSION = frozenset({Kind.SESSION_CONCURRENCY})  # about many sessions: the alert names none
 IDLE, LIFETIME = "idle_timeout", "max_lifetime"
 
 
@@ -176,15 +177,14 @@ def _cases(rule: Rule, add: Add) -> None:
             add("/tests", code, Level.ERROR, f"no test case that must {label}")
         elif len(cases) < 2:
             add("/tests", "SW403", Level.WARNING, f"only one test case that must {label} (two are expected)")
-    actor_scoped = rule.kind in ACTOR_SCOPED
     for i, case in enumerate(rule.tests):
         for j, item in enumerate(case.expect):
             pointer = _ptr("tests", i, "expect", j)
-            if actor_scoped and item.user is None:
+            if rule.kind in NO_SESSION and item.user is None:
                 add(pointer, "SW404", Level.ERROR, f"{rule.kind.value} alerts name an account: expect a user")
-            if actor_scoped and item.session is not None:
+            if rule.kind in NO_SESSION and item.session is not None:
                 add(pointer, "SW404", Level.ERROR, f"{rule.kind.value} alerts carry no session")
-            if not actor_scoped and item.session is None:
+            if rule.kind not in ACCOUNT_ALERTS and item.session is None:
                 add(pointer, "SW405", Level.ERROR, f"{rule.kind.value} alerts name a session: expect one")
 
 

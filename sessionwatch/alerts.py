@@ -136,7 +136,7 @@ def _alert(
         "facts": {k: v for k, v in facts.items() if v is not None},
     }
     evidence.update(extra or {})
-    subject = f"session {session_id}" if session_id is not None else f"account {user}"
+    subject = f"account {account}" if account else f"session {session_id}"
     alert: dict[str, Any] = {
         "@timestamp": get_path(source, "@timestamp"),
         "event": {"kind": "alert", "severity": rule.severity.score, "id": alert_key},
@@ -148,7 +148,7 @@ def _alert(
             "ruleset": RULESET,
             "version": str(rule.version),
         },
-        "message": f"{rule.title}: {subject}" + (f" of {user}" if user and session_id is not None else ""),
+        "message": f"{rule.title}: {subject}" + (f" of {user}" if user and not account else ""),
         "threat": {
             "framework": "MITRE ATT&CK",
             "technique": [{"id": technique} for technique in rule.attack],
@@ -200,9 +200,9 @@ def alert_from_bucket(rule: Rule, bucket: Mapping[str, Any], window: tuple[str, 
     first = bucket["first"]["hits"]["hits"][0]
     source = first["_source"]
     event_id = get_path(source, "sessionwatch.event.id") or first["_id"]
-    session_id = entity if shape is Shape.SESSIONS else None
-    if shape is Shape.TOKENS:
-        session_id = get_path(source, "sessionwatch.session.id")
+    session_id = entity if shape is Shape.SESSIONS else get_path(source, "sessionwatch.session.id")
+    if rule.kind in THRESHOLDS:
+        session_id = None  # an alert about many sessions of one account names none of them
     key = alert_id(rule, shape.value, str(entity), *window)
     return _alert(
         rule,

@@ -18,7 +18,7 @@ from sessionwatch.enrichers import ProfileRegistry
 from sessionwatch.renderer import Window, render_query
 from sessionwatch.rules import Kind, Rule, format_duration, load_rules, parse_duration
 from sessionwatch.rules.catalog import catalog
-from sessionwatch.rules.lint import ACTOR_SCOPED
+from sessionwatch.rules.lint import ACCOUNT_ALERTS
 from sessionwatch.rules.policies import load_policies, threshold_value
 
 REPO = Path(__file__).resolve().parents[2]
@@ -42,7 +42,7 @@ def test_every_kind_has_an_alert_shape() -> None:
 
 
 def test_lint_and_alerts_agree_on_account_kinds() -> None:
-    assert {k for k, shape in SHAPES.items() if shape is Shape.ACTORS} == ACTOR_SCOPED
+    assert {k for k, shape in SHAPES.items() if shape is Shape.ACTORS} == ACCOUNT_ALERTS
 
 
 def test_policy_variants_where_standards_differ() -> None:

@@ -74,16 +74,19 @@ def test_bucket_alert_ids_depend_on_rule_entity_and_window(rules: dict[str, Rule
     assert other_rule[0]["event"]["id"] != first
 
 
-def test_account_alerts_name_the_account_not_a_session(rules: dict[str, Rule]) -> None:
+def test_account_alerts_name_the_account_and_the_first_session(rules: dict[str, Rule]) -> None:
     rule = rules["pci-dss-dormant-account-90d"]
     source = _source("sess-c", "c-2", "carol", account={"status": "disabled"})
     source["user"] = {"name": "Carol Example"}
-    response = {"aggregations": {"groups": {"buckets": [_bucket("carol@example.com", source, 2)]}}}
-    (alert,) = alerts_from_response(rule, response, WINDOW)
-    assert alert_key(alert) == (None, "c-2", "carol@example.com")
-    assert "session" not in alert["sessionwatch"]
-    assert alert["sessionwatch"]["evidence"]["facts"]["sessionwatch.session.id"] == "sess-c"
-    assert alert["message"] == f"{rule.title}: account carol@example.com"
+    no_session = _source(None, "g-4", "foo@bar.com", account={"status": "disabled"})
+    buckets = [_bucket("carol@example.com", source, 2), _bucket("foo@bar.com", no_session, 1)]
+    alerts = alerts_from_response(rule, {"aggregations": {"groups": {"buckets": buckets}}}, WINDOW)
+    assert [alert_key(a) for a in alerts] == [
+        ("sess-c", "c-2", "carol@example.com"),
+        (None, "g-4", "foo@bar.com"),
+    ]
+    assert "session" not in alerts[1]["sessionwatch"]
+    assert alerts[0]["message"] == f"{rule.title}: account carol@example.com"
 
 
 def test_concurrency_threshold_is_checked_on_the_bucket(rules: dict[str, Rule]) -> None:
