@@ -4,10 +4,14 @@ queryable by its type (range on numbers and dates, CIDR terms on IPs, terms on k
 from __future__ import annotations
 
 import ipaddress
+import json
+import subprocess
+import sys
 import uuid
 from collections import Counter
 from collections.abc import Iterator
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -94,3 +98,49 @@ def test_cidr_terms_on_ips_cover_ipv6_prefixes(es: Elasticsearch, facts_index: s
     assert es.count(index=facts_index, query=changed)["count"] == 0
     moved = {"term": {"sessionwatch.ip.first": str(network)}}
     assert es.count(index=facts_index, query=moved)["count"] == 3
+
+
+def test_account_facts_from_an_inventory_index(es: Elasticsearch, es_url: str, tmp_path: Path) -> None:
+    index = f"sw-inventory-{uuid.uuid4().hex[:12]}"
+    records = [
+        {"user": "dormant@example.com", "status": "active", "last_seen": "2026-01-01T00:00:00Z"},
+        {"user": "gone@example.com", "status": "deprovisioned"},
+    ]
+    operations: list[dict[str, Any]] = []
+    for record in records:
+        operations += [{"index": {"_index": index}}, record]
+    try:
+        assert not es.bulk(operations=operations, refresh=True)["errors"]
+        source = tmp_path / "in.ndjson"
+        source.write_text(
+            "".join(
+                json.dumps(
+                    {"@timestamp": "2026-03-02T00:00:00Z", "event": {"id": user}, "user": {"name": user}}
+                )
+                + "\n"
+                for user in ("dormant@example.com", "gone@example.com", "new@example.com")
+            )
+        )
+        command = [sys.executable, "-m", "sessionwatch", "enrich", str(source), "-o", "out.ndjson"]
+        done = subprocess.run(
+            [*command, "--inventory-index", index, "--es-url", es_url],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        out = [
+            json.loads(line)["sessionwatch"] for line in (tmp_path / "out.ndjson").read_text().splitlines()
+        ]
+        accounts = {facts["event"]["id"]: facts["account"] for facts in out}
+        assert accounts["dormant@example.com"] == {
+            "status": "active",
+            "last_seen": "2026-01-01T00:00:00.000Z",
+            "dormant_days": 60.0,
+        }
+        assert accounts["gone@example.com"] == {"status": "deprovisioned"}
+        assert accounts["new@example.com"] == {"status": "unknown"}
+    finally:
+        es.indices.delete(index=index, ignore_unavailable=True)
