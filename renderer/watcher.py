@@ -75,7 +75,12 @@ EVIDENCE_FACTS: Mapping[Kind, tuple[str, ...]] = {
         "sessionwatch.url.path",
         "sessionwatch.session.age_seconds",
     ),
-    Kind.ACCOUNT_INACTIVE_USE: ("sessionwatch.account.status", "sessionwatch.account.dormant_days"),
+    Kind.ACCOUNT_INACTIVE_USE: (
+        "sessionwatch.account.status",
+        "sessionwatch.account.dormant_days",
+        "sessionwatch.account.last_seen",
+        "sessionwatch.session.id",
+    ),
     Kind.SESSION_IP_BINDING: (
         "sessionwatch.source.ip",
         "sessionwatch.ip.first",

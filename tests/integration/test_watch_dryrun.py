@@ -29,7 +29,7 @@ from sessionwatch.fixtures_root import fixture_path
 from sessionwatch.harness import create_events_index, enrich_fixture
 from sessionwatch.indices import alerts_mapping
 from sessionwatch.renderer import Window
-from sessionwatch.renderer.watcher import render_watch
+from sessionwatch.renderer.watcher import WatchOptions, render_watch
 from sessionwatch.renderer.webhooks import inject
 from sessionwatch.rule_sources import load_selected
 from sessionwatch.rules import RenderError, Rule, RuleCase, load_rule_file
@@ -199,3 +199,29 @@ def test_values_from_logs_stay_values(es: Elasticsearch, events_index: str) -> N
     assert alert["user"]["name"] == HOSTILE
     assert alert["sessionwatch"]["session"]["id"] == HOSTILE
     assert _without_event_id([alert]) == _without_event_id(expected)
+
+
+def test_termination_webhook_is_called_once_per_hit(es: Elasticsearch, events_index: str) -> None:
+    rule = load_rule_file(IDLE)
+    docs = enrich_fixture(
+        REPO / "fixtures/samples/portal-violations.ndjson", ProfileRegistry.discover(), None
+    )
+    docs[-1]["user"] = {"name": "mallory/../admin?x=1"}
+    _load(es, events_index, docs)
+    scoped = dataclasses.replace(rule, scope=dataclasses.replace(rule.scope, index=events_index))
+    env = {**ENV, "SESSIONWATCH_OKTA_DOMAIN": "example.okta.com", "SESSIONWATCH_OKTA_API_TOKEN": "okta-token"}
+    watch = inject(render_watch(scoped, WatchOptions(terminate="okta")), env)
+    expected = evaluate(es, rule, events_index, Window("2026-03-02T09:00:00Z", "2026-03-02T10:00:00Z"))
+
+    result = dry_run(es, watch, rule.tests[0].at)
+
+    action = next(a for a in result.actions if a.id == "terminate_sessions")
+    assert action.iterations == len(expected) == 2
+    paths = sorted(r["path"] for r in action.requests)
+    users = sorted(a["user"]["name"] for a in expected)
+    assert "mallory/../admin?x=1" in users
+    encoded = {"alice": "alice", "mallory/../admin?x=1": "mallory%2F..%2Fadmin%3Fx%3D1"}
+    assert paths == sorted(f"/api/v1/users/{encoded.get(u, u)}/sessions" for u in users)
+    assert {(r["method"], r["host"], r["headers"]["Authorization"]) for r in action.requests} == {
+        ("delete", "example.okta.com", "SSWS okta-token")
+    }
