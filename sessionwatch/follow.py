@@ -1,9 +1,10 @@
 """Follow mode (``sessionwatch enrich --follow``): enrich new events from Elasticsearch.
 
 Each pass opens a point in time on the source indices and pages through events with
-``search_after``, sorted by ``@timestamp`` then ``_shard_doc``, up to ``now - settle``. After
-every page the enriched events are indexed under their ``sessionwatch.event.id`` (an
-idempotent overwrite), then the checkpoint is saved in ``STATE_INDEX``: the last
+``search_after``, sorted by ``@timestamp`` then ``_shard_doc``, up to ``now - settle``. Events
+are enriched by whole instants (all events sharing an ``@timestamp``, in ``index/_id`` order),
+indexed under their ``sessionwatch.event.id`` (an idempotent overwrite), and then the
+checkpoint is saved in ``STATE_INDEX``: the last
 ``@timestamp`` read, the source ids already read at exactly that instant, and the engine's
 per-session state. A restart resumes from the checkpoint with the same engine state, so no
 event is skipped and none is enriched twice (see docs/runner.md).
@@ -104,6 +105,13 @@ class FollowSummary:
 
 
 EngineFactory = Callable[[], Engine]
+Read = tuple[int, str, dict[str, Any]]  # (@timestamp in epoch ms, "index/_id", hit)
+
+
+def _read(hit: dict[str, Any]) -> Read:
+    return int(hit["sort"][0]), f"{hit['_index']}/{hit['_id']}", hit
+
+
 DeadSink = Callable[[dict[str, Any]], None]
 
 
@@ -193,6 +201,7 @@ class Follower:
         pit = self.client.open_point_in_time(index=self.source, keep_alive="2m", ignore_unavailable=True)
         pit_id = pit["id"]
         total = 0
+        carry: list[Read] = []  # the last instant's events: its group may go on in the next page
         try:
             search_after: list[Any] | None = None
             while not self.stop.is_set():
@@ -207,20 +216,27 @@ class Follower:
                 pit_id = response.get("pit_id", pit_id)
                 hits = response["hits"]["hits"]
                 if not hits:
+                    if carry and not self.stop.is_set():
+                        total += self._page(engine, carry)
                     break
                 search_after = hits[-1]["sort"]
-                total += self._page(engine, hits)
+                pending = carry + [
+                    read for read in map(_read, hits) if not self._position.skips(read[0], read[1])
+                ]
+                if not pending:
+                    continue
+                last = pending[-1][0]
+                carry = [read for read in pending if read[0] == last]
+                total += self._page(engine, [read for read in pending if read[0] < last])
         finally:
             with contextlib.suppress(ApiError, TransportError):  # it expires by itself
                 self.client.close_point_in_time(id=pit_id)
         return total
 
-    def _page(self, engine: Engine, hits: list[dict[str, Any]]) -> int:
-        fresh = [
-            (int(h["sort"][0]), f"{h['_index']}/{h['_id']}", h)
-            for h in hits
-            if not self._position.skips(int(h["sort"][0]), f"{h['_index']}/{h['_id']}")
-        ]
+    def _page(self, engine: Engine, reads: list[Read]) -> int:
+        """Enrich, write and checkpoint whole instants: events sharing an ``@timestamp`` are fed
+        in ``index/_id`` order, so the facts do not depend on page boundaries or restarts."""
+        fresh = sorted(reads, key=lambda read: (read[0], read[1]))
         if not fresh:
             return 0
         lines = [json.dumps(h["_source"], sort_keys=True, ensure_ascii=False) for _, _, h in fresh]

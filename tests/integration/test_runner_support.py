@@ -98,15 +98,14 @@ def fixture_events() -> list[dict[str, Any]]:
     return docs
 
 
-def load(client: Elasticsearch, index: str, docs: Sequence[dict[str, Any]], *, ids: bool = True) -> None:
-    """Index ``docs`` (under their event id when ``ids``) and refresh."""
+def load(client: Elasticsearch, index: str, docs: Sequence[dict[str, Any]], *, raw: bool = False) -> None:
+    """Index ``docs`` under their event id (``event.id`` of ``raw`` events, else
+    ``sessionwatch.event.id``) and refresh."""
     for start in range(0, len(docs), 2000):
         operations: list[dict[str, Any]] = []
         for doc in docs[start : start + 2000]:
-            action: dict[str, Any] = {"_index": index}
-            if ids:
-                action["_id"] = doc["sessionwatch"]["event"]["id"]
-            operations += [{"index": action}, doc]
+            doc_id = doc["event"]["id"] if raw else doc["sessionwatch"]["event"]["id"]
+            operations += [{"index": {"_index": index, "_id": doc_id}}, doc]
         response = client.bulk(operations=operations)
         assert not response["errors"], response["items"][:3]
     client.indices.refresh(index=index)
