@@ -1,0 +1,136 @@
+"""``deploy`` over HTTPS: certificates are verified by default, ``--ca-certs`` names the CA.
+
+Starts the ``elasticsearch-tls`` service (profile ``tls``) of docker-compose.security.yml with a
+throwaway CA and node certificate made by openssl."""
+
+from __future__ import annotations
+
+import base64
+import os
+import shutil
+import ssl
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+COMPOSE_FILE = REPO / "docker-compose.security.yml"
+PROJECT = "sessionwatch-tls"
+PASSWORD = "sessionwatch-secure-test"
+IDLE = REPO / "rules" / "pack" / "session_idle_timeout" / "pci-dss-idle-15m.yml"
+
+
+def _compose() -> list[str] | None:
+    if shutil.which("docker") is None:
+        return None
+    if subprocess.run(["docker", "info"], capture_output=True, check=False, timeout=60).returncode != 0:
+        return None
+    if (
+        subprocess.run(
+            ["docker", "compose", "version"], capture_output=True, check=False, timeout=60
+        ).returncode
+        == 0
+    ):
+        return ["docker", "compose"]
+    return ["docker-compose"] if shutil.which("docker-compose") else None
+
+
+def _openssl(*args: str, cwd: Path) -> None:
+    subprocess.run(["openssl", *args], cwd=cwd, capture_output=True, check=True, timeout=60)
+
+
+def _certificates(folder: Path) -> None:
+    _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=sw test CA",
+             "-keyout", "ca.key", "-out", "ca.crt", cwd=folder)  # fmt: skip
+    _openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost", "-keyout", "node.key",
+             "-out", "node.csr", cwd=folder)  # fmt: skip
+    (folder / "san.ext").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+    _openssl("x509", "-req", "-in", "node.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
+             "-days", "2", "-extfile", "san.ext", "-out", "node.crt", cwd=folder)  # fmt: skip
+    for name in ("ca.crt", "node.crt", "node.key"):
+        (folder / name).chmod(0o644)  # read by the node's non-root user; throwaway key
+
+
+def _healthy(url: str, ca: Path) -> bool:
+    context = ssl.create_default_context(cafile=str(ca))
+    request = urllib.request.Request(url + "/_cluster/health")
+    token = base64.b64encode(f"elastic:{PASSWORD}".encode()).decode()
+    request.add_header("Authorization", f"Basic {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=5, context=context) as response:
+            return bool(response.status == 200)
+    except (OSError, ValueError):
+        return False
+
+
+@pytest.fixture(scope="module")
+def tls_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    compose = _compose()
+    if compose is None:
+        pytest.skip("no docker engine with compose here to start a TLS node")
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed: cannot make the test certificates")
+    certs = tmp_path_factory.mktemp("certs")
+    certs.chmod(0o755)
+    _certificates(certs)
+    port = os.environ.get("SESSIONWATCH_TLS_ES_PORT", "19223")
+    image = os.environ.get("SESSIONWATCH_ES_IMAGE", "").strip()
+    choice = REPO / ".sessionwatch-es-image"
+    if not image and choice.is_file():
+        image = choice.read_text(encoding="utf-8").strip()
+    env = {
+        **os.environ,
+        "SESSIONWATCH_ES_IMAGE": image or "elasticsearch:8.19.7",
+        "SESSIONWATCH_TLS_ES_PORT": port,
+        "SESSIONWATCH_TLS_CERTS_DIR": str(certs),
+        "COMPOSE_PROFILES": "tls",
+    }
+    base = [*compose, "-f", str(COMPOSE_FILE), "-p", PROJECT]
+    up = subprocess.run(
+        [*base, "up", "-d", "elasticsearch-tls"], env=env, capture_output=True, text=True, check=False
+    )
+    assert up.returncode == 0, up.stdout + up.stderr
+    url = f"https://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 240
+        while not _healthy(url, certs / "ca.crt"):
+            if time.monotonic() > deadline:
+                logs = subprocess.run(
+                    [*base, "logs", "--tail=40"], env=env, capture_output=True, text=True, check=False
+                )
+                pytest.fail(f"TLS node not healthy at {url}\n{logs.stdout}{logs.stderr}")
+            time.sleep(2)
+        yield url, certs / "ca.crt"
+    finally:
+        subprocess.run([*base, "down", "-v"], env=env, capture_output=True, check=False, timeout=300)
+
+
+def _deploy(url: str, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SESSIONWATCH_ES_")}
+    env.update(SESSIONWATCH_ES_USERNAME="elastic", SESSIONWATCH_ES_PASSWORD=PASSWORD)
+    return subprocess.run(
+        [sys.executable, "-m", "sessionwatch", "deploy", str(IDLE), "--es-url", url, "--skip-roles", *args],
+        cwd=cwd, env=env, capture_output=True, text=True, check=False, timeout=300,
+    )  # fmt: skip
+
+
+def test_unknown_ca_is_refused(tls_node: tuple[str, Path], tmp_path: Path) -> None:
+    url, _ = tls_node
+    result = _deploy(url, "--dry-run", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "unreachable" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_ca_certs_option_verifies_the_node(tls_node: tuple[str, Path], tmp_path: Path) -> None:
+    url, ca = tls_node
+    first = _deploy(url, "--ca-certs", str(ca), cwd=tmp_path)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "+ runner_rule pci-dss-idle-15m" in first.stdout
+    again = _deploy(url, "--ca-certs", str(ca), cwd=tmp_path)
+    assert again.stdout.splitlines()[-1] == "no changes: 4 resources up to date"
