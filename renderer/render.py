@@ -81,6 +81,7 @@ def render_query(
 
 Target = Callable[[Rule], dict[str, Any]]
 
+
 def _watcher(rule: Rule) -> dict[str, Any]:
     from sessionwatch.renderer.watcher import render_watch  # imports this module
 
