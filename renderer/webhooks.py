@@ -30,6 +30,9 @@ from sessionwatch.rules.model import Rule
 
 PROVIDERS = ("auth0", "generic", "keycloak", "msgraph", "okta")
 PLACEHOLDER = re.compile(r"\$\{([A-Z][A-Z0-9_]*)\}")
+_BASE_URL = re.compile(
+    r"^(?P<scheme>https?)://(?P<host>[^/:]+)(?::(?P<port>[0-9]{1,5}))?(?P<prefix>/[^?#]*)?$"
+)
 SECRET_MARKERS = ("PASSWORD", "TOKEN", "SECRET", "API_KEY", "AUTHORIZATION")
 SLOTS = ("session", "user", "timestamp", "event")
 
@@ -204,8 +207,24 @@ def watcher_action(
             segments.append("${" + part["env"] + "}")
         else:
             segments.append(quote(str(part), safe=""))
-    url = spec.base_url.rstrip("/") + "".join("/" + s for s in segments)
-    request: dict[str, Any] = {"method": spec.method, "url": url, "headers": dict(spec.headers)}
+    suffix = "".join("/" + s for s in segments)
+    request: dict[str, Any] = {"method": spec.method}
+    if "{{" not in suffix:
+        request["url"] = spec.base_url.rstrip("/") + suffix
+    else:
+        # Watcher parses `url` with java.net.URI when the watch is stored, and mustache braces are
+        # not legal there: a templated path needs scheme, host, port and path given apart.
+        base = _BASE_URL.match(spec.base_url)
+        if base is None:
+            raise RenderError(
+                f"{spec.provider}: base URL {spec.base_url!r} must be scheme://host[:port][/path]"
+            )
+        scheme, host, port, prefix = base.group("scheme", "host", "port", "prefix")
+        request.update(
+            scheme=scheme, host=host, port=int(port) if port else {"https": 443, "http": 80}[scheme]
+        )
+        request["path"] = (prefix or "").rstrip("/") + suffix
+    request["headers"] = dict(spec.headers)
     if spec.body is not None:
         request["body"] = "__json__::" + _mustache_body(spec.body, hit_prefix)
     return {

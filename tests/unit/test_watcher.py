@@ -80,7 +80,21 @@ def test_termination_is_one_call_per_hit_throttled_to_cover_every_hit(idle_rule_
     assert action["foreach"] == "ctx.payload.hits.hits"
     assert action["max_iterations"] == 25
     assert action["throttle_period"] == "55m"  # lookback 1h - interval 5m
-    assert "{{#url}}" in action["webhook"]["url"]
+    webhook = action["webhook"]
+    assert (webhook["scheme"], webhook["host"], webhook["port"]) == (
+        "https",
+        "${SESSIONWATCH_OKTA_DOMAIN}",
+        443,
+    )
+    assert webhook["path"].startswith("/api/v1/users/{{#url}}")
+    assert webhook["path"].endswith("{{/url}}/sessions")
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_no_mustache_in_a_url_watcher_parses_as_a_uri(idle_rule_path: Path, provider: str) -> None:
+    watch = render_watch(load_rule_file(idle_rule_path), WatchOptions(terminate=provider))
+    for action in watch["actions"].values():
+        assert "{{" not in action["webhook"].get("url", "")
 
 
 def test_schema_rejects_what_the_specification_forbids(watch: dict[str, Any]) -> None:

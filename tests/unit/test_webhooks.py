@@ -17,7 +17,7 @@ ENV = {
     "SESSIONWATCH_OKTA_API_TOKEN": "okta-secret",
     "SESSIONWATCH_AUTH0_DOMAIN": "tenant.eu.auth0.com",
     "SESSIONWATCH_AUTH0_TOKEN": "auth0-secret",
-    "SESSIONWATCH_KEYCLOAK_URL": "https://sso.example.org",
+    "SESSIONWATCH_KEYCLOAK_HOST": "sso.example.org",
     "SESSIONWATCH_KEYCLOAK_REALM": "staff",
     "SESSIONWATCH_KEYCLOAK_TOKEN": "kc-secret",
     "SESSIONWATCH_MSGRAPH_TOKEN": "graph-secret",
