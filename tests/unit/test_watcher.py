@@ -10,8 +10,8 @@ import pytest
 
 from sessionwatch import alerts
 from sessionwatch.renderer import Window, render, render_query
+from sessionwatch.renderer.watch_alert import EVIDENCE_FACTS
 from sessionwatch.renderer.watcher import (
-    EVIDENCE_FACTS,
     TRIGGER_TIME,
     WatchOptions,
     render_watch,
