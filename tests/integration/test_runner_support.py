@@ -311,7 +311,7 @@ class OwnNode:
         url = f"{self.url}/_cluster/health?wait_for_status=yellow&timeout=1s"
         try:
             with urllib.request.urlopen(url, timeout=5) as response:
-                return response.status == 200
+                return bool(response.status == 200)
         except (urllib.error.URLError, OSError):
             return False
 
