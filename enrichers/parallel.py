@@ -8,6 +8,7 @@ back by number, so the result is the same, line for line, as with one process.
 
 from __future__ import annotations
 
+import gc
 import heapq
 import json
 import multiprocessing
@@ -15,6 +16,7 @@ import queue
 import tempfile
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -72,11 +74,24 @@ def run(
     """Enrich ``lines``: documents to ``write`` (one NDJSON line each, newline included), bad
     lines to ``dead``. Returns the counts and the state to save."""
     opts = options or EngineOptions()
-    if workers <= 1:
-        return _run_single(lines, write, dead, profiles, enrichers, forced_profile, opts, state, progress)
-    return _run_parallel(
-        lines, write, dead, profiles, enrichers, forced_profile, opts, workers, state, progress
-    )
+    with _fewer_collections():
+        if workers <= 1:
+            return _run_single(lines, write, dead, profiles, enrichers, forced_profile, opts, state, progress)
+        return _run_parallel(
+            lines, write, dead, profiles, enrichers, forced_profile, opts, workers, state, progress
+        )
+
+
+@contextmanager
+def _fewer_collections() -> Iterator[None]:
+    """Session state is millions of small acyclic dicts and lists: the cyclic collector's full
+    passes over them cost ~15 % of the run and find nothing, so collect far less often."""
+    before = gc.get_threshold()
+    gc.set_threshold(100_000, 50, 100)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
 
 
 def _run_single(
