@@ -48,7 +48,7 @@ class RunnerOptions:
     state_index: str = STATE_INDEX
     every: timedelta | None = None  # overrides each rule's schedule.interval
     max_span: timedelta | None = None  # default: the interval
-    start: datetime | None = None  # first checkpoint when none is stored (default: now)
+    start: datetime | None = None  # first checkpoint when none is stored (default: now - interval)
     until: datetime | None = None  # horizon instead of the wall clock; ends the run there
     once: bool = False
     retry: Backoff = field(default_factory=lambda: Backoff(base=1.0, cap=60.0))
@@ -203,7 +203,10 @@ class Runner:
             if stored.data and "checkpoint" in stored.data:
                 state.checkpoint = parse_iso(stored.data["checkpoint"])
             else:
-                state.checkpoint = self.options.start or self.horizon(self.clock())
+                # no checkpoint yet: evaluate at once, one interval (plus the lookback) back
+                state.checkpoint = self.options.start or self.horizon(self.clock()) - self.interval(
+                    state.rule
+                )
         return state.checkpoint
 
     def _doc_id(self, rule: Rule) -> str:
