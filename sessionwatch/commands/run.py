@@ -50,7 +50,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "--terminate",
         choices=PROVIDERS,
         metavar="PROVIDER",
-        help=f"call this session-revocation webhook ({', '.join(PROVIDERS)}); secrets from the environment",
+        help="call this session-revocation webhook for each new alert; secrets from the environment",
     )
     hook.add_argument("--webhook-timeout", type=float, default=10.0, help="seconds per attempt (default 10)")
     hook.add_argument("--webhook-attempts", type=int, default=4, help="attempts per alert (default 4)")
