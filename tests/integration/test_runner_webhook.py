@@ -183,3 +183,35 @@ def test_hanging_receiver_times_out_and_the_run_goes_on(
     assert elapsed < 60
     assert "webhook for alert" in output
     assert secret not in output + _stored_text(es, names)
+
+
+def test_alert_left_pending_by_a_crash_is_terminated_on_the_next_run(
+    es: Elasticsearch, es_url: str, names: Names, receiver: Receiver, tmp_path: Path
+) -> None:
+    """A runner that died between creating an alert and calling the webhook left it pending and did
+    not move its checkpoint; the next run evaluates the window again and makes the call."""
+    rule = load_rule_file(IDLE_RULE)
+    pending_id = alert_id(rule, "sess-a", "a-3")
+    es.create(
+        index=names.alerts,
+        id=pending_id,
+        document={
+            "@timestamp": "2026-03-02T09:25:00Z",
+            "event": {"kind": "alert", "id": pending_id},
+            "rule": {"id": str(rule.id), "name": rule.name},
+            "user": {"name": "alice"},
+            "sessionwatch": {
+                "session": {"id": "sess-a"},
+                "evidence": {"event_ids": ["a-3"]},
+                "termination": {"status": "pending"},
+            },
+        },
+        refresh=True,
+    )
+    code, output = _run(names, receiver, es_url, tmp_path, f"s3cr3t-{uuid.uuid4().hex}")
+    assert code == 0, output
+    assert receiver.per_alert() == {pending_id: 1, alert_id(rule, "sess-d", "d-3"): 1}
+    alerts = {a["_id"]: a for a in all_docs(es, names.alerts)}
+    assert alerts[pending_id]["sessionwatch"]["termination"]["status"] == "delivered"
+    audit = all_docs(es, names.audit)
+    assert sum(r["alerts_raised"] for r in audit) == 1  # only sess-d's alert is new
