@@ -463,3 +463,18 @@ def test_rendered_role_is_the_enforced_one(
     )
     assert granted["cluster"] == {"monitor": True, "manage": False}
     assert granted["index"]["sessionwatch-events-x"] == {"read": True, "write": False, "delete_index": False}
+
+
+def test_security_off_cluster_gets_no_roles(es_url: str, tmp_path: Path) -> None:
+    """On the plain test cluster (security off) roles are left out, and a dry run changes nothing."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SESSIONWATCH_ES_")}
+    result = subprocess.run(
+        [sys.executable, "-m", "sessionwatch", "deploy", str(IDLE), "--es-url", es_url, "--dry-run"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, check=False, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert (
+        "note: security is disabled on this cluster: roles are not applied (see --roles-out)" in result.stdout
+    )
+    assert "role sessionwatch_runner" not in result.stdout
+    assert result.stdout.splitlines()[-1].endswith("nothing applied")
