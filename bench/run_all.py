@@ -15,7 +15,7 @@ import argparse
 import json
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -60,8 +60,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep-node", action="store_true", help="leave the benchmark node running")
     parser.add_argument("--clean", action="store_true", help="remove the benchmark node's data volume")
     parser.add_argument("--out", help="write the JSON results here (default: the cache directory)")
+    parser.add_argument("--bulk-events", type=int, help="size of the bulk-loading comparison")
+    parser.add_argument("--detect-events", help="comma-separated detection sizes (default 1000000,5000000)")
+    parser.add_argument("--enrich-events", type=int, help="size of the throughput run (0: skip it)")
+    parser.add_argument("--enrich-reps", type=int, help="alternating floor/enrich repetitions")
+    parser.add_argument("--sessions", help="comma-separated open-session counts for the memory run")
+    parser.add_argument("--scale-events", type=int, help="size of the 1-vs-2-workers run")
     args = parser.parse_args(argv)
     sizes = QUICK if args.quick else FULL
+    for name in ("enrich_events", "enrich_reps", "scale_events"):
+        if getattr(args, name) is not None:
+            sizes = replace(sizes, **{name: getattr(args, name)})
+    if args.sessions:
+        sizes = replace(sizes, open_sessions=tuple(int(x) for x in args.sessions.split(",")))
+    if args.bulk_events:
+        sizes = replace(sizes, bulk_events=args.bulk_events)
+    if args.detect_events:
+        sizes = replace(sizes, detect_events=tuple(int(x) for x in args.detect_events.split(",")))
     only = {int(x) for x in args.only.split(",") if x}
     naive_max = args.naive_max_events if args.naive_max_events is not None else sizes.naive_max_events
     port = int(os.environ.get("SESSIONWATCH_BENCH_ES_PORT", "19260"))
@@ -84,10 +99,12 @@ def main(argv: list[str] | None = None) -> int:
     if 1 in only:
         from bench.enrich_throughput import TARGET_RATIO, memory, profile, throughput
 
-        result = throughput(sizes.enrich_events, sizes.enrich_reps)
-        found = [result, memory(list(sizes.open_sessions))]
-        if result.figures["ratio_cpu"] > TARGET_RATIO:
-            found.append(profile(min(200_000, sizes.enrich_events)))
+        found = []
+        if sizes.enrich_events:
+            found.append(throughput(sizes.enrich_events, sizes.enrich_reps))
+        found.append(memory(list(sizes.open_sessions)))
+        if not sizes.enrich_events or found[0].figures["ratio_cpu"] > TARGET_RATIO:
+            found.append(profile(200_000 if not args.quick else 50_000))
         timed("1", found)
     if 2 in only:
         from bench.scale_out import scale_out
