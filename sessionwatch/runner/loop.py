@@ -189,7 +189,7 @@ class Runner:
             created = ensure_indices(self.client, self.options.state_index)
         except NODE_ERRORS as exc:
             for state in self.rules:
-                self._failed(state, exc, audit=False)
+                self._failed(state, exc)
             return False
         for what in created:
             log.info("created %s", what)
@@ -302,7 +302,7 @@ class Runner:
         for key, value in record.terminations.items():
             self.summary.terminations[key] = self.summary.terminations.get(key, 0) + value
 
-    def _failed(self, state: _RuleState, exc: BaseException, *, audit: bool = True) -> None:
+    def _failed(self, state: _RuleState, exc: BaseException) -> None:
         now = self.monotonic()
         self.summary.errors += 1
         state.failing_since = state.failing_since or now
