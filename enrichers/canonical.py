@@ -21,6 +21,22 @@ class BadEvent(ValueError):
 _TIMESTAMP = compile_path("@timestamp")
 
 
+LATEST = 253402300799.0  # 9999-12-31T23:59:59Z: the last second datetime can format
+
+
+def _float(value: float | str) -> float:
+    try:
+        return float(value)
+    except (OverflowError, ValueError):  # 10**400 in JSON, or not a number at all
+        return float("nan")
+
+
+def _in_range(seconds: float, what: str) -> float:
+    if not 0.0 <= seconds <= LATEST:  # also rejects NaN
+        raise BadEvent(f"{what} is out of range (1970 to 9999): {seconds!r}")
+    return seconds
+
+
 def _iso(value: str, what: str) -> float:
     try:
         moment = datetime.fromisoformat(value)
@@ -28,7 +44,7 @@ def _iso(value: str, what: str) -> float:
         raise BadEvent(f"{what} is not ISO-8601: {value[:64]!r}") from None
     if moment.tzinfo is None:
         raise BadEvent(f"{what} has no UTC offset: {value[:64]!r}")
-    return moment.timestamp()
+    return _in_range(moment.timestamp(), what)
 
 
 def parse_timestamp(value: Any) -> float:
@@ -36,7 +52,7 @@ def parse_timestamp(value: Any) -> float:
     if isinstance(value, bool) or value is None:
         raise BadEvent("missing @timestamp")
     if isinstance(value, int | float):
-        return float(value) / 1000.0
+        return _in_range(_float(value) / 1000.0, "@timestamp")
     if not isinstance(value, str):
         raise BadEvent(f"@timestamp has type {type(value).__name__}, expected a string")
     return _iso(value, "@timestamp")
@@ -49,7 +65,7 @@ def parse_token_time(value: Any, what: str) -> float | None:
     if isinstance(value, bool):
         raise BadEvent(f"{what} has type bool, expected a date")
     if isinstance(value, int | float):
-        return float(value)
+        return _in_range(_float(value), what)
     if isinstance(value, str):
         return _iso(value, what)
     raise BadEvent(f"{what} has type {type(value).__name__}, expected a date")
@@ -58,13 +74,13 @@ def parse_token_time(value: Any, what: str) -> float | None:
 def parse_seconds(value: Any, what: str) -> float | None:
     if value is None:
         return None
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            return float(value)
-        except ValueError:
-            pass
+    number = (
+        _float(value)
+        if isinstance(value, int | float | str) and not isinstance(value, bool)
+        else float("nan")
+    )
+    if 0.0 <= number <= LATEST:
+        return number
     raise BadEvent(f"{what} is not a number of seconds: {str(value)[:64]!r}")
 
 
@@ -118,7 +134,7 @@ def canonicalize(
         expires = parse_token_time(got("token_expires_at"), "token expiry")
         ttl = parse_seconds(got("token_ttl"), "token TTL")
         if expires is None and issued is not None and ttl:  # TTL 0: no expiry (Vault root tokens)
-            expires = issued + ttl
+            expires = _in_range(issued + ttl, "token issue time + TTL")
     return CanonicalEvent(  # positional: this runs once per event
         parse_timestamp(_TIMESTAMP(doc, dotted)),
         event_id,

@@ -114,6 +114,11 @@ def test_bad_input_goes_to_dead_letters_with_line_and_reason() -> None:
         json.dumps({"@timestamp": "2026-03-02T09:00:03Z", "event": {"dataset": "nobody.claims"}}),
         json.dumps({"@timestamp": "2026-03-02T09:00:04", "event": {"id": "5"}}),
         json.dumps({"@timestamp": "2026-03-02T09:00:05Z", "event": {"id": "6"}, "token": {"exp": "soon"}}),
+        '{"@timestamp": 1e20, "event": {"id": "7"}}',
+        '{"@timestamp": NaN, "event": {"id": "8"}}',
+        '{"@timestamp": "2026-03-02T09:00:06Z", "event": {"id": "9"}, "token": {"exp": 1' + "0" * 400 + "}}",
+        '{"@timestamp": "2026-03-02T09:00:07Z", "event": {"id": "10"}, "token": {"iat": 1, "ttl": 1e300}}',
+        '{"@timestamp": "0001-01-01T00:00:00+00:00", "event": {"id": "11"}}',
     ]
     engine, outs = run(lines)
     dead = {o.dead.line: o.dead.reason for o in outs if o.dead is not None}
@@ -126,9 +131,14 @@ def test_bad_input_goes_to_dead_letters_with_line_and_reason() -> None:
         7: "expected a JSON object, got list",
         10: "@timestamp has no UTC offset: '2026-03-02T09:00:04'",
         11: "token expiry is not ISO-8601: 'soon'",
+        12: "@timestamp is out of range (1970 to 9999): 1e+17",
+        13: "@timestamp is out of range (1970 to 9999): nan",
+        14: "token expiry is out of range (1970 to 9999): nan",
+        15: "token TTL is not a number of seconds: '1e+300'",
+        16: "@timestamp is out of range (1970 to 9999): -62135596800.0",
     }
     counts = engine.counts
-    assert (counts.read, counts.enriched, counts.passed_through, counts.dead_letter) == (10, 1, 1, 8)
+    assert (counts.read, counts.enriched, counts.passed_through, counts.dead_letter) == (15, 1, 1, 13)
     assert counts.conserved
     passed = next(o for o in outs if o.line == 9)
     assert passed.raw == lines[8]  # passed through byte for byte
