@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 import pytest
 
-from tests.unit.test_enrich_helpers import PROFILE_DATA, get, profile_facts
+from tests.unit.test_enrich_helpers import PROFILE_DATA, get, profile_facts, run
 
 PROFILES = sorted(p.name for p in PROFILE_DATA.iterdir() if p.is_dir())
 
@@ -185,3 +188,33 @@ def test_salesforce_login_key_links_login_and_logout() -> None:
     assert get(logout, "token.id") == "WvtsJ1235oW24EbH"
     assert get(logout, "session.age_seconds") == 10270.188
     assert get(logout, "device.fingerprint").startswith("ua:")
+
+
+def _flatten(node: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in node.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, dict) and value:
+            flat.update(_flatten(value, f"{path}."))
+        else:
+            flat[path] = value
+    return flat
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_flat_dotted_documents_give_the_same_facts(profile: str) -> None:
+    lines = (PROFILE_DATA / profile / "events.ndjson").read_text().splitlines()
+    flat = [json.dumps(_flatten(json.loads(line))) for line in lines]
+    _, nested_out = run(lines, reorder_window=60.0)
+    _, flat_out = run(flat, reorder_window=60.0)
+
+    def facts(outs: list[Any]) -> list[dict[str, Any]]:
+        found = []
+        for out in outs:
+            assert out.doc is not None, out.dead
+            sw = json.loads(json.dumps(out.doc["sessionwatch"]))
+            sw["event"].pop("id")  # a hash of the raw line when the source has no event id
+            found.append(sw)
+        return found
+
+    assert facts(flat_out) == facts(nested_out)
