@@ -21,7 +21,8 @@ from sessionwatch.renderer.kibana import to_ndjson
 from sessionwatch.renderer.webhooks import PROVIDERS
 from sessionwatch.rule_sources import load_selected
 from sessionwatch.rules.errors import ElasticsearchUnavailable, SessionwatchError
-from sessionwatch.rules.model import Rule
+from sessionwatch.rules.model import Rule, parse_time
+from sessionwatch.watch_dryrun import bulk_documents, dry_run, java_time
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -45,6 +46,12 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     )
     parser.add_argument("--roles-out", metavar="DIR", help="also write the rendered roles as JSON files")
     parser.add_argument("--skip-roles", action="store_true", help="do not put roles (managed elsewhere)")
+    parser.add_argument(
+        "--simulate",
+        metavar="TIME",
+        help="with --mode watcher: dry-run every watch on this cluster as triggered at TIME "
+        "(no Watcher needed; nothing is applied)",
+    )
     parser.add_argument(
         "--kibana-out", metavar="FILE", help="also write the rules as a Kibana import file (NDJSON)"
     )
@@ -77,10 +84,45 @@ def _write_side_outputs(args: argparse.Namespace, rules: list[Rule]) -> None:
         Path(args.kibana_out).write_text(to_ndjson(rules), encoding="utf-8")
 
 
+def _simulate(client: Elasticsearch, rules: list[Rule], args: argparse.Namespace) -> int:
+    """What each watch would do at ``--simulate TIME`` (``sessionwatch.watch_dryrun``)."""
+    if args.mode != "watcher":
+        raise SessionwatchError("--simulate dry-runs watches: use it with --mode watcher")
+    try:
+        when = parse_time(args.simulate)
+    except ValueError as exc:
+        raise SessionwatchError(f"--simulate: {exc}") from None
+    wanted = desired(rules, "watcher", terminate=args.terminate, with_roles=False)
+    for note in wanted.notes:
+        print(note)
+    raised = 0
+    for resource in wanted.resources:
+        if resource.kind is not Kind.WATCH:
+            continue
+        result = dry_run(client, resource.body, when, watch_id=resource.name)
+        resolved = ", ".join(
+            f"{k}={v if not isinstance(v, list) else len(v)}" for k, v in result.resolved_values.items()
+        )
+        verdict = "met" if result.condition_met else "not met"
+        print(f"{resource.name} at {java_time(when)}: condition {verdict} ({resolved})")
+        for action in result.actions:
+            if action.id == "index_alerts":
+                docs = sum(len(bulk_documents(r["body"])) for r in action.requests)
+                raised += docs
+                print(f"  index_alerts: {docs} alert documents")
+            else:
+                print(f"  {action.id}: {action.iterations} {action.type} calls")
+    watches = sum(r.kind is Kind.WATCH for r in wanted.resources)
+    print(f"simulated {watches} watches: {raised} alerts; nothing applied")
+    return 1 if raised else 0
+
+
 def run(args: argparse.Namespace) -> int:
     rules = load_selected(args.paths, include_deprecated=False)
     client = _client(args)
     shown = redact_url(resolve_url(args.es_url))
+    if args.simulate:
+        return _simulate(client, rules, args)
     found = capabilities(client)
     if args.mode == "watcher" and not found.watcher:
         raise ElasticsearchUnavailable(
@@ -99,6 +141,8 @@ def run(args: argparse.Namespace) -> int:
         result.notes.append(
             "note: security is disabled on this cluster: roles are not applied (see --roles-out)"
         )
+    elif args.skip_roles:
+        result.notes.append("note: --skip-roles: roles are not applied (see --roles-out)")
     print(f"deploy to {shown} (mode {args.mode}, {len(rules)} rules)")
     for line in result.lines():
         print(line)

@@ -24,7 +24,10 @@ import pytest
 import yaml
 from elasticsearch import ApiError, AuthorizationException, Elasticsearch
 
+from sessionwatch.bulk import index_documents
 from sessionwatch.deploy.roles import CONFIG_INDEX, RUNNER_ROLE
+from sessionwatch.enrichers import ProfileRegistry
+from sessionwatch.harness import create_events_index, enrich_fixture
 from sessionwatch.indices import ALERTS_INDEX, AUDIT_INDEX, STATE_INDEX
 
 REPO = Path(__file__).resolve().parents[2]
@@ -478,3 +481,31 @@ def test_security_off_cluster_gets_no_roles(es_url: str, tmp_path: Path) -> None
     )
     assert "role sessionwatch_runner" not in result.stdout
     assert result.stdout.splitlines()[-1].endswith("nothing applied")
+
+
+def test_simulate_watches_without_watcher(node: SecureNode, deployed: Path, role_args: list[str]) -> None:
+    """``--simulate`` dry-runs each watch on the cluster: the licence-free check of a watcher deploy."""
+    admin = node.client()
+    events = f"sessionwatch-events-sim-{uuid.uuid4().hex[:8]}"
+    create_events_index(admin, events)
+    docs = enrich_fixture(
+        REPO / "fixtures/samples/portal-violations.ndjson", ProfileRegistry.discover(), None
+    )
+    assert index_documents(admin, events, ((d["sessionwatch"]["event"]["id"], d) for d in docs)).ok
+    before = admin.count(index="sessionwatch-alerts-*", allow_no_indices=True)["count"]
+    try:
+        result = _deploy(
+            node, str(IDLE), "--mode", "watcher", "--simulate", "2026-03-02T10:00:00Z", "--terminate", "okta",
+            cwd=deployed,
+        )  # fmt: skip
+        assert result.returncode == 1, result.stdout + result.stderr
+        assert result.stdout.splitlines() == [
+            "sessionwatch-pci-dss-idle-15m at 2026-03-02T10:00Z: condition met (ctx.payload.hits.total=2)",
+            "  index_alerts: 2 alert documents",
+            "  terminate_sessions: 2 webhook calls",
+            "simulated 1 watches: 2 alerts; nothing applied",
+        ]
+        after = admin.count(index="sessionwatch-alerts-*", allow_no_indices=True)["count"]
+        assert after == before  # nothing written
+    finally:
+        admin.indices.delete(index=events)
