@@ -140,12 +140,15 @@ def apply(client: Elasticsearch, changes: list[Change], environ: Mapping[str, st
     pending = [c for c in changes if c.action in (Action.ADD, Action.CHANGE, Action.REMOVE)]
     if not pending:
         return
+    for change in pending:  # every secret must be there before anything is written
+        if change.desired is not None and change.kind is Kind.WATCH:
+            inject(change.desired.body, environ, forbid=MUSTACHE_DELIMITERS)
     try:
         _ensure_config_index(client)
         for change in pending:
             if change.action is Action.REMOVE:
                 if change.kind is Kind.WATCH:
-                    client.watcher.delete_watch(id=change.name)
+                    client.options(ignore_status=404).watcher.delete_watch(id=change.name)
                 client.options(ignore_status=404).delete(
                     index=CONFIG_INDEX, id=f"{change.kind.value}:{change.name}", refresh="wait_for"
                 )

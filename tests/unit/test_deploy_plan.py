@@ -5,10 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+from elasticsearch import Elasticsearch
+
+from sessionwatch.deploy.cluster import apply
 from sessionwatch.deploy.desired import desired
 from sessionwatch.deploy.model import Action, Deployed, Kind, Resource, content_hash, plan
 from sessionwatch.deploy.roles import ALERT_WRITER_ROLE, RUNNER_ROLE, WATCH_OWNER_ROLE, roles
-from sessionwatch.rules import load_rule_file
+from sessionwatch.rules import RenderError, load_rule_file
 
 
 def _rule(name: str, version: int = 1) -> Resource:
@@ -110,3 +114,12 @@ def test_desired_watches_skip_rules_a_watch_cannot_express(
     runner = desired([concurrent], "runner", with_roles=True)
     assert [r.kind for r in runner.resources].count(Kind.RUNNER_RULE) == 1
     assert [r.name for r in runner.resources if r.kind is Kind.ROLE] == [RUNNER_ROLE]
+
+
+def test_missing_watch_secrets_stop_the_deploy_before_any_write(idle_rule_path: Path) -> None:
+    wanted = desired([load_rule_file(idle_rule_path)], "watcher", with_roles=False)
+    changes = plan(wanted.resources, [], prune=False).changes
+    never_contacted = Elasticsearch("http://127.0.0.1:9")  # a request would fail with a connection error
+    with pytest.raises(RenderError, match="SESSIONWATCH_WATCHER_ES_PASSWORD") as caught:
+        apply(never_contacted, changes, {"SESSIONWATCH_WATCHER_ES_URL": "http://es:9200"})
+    assert "SESSIONWATCH_WATCHER_ES_USERNAME" in str(caught.value)
