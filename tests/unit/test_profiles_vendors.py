@@ -218,3 +218,14 @@ def test_flat_dotted_documents_give_the_same_facts(profile: str) -> None:
         return found
 
     assert facts(flat_out) == facts(nested_out)
+
+
+def test_okta_session_expiry_is_a_termination() -> None:
+    line = (PROFILE_DATA / "okta" / "events.ndjson").read_text().splitlines()[4]
+    doc = json.loads(line)
+    doc["okta"]["debug_context"]["debug_data"]["url"] = (
+        "/login/signout?message=login_page_messages.session_has_expired"
+    )
+    _, outs = run([json.dumps(doc)])
+    assert outs[0].doc is not None
+    assert outs[0].doc["sessionwatch"]["event"]["action"] == "termination"
