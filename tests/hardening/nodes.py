@@ -64,7 +64,8 @@ class OwnNode:
 
     port: int
     settings: dict[str, str] = field(default_factory=dict)
-    volumes: dict[str, str] = field(default_factory=dict)  # host path -> container path (read-only)
+    # host path -> container path; writable, since the image's entrypoint chowns its config dir
+    volumes: dict[str, str] = field(default_factory=dict)
     scheme: str = "http"
     auth: tuple[str, str] | None = None
     ca_file: str | None = None
@@ -82,7 +83,7 @@ class OwnNode:
         for key, value in env.items():
             args += ["-e", f"{key}={value}"]
         for host, inside in self.volumes.items():
-            args += ["-v", f"{host}:{inside}:ro"]
+            args += ["-v", f"{host}:{inside}"]
         started = _docker(*args, image())
         if started.returncode != 0:
             raise RuntimeError(f"docker run failed: {started.stderr.strip()}")
@@ -99,8 +100,13 @@ class OwnNode:
             ok, seen = self.health()
             if ok:
                 return
+            state = _docker("inspect", "-f", "{{.State.Status}}", self.name).stdout.strip()
+            if state in ("exited", "dead", ""):
+                seen = f"container {state or 'gone'}"
+                break
             time.sleep(1.0)
-        logs = _docker("logs", "--tail", "40", self.name).stdout
+        found = _docker("logs", "--tail", "40", self.name)
+        logs = found.stdout + found.stderr
         where = f"node {self.name} at {self.url}"
         raise RuntimeError(f"{where} not healthy after {timeout:.0f} s: {seen}\n{logs}")
 
