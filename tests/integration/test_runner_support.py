@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import random
@@ -278,7 +279,8 @@ def _docker(*args: str, timeout: float = 180) -> subprocess.CompletedProcess[str
 class OwnNode:
     """A single-node cluster in a container (and network) of our own, removed by ``remove``."""
 
-    def __init__(self) -> None:
+    def __init__(self, security_password: str | None = None) -> None:
+        self.password = security_password  # security on, ``elastic`` bootstrapped with it
         self.name = f"sw-runner-test-{uuid.uuid4().hex[:8]}"
         self.network = self.name
         self.port = _free_port()
@@ -288,13 +290,17 @@ class OwnNode:
         _docker("network", "create", self.network)
         settings = {
             "discovery.type": "single-node",
-            "xpack.security.enabled": "false",
+            "xpack.security.enabled": "true" if self.password else "false",
+            "xpack.security.http.ssl.enabled": "false",
+            "xpack.security.transport.ssl.enabled": "false",
             "node.store.allow_mmap": "false",
             "cluster.routing.allocation.disk.threshold_enabled": "false",
             "ES_JAVA_OPTS": "-Xms512m -Xmx512m",
         }
         args = ["run", "-d", "--name", self.name, "--network", self.network]
         args += ["-p", f"127.0.0.1:{self.port}:9200"]
+        if self.password:
+            settings["ELASTIC_PASSWORD"] = self.password
         for key, value in settings.items():
             args += ["-e", f"{key}={value}"]
         started = _docker(*args, _image())
@@ -308,9 +314,12 @@ class OwnNode:
         assert result.returncode == 0, result.stderr
 
     def healthy(self) -> bool:
-        url = f"{self.url}/_cluster/health?wait_for_status=yellow&timeout=1s"
+        request = urllib.request.Request(f"{self.url}/_cluster/health?wait_for_status=yellow&timeout=1s")
+        if self.password:
+            token = base64.b64encode(f"elastic:{self.password}".encode()).decode()
+            request.add_header("Authorization", f"Basic {token}")
         try:
-            with urllib.request.urlopen(url, timeout=5) as response:
+            with urllib.request.urlopen(request, timeout=5) as response:
                 return bool(response.status == 200)
         except (urllib.error.URLError, OSError):
             return False
@@ -323,6 +332,17 @@ class OwnNode:
             time.sleep(1.0)
         logs = _docker("logs", "--tail", "30", self.name)
         raise RuntimeError(f"{self.name} not healthy after {timeout:.0f} s:\n{logs.stdout}{logs.stderr}")
+
+    def exec(self, *command: str, stdin: str | None = None) -> None:
+        result = subprocess.run(
+            ["docker", "exec", "-i", "-w", "/usr/share/elasticsearch", self.name, *command],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
 
     def remove(self) -> None:
         _docker("rm", "-f", "-v", self.name)
