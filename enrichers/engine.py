@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, NamedTuple
 
 from sessionwatch.enrichers.base import CanonicalEvent, Enricher, scope_of
@@ -64,14 +65,43 @@ class Counts:
 
 @dataclass
 class Output:
-    """One result per input line: a document to write, or a dead letter. A passed-through
-    line keeps its exact text in ``raw``."""
+    """One result per input line: a document to write, or a dead letter. ``raw`` is the input
+    line's text; ``facts`` the ``sessionwatch`` object of an enriched event."""
 
     line: int
-    doc: dict[str, Any] | None = None
+    source: Mapping[str, Any] | None = None
     dead: DeadLetter | None = None
     enriched: bool = False
     raw: str | None = None
+    facts: dict[str, Any] | None = None
+
+    @cached_property
+    def doc(self) -> dict[str, Any] | None:
+        """The output document: the input, plus ``sessionwatch`` when enriched."""
+        if self.source is None:
+            return None
+        out = dict(self.source)
+        if self.facts is not None:
+            out["sessionwatch"] = self.facts
+        return out
+
+    def text(self) -> str:
+        """The NDJSON line to write (without its newline)."""
+        if self.raw is None:
+            raise ValueError(f"line {self.line} is a dead letter: it has no output text")
+        if self.facts is None or self.source is None:
+            return self.raw  # passed through unchanged
+        return splice(self.raw, self.source, self.facts)
+
+
+def splice(raw: str, source: Mapping[str, Any], facts: Mapping[str, Any]) -> str:
+    """The input line's own text with ``"sessionwatch": {...}`` appended: the input fields are
+    written exactly as they came, and only the facts are serialised. Falls back to a full dump
+    when the input already has a ``sessionwatch`` key or is not a plain ``{...}`` line."""
+    text = raw.rstrip()
+    if source and "sessionwatch" not in source and text.endswith("}"):
+        return f'{text[:-1]},"sessionwatch":{dump(facts)}}}'
+    return dump({**source, "sessionwatch": facts})
 
 
 class Released(NamedTuple):
@@ -147,7 +177,7 @@ class Front:
             profile = self.forced_profile or self.profiles.for_event(doc, dotted)
             if profile is None:
                 self.counts.passed_through += 1
-                yield Output(number, doc=doc, raw=text)
+                yield Output(number, source=doc, raw=text)
                 return
             event = canonicalize(doc, profile, text, dotted)
         except json.JSONDecodeError as exc:
@@ -192,6 +222,13 @@ class Back:
         self._since_sweep = 0
 
     def enrich(self, event: CanonicalEvent, stream_facts: Mapping[str, Any]) -> dict[str, Any]:
+        """The output document for ``event``."""
+        out = dict(event.doc)
+        out["sessionwatch"] = self.facts(event, stream_facts)
+        return out
+
+    def facts(self, event: CanonicalEvent, stream_facts: Mapping[str, Any]) -> dict[str, Any]:
+        """The ``sessionwatch`` object for ``event``."""
         facts = canonical_fields(event)
         sid = event.session_id
         if sid is None:
@@ -217,9 +254,7 @@ class Back:
                 if self._since_sweep >= SWEEP_EVERY:
                     self._since_sweep = 0
                     self.store.sweep(ts)
-        out = dict(event.doc)
-        out["sessionwatch"] = nest_facts(facts)
-        return out
+        return nest_facts(facts)
 
 
 def split_enrichers(enrichers: Iterable[Enricher]) -> tuple[list[Enricher], list[Enricher]]:
@@ -254,7 +289,8 @@ class Engine:
             yield self._finish(item)
 
     def _finish(self, item: Released) -> Output:
-        return Output(item.line, doc=self.back.enrich(item.event, item.facts), enriched=True)
+        facts = self.back.facts(item.event, item.facts)
+        return Output(item.line, source=item.event.doc, enriched=True, raw=item.raw, facts=facts)
 
     @property
     def open_sessions(self) -> int:

@@ -33,7 +33,7 @@ from sessionwatch.enrichers.engine import (
     Output,
     check_state,
     configure,
-    dump,
+    splice,
     split_enrichers,
 )
 from sessionwatch.enrichers.profiles import Profile, ProfileRegistry
@@ -111,10 +111,8 @@ def _run_single(
     for out in engine.process(_reporting(lines, engine.counts, progress)):
         if out.dead is not None:
             dead(out.dead)
-        elif out.raw is not None:
-            write(out.raw + "\n")
-        elif out.doc is not None:
-            write(dump(out.doc) + "\n")
+        else:
+            write(out.text() + "\n")
     return Result(engine.counts, engine.state(), engine.open_sessions)
 
 
@@ -150,8 +148,9 @@ def _worker(
             if batch is None:
                 break
             for seq, profile_name, raw, facts in batch:
-                event = canonicalize(json.loads(raw), profiles.get(profile_name), raw)
-                shard.write(f"{seq}\t{dump(back.enrich(event, facts))}\n")
+                source = json.loads(raw)
+                event = canonicalize(source, profiles.get(profile_name), raw)
+                shard.write(f"{seq}\t{splice(raw, source, back.facts(event, facts))}\n")
     result = {
         "out_of_order": counts.out_of_order,
         "state_evicted": counts.state_evicted,

@@ -236,3 +236,16 @@ def test_without_saved_state_a_restart_forgets_open_sessions() -> None:
     first, _, _ = _enrich(lines[:600], 1, window=0.0)
     second, _, _ = _enrich(lines[600:], 1, window=0.0)
     assert _enriched_by_id(first + second) != _enriched_by_id(whole)
+
+
+def test_output_line_keeps_the_input_text_and_appends_the_facts() -> None:
+    raw = '{"@timestamp":"2026-03-02T09:00:00Z", "event": {"id": "1", "n": 1.50}, "session": {"id": "s"}}  '
+    _, outs = run([raw])
+    text = outs[0].text()
+    assert text.startswith('{"@timestamp":"2026-03-02T09:00:00Z", "event": {"id": "1", "n": 1.50},')
+    assert json.loads(text) == outs[0].doc
+    again = json.dumps({**json.loads(raw), "sessionwatch": {"old": True}})
+    _, outs = run([again])
+    replaced = json.loads(outs[0].text())
+    assert "old" not in replaced["sessionwatch"]
+    assert replaced == outs[0].doc
