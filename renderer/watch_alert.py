@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sessionwatch.rules.errors import RenderError
+from sessionwatch.rules.errors import RenderError, UnsupportedByTarget
 from sessionwatch.rules.kinds import Kind
 from sessionwatch.rules.model import Rule
 
@@ -97,13 +97,13 @@ def response_shape(rule: Rule, query: Mapping[str, Any]) -> Shape:
     sources = groups.get("composite", {}).get("sources", [])
     field = sources[0]["entity"]["terms"]["field"] if sources else None
     if rule.kind in PER_ENTITY_THRESHOLD:
-        raise RenderError(
+        raise UnsupportedByTarget(
             f"kind {rule.kind.value!r} keeps only entities over a per-entity threshold, which a watch "
             "cannot filter without a script: use the runner (sessionwatch run) for it",
             rule.locate("/kind"),
         )
     if set(aggs) != {"groups"} or field != SESSION_KEY or "first" not in groups.get("aggs", {}):
-        raise RenderError(
+        raise UnsupportedByTarget(
             f"kind {rule.kind.value!r} groups its alerts by {field}; watches exist for per-event and "
             "per-session rules only: use the runner (sessionwatch run) for it",
             rule.locate("/kind"),

@@ -11,6 +11,7 @@ from sessionwatch.rules.errors import (
     RuleSchemaError,
     RuleSyntaxError,
     SessionwatchError,
+    UnsupportedByTarget,
 )
 from sessionwatch.rules.kinds import Kind, Severity, Status
 from sessionwatch.rules.loader import discover, load_rule_file, load_rules, rule_schema
@@ -34,6 +35,7 @@ __all__ = [
     "SessionwatchError",
     "Severity",
     "Status",
+    "UnsupportedByTarget",
     "discover",
     "format_duration",
     "load_rule_file",

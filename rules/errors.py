@@ -52,6 +52,10 @@ class RenderError(SessionwatchError):
     """A rule could not be rendered to a target."""
 
 
+class UnsupportedByTarget(RenderError):
+    """The rule is valid, but this target cannot express its kind (another target can)."""
+
+
 class EnrichError(SessionwatchError):
     """An event could not be enriched."""
 

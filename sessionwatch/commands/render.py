@@ -9,6 +9,7 @@ from pathlib import Path
 
 from sessionwatch.renderer import TARGETS, render
 from sessionwatch.rule_sources import load_selected
+from sessionwatch.rules.errors import RenderError, RuleErrors, SessionwatchError, UnsupportedByTarget
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -26,8 +27,18 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 def run(args: argparse.Namespace) -> int:
     rules = load_selected(args.paths, include_deprecated=False)
+    errors: list[SessionwatchError] = []
+    written = 0
     for rule in rules:
-        rendered = render(rule, args.target)
+        try:
+            rendered = render(rule, args.target)
+        except UnsupportedByTarget as exc:  # valid rule, other target: say so, go on
+            print(f"{exc} [skipped]", file=sys.stderr)
+            continue
+        except RenderError as exc:
+            errors.append(exc)
+            continue
+        written += 1
         if args.out is None:  # NDJSON: one rendered rule per line
             print(
                 json.dumps(
@@ -42,5 +53,7 @@ def run(args: argparse.Namespace) -> int:
         folder.mkdir(parents=True, exist_ok=True)
         (folder / f"{rule.name}.json").write_text(text + "\n", encoding="utf-8")
     if args.out is not None:
-        print(f"rendered {len(rules)} rules to {Path(args.out) / args.target}", file=sys.stderr)
+        print(f"rendered {written} of {len(rules)} rules to {Path(args.out) / args.target}", file=sys.stderr)
+    if errors:
+        raise RuleErrors(errors)
     return 0
