@@ -51,7 +51,7 @@ def setup(watcher: Elasticsearch) -> Iterator[dict[str, Any]]:
     rule = dataclasses.replace(rule, scope=dataclasses.replace(rule.scope, index=events))
     environ = {
         "SESSIONWATCH_WATCHER_ES_URL": os.environ.get("SESSIONWATCH_WATCHER_ES_URL", "http://127.0.0.1:9200"),
-        "SESSIONWATCH_WATCHER_ES_USERNAME": os.environ.get("SESSIONWATCH_ES_USER", "elastic"),
+        "SESSIONWATCH_WATCHER_ES_USERNAME": os.environ.get("SESSIONWATCH_ES_USERNAME", "elastic"),
         "SESSIONWATCH_WATCHER_ES_PASSWORD": os.environ.get("SESSIONWATCH_ES_PASSWORD", "changeme"),
     }
     watch = inject(render_watch(rule, WatchOptions(alerts_index=alerts)), environ)
