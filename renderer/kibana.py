@@ -21,9 +21,9 @@ from jinja2 import TemplateError
 from sessionwatch.renderer.environment import environment
 from sessionwatch.renderer.render import Window, render_query
 from sessionwatch.renderer.watcher import schema_errors
+from sessionwatch.rules.alert_shapes import THRESHOLDS
 from sessionwatch.rules.durations import format_duration
 from sessionwatch.rules.errors import RenderError
-from sessionwatch.rules.kinds import Kind
 from sessionwatch.rules.model import Rule
 
 MITRE = "https://attack.mitre.org"
@@ -50,8 +50,6 @@ TECHNIQUES: Mapping[str, tuple[str, tuple[str, ...]]] = {
     "T1550.001": ("Application Access Token", ("TA0005", "TA0008")),
     "T1550.004": ("Web Session Cookie", ("TA0005", "TA0008")),
 }
-# Per-account thresholds (mirrors sessionwatch.alerts.THRESHOLDS): bucket metric, rule parameter.
-THRESHOLDS: Mapping[Kind, tuple[str, str]] = {Kind.SESSION_CONCURRENCY: ("sessions", "max_sessions")}
 MAX_SIGNALS = 100
 
 
@@ -100,7 +98,7 @@ def _threshold(rule: Rule, query: Mapping[str, Any]) -> dict[str, Any] | None:
         return None
     field = groups["composite"]["sources"][0]["entity"]["terms"]["field"]
     if rule.kind in THRESHOLDS:
-        metric, param = THRESHOLDS[rule.kind]
+        metric, param = THRESHOLDS[rule.kind].metric, THRESHOLDS[rule.kind].param
         distinct = groups["aggs"][metric]["cardinality"]["field"]
         limit = int(rule.params[param]) + 1
         return {"field": [field], "value": 1, "cardinality": [{"field": distinct, "value": limit}]}

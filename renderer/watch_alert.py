@@ -8,66 +8,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sessionwatch.rules.alert_shapes import THRESHOLDS
 from sessionwatch.rules.errors import RenderError, UnsupportedByTarget
-from sessionwatch.rules.kinds import Kind
 from sessionwatch.rules.model import Rule
 
-# The facts copied into an alert as evidence, per kind: mirrors sessionwatch.alerts.EVIDENCE_FACTS
-# (core, which the renderer may not import); tests/unit/test_watcher.py keeps the two equal.
-_SESSION = ("sessionwatch.session.start", "sessionwatch.session.age_seconds")
-EVIDENCE_FACTS: Mapping[Kind, tuple[str, ...]] = {
-    Kind.SESSION_IDLE_TIMEOUT: ("sessionwatch.session.idle_seconds", *_SESSION),
-    Kind.SESSION_MAX_LIFETIME: (*_SESSION, "sessionwatch.session.since_auth_seconds"),
-    Kind.SESSION_POST_LOGOUT: (
-        "sessionwatch.session.end_action",
-        "sessionwatch.session.since_end_seconds",
-        *_SESSION,
-    ),
-    Kind.TOKEN_REVOKED_USE: ("sessionwatch.token.id", "sessionwatch.token.since_revocation_seconds"),
-    Kind.TOKEN_EXPIRED_USE: (
-        "sessionwatch.token.id",
-        "sessionwatch.token.expires_at",
-        "sessionwatch.token.past_expiry_seconds",
-    ),
-    Kind.TOKEN_LIFETIME_POLICY: (
-        "sessionwatch.token.id",
-        "sessionwatch.token.issued_at",
-        "sessionwatch.token.expires_at",
-        "sessionwatch.token.lifetime_seconds",
-    ),
-    Kind.TOKEN_RENEWAL_OUTSIDE_WORKFLOW: (
-        "sessionwatch.token.id",
-        "sessionwatch.token.grant_type",
-        "sessionwatch.token.client_id",
-        "sessionwatch.url.path",
-        "sessionwatch.session.age_seconds",
-    ),
-    Kind.ACCOUNT_INACTIVE_USE: (
-        "sessionwatch.account.status",
-        "sessionwatch.account.dormant_days",
-        "sessionwatch.account.last_seen",
-        "sessionwatch.session.id",
-    ),
-    Kind.SESSION_IP_BINDING: (
-        "sessionwatch.source.ip",
-        "sessionwatch.ip.first",
-        "sessionwatch.ip.prefix_changed",
-        "sessionwatch.ip.distinct",
-    ),
-    Kind.SESSION_DEVICE_BINDING: (
-        "sessionwatch.device.fingerprint",
-        "sessionwatch.device.first",
-        "sessionwatch.device.distinct",
-    ),
-    Kind.SESSION_REQUEST_PATTERN: (
-        "sessionwatch.url.path",
-        "sessionwatch.session.requests_last_minute",
-        "sessionwatch.session.since_auth_seconds",
-    ),
-    Kind.SESSION_CONCURRENCY: ("sessionwatch.session.id",),
-}
-# Kinds whose buckets must pass a threshold (mirrors sessionwatch.alerts.THRESHOLDS).
-PER_ENTITY_THRESHOLD = frozenset({Kind.SESSION_CONCURRENCY})
+PER_ENTITY_THRESHOLD = frozenset(THRESHOLDS)
 _UNQUOTED_TYPES = frozenset({"long", "double", "boolean"})
 HITS = "ctx.payload.hits.hits"
 BUCKETS = "ctx.payload.aggregations.groups.buckets"

@@ -35,12 +35,12 @@ from sessionwatch.renderer.environment import environment
 from sessionwatch.renderer.render import SCRIPT_KEYS, Window, render_query
 from sessionwatch.renderer.watch_alert import (
     BUCKETS,
-    EVIDENCE_FACTS,
     Mustache,
     Shape,
     response_shape,
 )
 from sessionwatch.renderer.webhooks import load_provider, watcher_action
+from sessionwatch.rules.alert_shapes import EVIDENCE_FACTS
 from sessionwatch.rules.durations import format_duration
 from sessionwatch.rules.errors import RenderError
 from sessionwatch.rules.model import Rule

@@ -11,12 +11,13 @@ from typing import Any
 import pytest
 
 from sessionwatch import coverage
-from sessionwatch.alerts import SHAPES, Shape, over_threshold
-from sessionwatch.alerts import THRESHOLDS as ENTITY_THRESHOLDS
+from sessionwatch.alerts import over_threshold
 from sessionwatch.commands.validate import findings
 from sessionwatch.enrichers import ProfileRegistry
 from sessionwatch.renderer import Window, render_query
 from sessionwatch.rules import Kind, Rule, format_duration, load_rules, parse_duration
+from sessionwatch.rules.alert_shapes import SHAPES, Shape
+from sessionwatch.rules.alert_shapes import THRESHOLDS as ENTITY_THRESHOLDS
 from sessionwatch.rules.catalog import catalog
 from sessionwatch.rules.lint import ACCOUNT_ALERTS
 from sessionwatch.rules.policies import load_policies, threshold_value

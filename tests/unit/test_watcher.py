@@ -8,9 +8,7 @@ from typing import Any
 
 import pytest
 
-from sessionwatch import alerts
 from sessionwatch.renderer import Window, render, render_query
-from sessionwatch.renderer.watch_alert import EVIDENCE_FACTS
 from sessionwatch.renderer.watcher import (
     TRIGGER_TIME,
     WatchOptions,
@@ -21,7 +19,6 @@ from sessionwatch.renderer.watcher import (
 )
 from sessionwatch.renderer.webhooks import PROVIDERS, placeholders
 from sessionwatch.rules import RenderError, load_rule_file
-from sessionwatch.rules.kinds import Kind
 
 
 @pytest.fixture
@@ -142,11 +139,6 @@ def test_hostile_title_stays_a_json_string(
 
 def test_render_dispatches_the_watcher_target(idle_rule_path: Path, watch: dict[str, Any]) -> None:
     assert render(load_rule_file(idle_rule_path), "watcher") == watch
-
-
-@pytest.mark.parametrize("kind", list(Kind), ids=str)
-def test_evidence_facts_mirror_the_alert_builder(kind: Kind) -> None:
-    assert EVIDENCE_FACTS.get(kind, ()) == alerts.EVIDENCE_FACTS.get(kind, ())
 
 
 def test_per_session_kind_loops_over_session_buckets(
