@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from elasticsearch import Elasticsearch
 
-from sessionwatch.alerts import alerts_from_response
+from sessionwatch.alerts import GROUPS_AGG, alerts_from_response
+from sessionwatch.enrichers.events import get_path
 from sessionwatch.renderer import Window, render_query
 from sessionwatch.rules.model import Rule
+from sessionwatch.runner.clock import iso, parse_iso
 
 
 @dataclass(frozen=True)
@@ -36,11 +40,37 @@ def _total(response: dict[str, Any]) -> int:
     return int(total["value"] if isinstance(total, dict) else total)
 
 
+def alert_period(rule: Rule, window: Window) -> tuple[str, str]:
+    """What per-entity (aggregation) alerts are de-duplicated over: the lookback-aligned period
+    holding the window's end. Overlapping windows ending in the same period raise the same
+    alert; an entity still in breach in the next period is raised again, once."""
+    size = rule.schedule.lookback_seconds * 1000
+    end = int(parse_iso(window.end).timestamp() * 1000)
+    start = (end - 1) // size * size
+    return iso(datetime.fromtimestamp(start / 1000, UTC)), iso(
+        datetime.fromtimestamp((start + size) / 1000, UTC)
+    )
+
+
+def _next_page(body: dict[str, Any], response: dict[str, Any]) -> dict[str, Any] | None:
+    """The request for the next page: composite ``after`` for per-entity rules, ``search_after``
+    for sorted hits; None when this was the last."""
+    after = get_path(response, f"aggregations.{GROUPS_AGG}.after_key")
+    if after is not None and get_path(response, f"aggregations.{GROUPS_AGG}.buckets"):
+        following = copy.deepcopy(body)
+        following["aggs"][GROUPS_AGG]["composite"]["after"] = after
+        return following
+    hits = response.get("hits", {}).get("hits", [])
+    if hits and len(hits) >= int(body.get("size", 10)) and "sort" in body and "sort" in hits[-1]:
+        return {**body, "search_after": hits[-1]["sort"]}
+    return None
+
+
 def evaluate_window(
     client: Elasticsearch, rule: Rule, index: str, window: Window, *, max_pages: int = 100
 ) -> Evaluation:
-    """Run the rule's rendered search over ``window``, paging with ``search_after`` through
-    every match when the search is sorted; raises the client's errors unchanged."""
+    """Run the rule's rendered search over ``window``, paging through every match (composite
+    buckets or sorted hits); raises the client's errors unchanged."""
     body = render_query(rule, window)
     examined = client.count(
         index=index,
@@ -48,19 +78,17 @@ def evaluate_window(
         ignore_unavailable=True,
         allow_no_indices=True,
     )["count"]
-    response = client.search(index=index, body=body).body
-    matches = _total(response)
+    period = alert_period(rule, window)
     alerts: dict[str, dict[str, Any]] = {}
-    truncated = False
-    for _ in range(max_pages):
-        for alert in alerts_from_response(rule, response):
+    matches = 0
+    for page in range(max_pages):
+        response = client.search(index=index, body=body).body
+        if page == 0:
+            matches = _total(response)
+        for alert in alerts_from_response(rule, response, period):
             alerts.setdefault(alert["event"]["id"], alert)
-        hits = response.get("hits", {}).get("hits", [])
-        size = int(body.get("size", 10))
-        seen = sum(1 for _ in hits)
-        if not hits or seen < size or "sort" not in body or "sort" not in hits[-1]:
-            break
-        response = client.search(index=index, body={**body, "search_after": hits[-1]["sort"]}).body
-    else:
-        truncated = True
-    return Evaluation(list(alerts.values()), matches, int(examined), truncated)
+        following = _next_page(body, response)
+        if following is None:
+            return Evaluation(list(alerts.values()), matches, int(examined))
+        body = following
+    return Evaluation(list(alerts.values()), matches, int(examined), truncated=True)

@@ -4,6 +4,7 @@ late events inside the lookback, a runner killed mid-run, and the audit trail.""
 from __future__ import annotations
 
 import hashlib
+import json
 import signal
 import time
 from collections.abc import Iterator
@@ -19,6 +20,7 @@ from sessionwatch.runner.clock import parse_iso
 from tests.integration.test_runner_support import (
     DAY,
     IDLE_RULE,
+    REPO,
     Names,
     alert_keys,
     all_docs,
@@ -153,3 +155,35 @@ def test_runner_killed_mid_run_resumes_without_gaps_or_duplicates(
         all_docs(es, names.audit), start=start, until=until, lookback=LOOKBACK, step=STEP
     )
 
+
+def test_per_session_rule_raises_one_alert_per_session_and_period(
+    es: Elasticsearch, es_url: str, names: Names, tmp_path: Path
+) -> None:
+    """Aggregation (per-entity) rules: overlapping windows ending in the same lookback-aligned
+    period raise one alert per session; a session still in breach in the next period, one more."""
+    rule_path = REPO / "rules/pack/session_max_lifetime/nist-63b-r3-aal2-reauth-12h.yml"
+    rule = load_rule_file(rule_path)
+    fixture = REPO / "fixtures/session_max_lifetime/nist-63b-r3-aal2-reauth-12h/active-past-lifetime.ndjson"
+    load(
+        es, events_index(es, names.events), enrich([json.loads(x) for x in fixture.read_text().splitlines()])
+    )
+    args = names.run_args("--start", "2026-04-12T18:00:00Z", rule=rule_path)
+    env = cli_env(es_url)
+    one_period = run_cli([*args, "--until", "2026-04-12T19:00:00Z"], env, tmp_path)
+    assert one_period.returncode == 0, one_period.stderr
+    first_period = ("2026-04-12T18:00:00.000Z", "2026-04-12T19:00:00.000Z")
+    assert sorted(a["_id"] for a in all_docs(es, names.alerts)) == [
+        alert_id(rule, "sessions", "sess-a", *first_period)
+    ]
+    audit = all_docs(es, names.audit)
+    assert sum(r["alerts_known"] for r in audit) > 0  # found again by later windows, not duplicated
+    two_periods = run_cli([*args, "--until", "2026-04-12T20:00:00Z"], env, tmp_path)
+    assert two_periods.returncode == 0, two_periods.stderr
+    second_period = ("2026-04-12T19:00:00.000Z", "2026-04-12T20:00:00.000Z")
+    assert sorted(a["_id"] for a in all_docs(es, names.alerts)) == sorted(
+        [
+            alert_id(rule, "sessions", "sess-a", *first_period),
+            alert_id(rule, "sessions", "sess-a", *second_period),
+        ]
+    )
+    assert {a["sessionwatch"]["session"]["id"] for a in all_docs(es, names.alerts)} == {"sess-a"}

@@ -152,11 +152,11 @@ class Names:
     def state(self) -> str:
         return f"sessionwatch-state-t{self.tag}"
 
-    def run_args(self, *extra: str) -> list[str]:
+    def run_args(self, *extra: str, rule: Path = IDLE_RULE) -> list[str]:
         return [
             "run",
             "--rules",
-            str(IDLE_RULE),
+            str(rule),
             "--index",
             self.events,
             "--alerts-index",
