@@ -52,7 +52,7 @@ def alert_period(rule: Rule, window: Window) -> tuple[str, str]:
     )
 
 
-def _next_page(body: dict[str, Any], response: dict[str, Any]) -> dict[str, Any] | None:
+def next_page(body: dict[str, Any], response: dict[str, Any]) -> dict[str, Any] | None:
     """The request for the next page: composite ``after`` for per-entity rules, ``search_after``
     for sorted hits; None when this was the last."""
     after = get_path(response, f"aggregations.{GROUPS_AGG}.after_key")
@@ -87,7 +87,7 @@ def evaluate_window(
             matches = _total(response)
         for alert in alerts_from_response(rule, response, period):
             alerts.setdefault(alert["event"]["id"], alert)
-        following = _next_page(body, response)
+        following = next_page(body, response)
         if following is None:
             return Evaluation(list(alerts.values()), matches, int(examined))
         body = following

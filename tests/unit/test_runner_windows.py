@@ -7,11 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from sessionwatch.alerts import GROUPS_AGG
 from sessionwatch.cli import main
+from sessionwatch.renderer import Window
 from sessionwatch.rules import load_rule_file
 from sessionwatch.runner.audit import AuditRecord
 from sessionwatch.runner.backoff import Backoff
-from sessionwatch.runner.evaluation import rule_hash
+from sessionwatch.runner.evaluation import alert_period, next_page, rule_hash
 from sessionwatch.runner.windows import Slot, is_due, next_slot
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -103,3 +105,29 @@ def test_option_mistakes_are_one_line_errors(
 def test_follow_needs_a_source_index(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["enrich", "--follow"]) == 1
     assert "--follow needs --source-index PATTERN" in capsys.readouterr().err
+
+
+def test_alert_period_is_the_lookback_aligned_period_of_the_window_end(idle_rule_path: Path) -> None:
+    rule = load_rule_file(idle_rule_path)  # lookback 1h
+    period = ("2026-03-02T09:00:00.000Z", "2026-03-02T10:00:00.000Z")
+    assert alert_period(rule, Window("2026-03-02T08:05:00.000Z", "2026-03-02T09:05:00.000Z")) == period
+    assert alert_period(rule, Window("2026-03-02T09:00:00.000Z", "2026-03-02T10:00:00.000Z")) == period
+    assert alert_period(rule, Window("2026-03-02T09:00:00.000Z", "2026-03-02T10:00:00.001Z"))[0] == (
+        "2026-03-02T10:00:00.000Z"
+    )
+
+
+def test_next_page_follows_composite_buckets_then_sorted_hits() -> None:
+    composite = {"size": 0, "aggs": {GROUPS_AGG: {"composite": {"size": 2, "sources": []}}}}
+    page = {"aggregations": {GROUPS_AGG: {"after_key": {"entity": "s2"}, "buckets": [{}, {}]}}}
+    following = next_page(composite, page)
+    assert following is not None
+    assert following["aggs"][GROUPS_AGG]["composite"]["after"] == {"entity": "s2"}
+    assert "after" not in composite["aggs"][GROUPS_AGG]["composite"]  # the request is not mutated
+    assert (
+        next_page(composite, {"aggregations": {GROUPS_AGG: {"after_key": {"e": 1}, "buckets": []}}}) is None
+    )
+    sorted_hits = {"size": 2, "sort": [{"@timestamp": "asc"}]}
+    full = {"hits": {"hits": [{"sort": [1]}, {"sort": [2]}]}}
+    assert next_page(sorted_hits, full) == {**sorted_hits, "search_after": [2]}
+    assert next_page(sorted_hits, {"hits": {"hits": [{"sort": [1]}]}}) is None
