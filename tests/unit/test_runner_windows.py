@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -118,7 +119,7 @@ def test_alert_period_is_the_lookback_aligned_period_of_the_window_end(idle_rule
 
 
 def test_next_page_follows_composite_buckets_then_sorted_hits() -> None:
-    composite = {"size": 0, "aggs": {GROUPS_AGG: {"composite": {"size": 2, "sources": []}}}}
+    composite: dict[str, Any] = {"size": 0, "aggs": {GROUPS_AGG: {"composite": {"size": 2, "sources": []}}}}
     page = {"aggregations": {GROUPS_AGG: {"after_key": {"entity": "s2"}, "buckets": [{}, {}]}}}
     following = next_page(composite, page)
     assert following is not None
