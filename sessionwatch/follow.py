@@ -334,6 +334,8 @@ def run(
         raise SessionwatchError("--follow needs --source-index PATTERN")
     if args.state:
         raise SessionwatchError("--follow keeps its state in Elasticsearch; drop --state")
+    if args.workers != 1:
+        raise SessionwatchError("--follow runs in one process; drop --workers")
     if args.batch_size < 1:
         raise SessionwatchError("--batch-size must be positive")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
