@@ -87,12 +87,17 @@ def parse_seconds(value: Any, what: str) -> float | None:
 def _text(value: Any, what: str) -> str | None:
     if value is None:
         return None
+    if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+        value = value[0]  # ECS allows arrays for keyword fields; the first names the thing
     if isinstance(value, str):
+        if not value.isascii():
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:  # a lone surrogate from a JSON \ud800 escape
+                raise BadEvent(f"{what} is not valid Unicode: {value[:64]!r}") from None
         return value
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
-    if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
-        return str(value[0])  # ECS allows arrays for keyword fields; the first names the thing
     raise BadEvent(f"{what} has type {type(value).__name__}, expected a string")
 
 

@@ -101,7 +101,8 @@ def splice(raw: str, source: Mapping[str, Any], facts: Mapping[str, Any]) -> str
     text = raw.rstrip()
     if source and "sessionwatch" not in source and text.endswith("}"):
         return f'{text[:-1]},"sessionwatch":{dump(facts)}}}'
-    return dump({**source, "sessionwatch": facts})
+    # \u-escapes keep any lone surrogate of the input writable as UTF-8
+    return json.dumps({**source, "sessionwatch": facts}, separators=(",", ":"))
 
 
 class Released(NamedTuple):

@@ -119,6 +119,8 @@ def test_bad_input_goes_to_dead_letters_with_line_and_reason() -> None:
         '{"@timestamp": "2026-03-02T09:00:06Z", "event": {"id": "9"}, "token": {"exp": 1' + "0" * 400 + "}}",
         '{"@timestamp": "2026-03-02T09:00:07Z", "event": {"id": "10"}, "token": {"iat": 1, "ttl": 1e300}}',
         '{"@timestamp": "0001-01-01T00:00:00+00:00", "event": {"id": "11"}}',
+        '{"@timestamp": "2026-03-02T09:00:08Z", "event": {"id": "12"}, "session": {"id": "\\ud800"}}',
+        '{"@timestamp": "2026-03-02T09:00:09Z", "event": {"id": "13"}, "user": {"name": "x\\udfff"}}',
     ]
     engine, outs = run(lines)
     dead = {o.dead.line: o.dead.reason for o in outs if o.dead is not None}
@@ -136,9 +138,11 @@ def test_bad_input_goes_to_dead_letters_with_line_and_reason() -> None:
         14: "token expiry is out of range (1970 to 9999): nan",
         15: "token TTL is not a number of seconds: '1e+300'",
         16: "@timestamp is out of range (1970 to 9999): -62135596800.0",
+        17: "session id is not valid Unicode: '\\ud800'",
+        18: "actor is not valid Unicode: 'x\\udfff'",
     }
     counts = engine.counts
-    assert (counts.read, counts.enriched, counts.passed_through, counts.dead_letter) == (15, 1, 1, 13)
+    assert (counts.read, counts.enriched, counts.passed_through, counts.dead_letter) == (17, 1, 1, 15)
     assert counts.conserved
     passed = next(o for o in outs if o.line == 9)
     assert passed.raw == lines[8]  # passed through byte for byte
@@ -249,3 +253,11 @@ def test_output_line_keeps_the_input_text_and_appends_the_facts() -> None:
     replaced = json.loads(outs[0].text())
     assert "old" not in replaced["sessionwatch"]
     assert replaced == outs[0].doc
+
+
+def test_lone_surrogates_outside_canonical_fields_stay_writable() -> None:
+    raw = '{"@timestamp": "2026-03-02T09:00:00Z", "event": {"id": "1"}, "note": "\\ud800", "sessionwatch": 1}'
+    _, outs = run([raw])
+    text = outs[0].text()
+    text.encode("utf-8")  # the fallback serialisation escapes what UTF-8 cannot hold
+    assert json.loads(text)["note"] == "\ud800"
