@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import signal
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from elasticsearch import Elasticsearch
 from sessionwatch.follow import default_follower_id
 from tests.integration.test_runner_support import (
     Names,
+    alert_keys,
     all_docs,
     cli_env,
     count,
@@ -133,3 +135,19 @@ def test_events_without_a_profile_pass_through_and_bad_ones_are_dead_lettered(
     docs = all_docs(es, names.dest)
     assert len(docs) == len(raw) + 1
     assert [d["message"] for d in docs if "message" in d] == ["no profile claims this"]
+
+
+def test_follow_then_run_raises_the_expected_alerts(
+    es: Elasticsearch, es_url: str, names: Names, tmp_path: Path
+) -> None:
+    """The whole pipeline: raw events → enrich --follow → run → exactly the known violations."""
+    raw, expected = synthetic_events(200, seed=3, span=timedelta(hours=3))
+    load(es, names.raw, raw, raw=True)
+    env = cli_env(es_url)
+    followed = run_cli(follow_args(names), env, tmp_path)
+    assert followed.returncode == 0, followed.stderr
+    window = ["--start", "2026-03-02T00:00:00Z", "--until", "2026-03-02T06:00:00Z", "--every", "15m"]
+    ran = run_cli(names.run_args(*window, index=names.dest), env, tmp_path)
+    assert ran.returncode == 0, ran.stderr
+    assert expected
+    assert alert_keys(es, names.alerts) == sorted(expected)

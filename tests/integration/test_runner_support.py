@@ -152,13 +152,13 @@ class Names:
     def state(self) -> str:
         return f"sessionwatch-state-t{self.tag}"
 
-    def run_args(self, *extra: str, rule: Path = IDLE_RULE) -> list[str]:
+    def run_args(self, *extra: str, rule: Path = IDLE_RULE, index: str | None = None) -> list[str]:
         return [
             "run",
             "--rules",
             str(rule),
             "--index",
-            self.events,
+            index or self.events,
             "--alerts-index",
             self.alerts,
             "--audit-index",
