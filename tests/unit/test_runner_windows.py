@@ -132,3 +132,15 @@ def test_next_page_follows_composite_buckets_then_sorted_hits() -> None:
     full = {"hits": {"hits": [{"sort": [1]}, {"sort": [2]}]}}
     assert next_page(sorted_hits, full) == {**sorted_hits, "search_after": [2]}
     assert next_page(sorted_hits, {"hits": {"hits": [{"sort": [1]}]}}) is None
+
+
+def test_missing_webhook_secret_stops_the_runner_before_it_connects(
+    idle_rule_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SESSIONWATCH_WEBHOOK_URL", "https://hooks.example.org/revoke")
+    monkeypatch.delenv("SESSIONWATCH_WEBHOOK_AUTHORIZATION", raising=False)
+    monkeypatch.delenv("SESSIONWATCH_WEBHOOK_AUTHORIZATION_FILE", raising=False)
+    monkeypatch.setenv("SESSIONWATCH_ES_URL", "http://127.0.0.1:9")  # never reached
+    assert main(["run", "--rules", str(idle_rule_path), "--once", "--terminate", "generic"]) == 1
+    err = capsys.readouterr().err
+    assert "generic webhook: environment variables not set: SESSIONWATCH_WEBHOOK_AUTHORIZATION" in err
