@@ -99,7 +99,7 @@ class _Walker:
             problem = exc.problem or "cannot construct this value"
             self.errors.append(RuleSyntaxError(problem, self._loc(node, pointer)))
             return None
-        except (ValueError, KeyError, AttributeError, TypeError, OverflowError):
+        except (ValueError, LookupError, AttributeError, TypeError, ArithmeticError):
             # PyYAML's scalar constructors raise plain exceptions for explicit tags whose value
             # does not fit (``!!int 0xZZ``, ``!!bool maybe``, ``!!timestamp 2026-13-45``).
             self.errors.append(
@@ -138,10 +138,50 @@ class _Walker:
         return result
 
 
+def _flow_too_deep(text: str) -> tuple[int, int] | None:
+    """Where ``[``/``{`` nesting first exceeds ``MAX_DEPTH`` (outside quotes and comments), if it does.
+
+    PyYAML's scanner is quadratic in flow depth (``[[[[…`` 5000 deep takes seconds), so this
+    cheap scan refuses such files before parsing. It may undercount (an apostrophe in a plain
+    scalar), which only leaves the file to the parser; it cannot reject a file YAML nests less.
+    """
+    depth, line, column = 0, 1, 0
+    quote, escaped, comment, previous = "", False, False, "\n"
+    for char in text:
+        column += 1
+        if char == "\n":
+            line, column, comment, previous = line + 1, 0, False, char
+            continue
+        if comment:
+            continue
+        if quote:
+            if escaped:
+                escaped = False
+            elif char == "\\" and quote == '"':
+                escaped = True
+            elif char == quote:
+                quote = ""
+        elif char in "\"'":
+            quote = char
+        elif char == "#" and previous in " \t\n":
+            comment = True
+        elif char in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                return line, column
+        elif char in "]}":
+            depth = max(0, depth - 1)
+        previous = char
+    return None
+
+
 def parse_yaml(text: str, path: str) -> YamlDocument:
     """Parse one YAML document; raise ``RuleSyntaxError`` (or several, joined) when it is unsafe."""
     if len(text) > MAX_BYTES:
         raise RuleSyntaxError(f"file larger than {MAX_BYTES} bytes", Location(path, 1, 1))
+    too_deep = _flow_too_deep(text)
+    if too_deep is not None:
+        raise RuleSyntaxError(f"nesting deeper than {MAX_DEPTH} levels", Location(path, *too_deep))
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:

@@ -33,7 +33,7 @@ PACK = Path(__file__).resolve().parents[2] / "rules" / "pack"
 RULE_FILES = sorted(p for p in PACK.rglob("*.yml") if p.is_file())
 # Fields whose values come from logs and that rules filter on.
 EVENT_FIELDS = ("user.name", "sessionwatch.session.id", "source.ip", "url.path", "sessionwatch.actor.name")
-EXAMPLES_PER_RULE_AND_TARGET = 150
+EXAMPLES_PER_RULE_AND_TARGET = 100
 EXAMPLES_WINDOW = 200
 
 Slot = Callable[[Rule, str], Rule]
