@@ -34,12 +34,12 @@ from sessionwatch.enrichers import EngineOptions, ProfileRegistry, discover_enri
 from sessionwatch.enrichers.engine import Engine
 from sessionwatch.enrichers.events import get_path
 from sessionwatch.enrichers.profiles import Profile
-from sessionwatch.es import connect
 from sessionwatch.indices import STATE_INDEX
 from sessionwatch.rules.durations import parse_duration
 from sessionwatch.rules.errors import ElasticsearchUnavailable, SessionwatchError
 from sessionwatch.runner.backoff import Backoff
 from sessionwatch.runner.clock import iso, utc_now
+from sessionwatch.runner.connection import connect_with_retry
 from sessionwatch.runner.state import StateStore, Stored, ensure_indices
 
 log = logging.getLogger("sessionwatch.follow")
@@ -339,7 +339,7 @@ def run(
     if args.batch_size < 1:
         raise SessionwatchError("--batch-size must be positive")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("elastic_transport").setLevel(logging.WARNING)
+    logging.getLogger("elastic_transport").setLevel(logging.CRITICAL)  # our own lines say what failed
     settle, poll = _seconds("--settle", args.settle), _seconds("--poll", args.poll)
     options = dataclasses.replace(options, reorder_window=0.0)
     enrichers = discover_enrichers()
@@ -350,7 +350,7 @@ def run(
     from sessionwatch.commands.enrich import dead_letter_path  # the same default as file mode
 
     dead_path = dead_letter_path(args.output, args.dead_letter)
-    client = connect(args.es_url)
+    client = connect_with_retry(args.es_url, give_up_after=600.0 if args.once else None)
     with _dead_writer(dead_path) as sink:
         follower = Follower(
             client,

@@ -6,20 +6,16 @@ import argparse
 import logging
 import signal
 import sys
-import time
 from datetime import datetime, timedelta
 from types import FrameType
 
-from elasticsearch import Elasticsearch
-
-from sessionwatch.es import connect
 from sessionwatch.renderer.webhooks import PROVIDERS
 from sessionwatch.rule_sources import load_selected
 from sessionwatch.rules.durations import parse_duration
-from sessionwatch.rules.errors import ElasticsearchUnavailable, SessionwatchError
+from sessionwatch.rules.errors import SessionwatchError
 from sessionwatch.runner import Runner, RunnerOptions, WebhookClient
-from sessionwatch.runner.backoff import Backoff
 from sessionwatch.runner.clock import parse_iso
+from sessionwatch.runner.connection import connect_with_retry
 
 log = logging.getLogger("sessionwatch.runner")
 
@@ -96,41 +92,24 @@ def options_from(args: argparse.Namespace) -> RunnerOptions:
     )
 
 
-def _connect(args: argparse.Namespace, options: RunnerOptions, stop: list[bool]) -> Elasticsearch:
-    """Connect, retrying with backoff while the cluster is down (bounded for finite runs)."""
-    backoff = Backoff(base=1.0, cap=60.0)
-    began = time.monotonic()
-    attempt = 0
-    while True:
-        try:
-            return connect(args.es_url, ca_certs=args.ca_certs)
-        except ElasticsearchUnavailable as exc:
-            finite = options.once or options.until is not None
-            if stop or (finite and time.monotonic() - began >= (options.give_up_after or 0)):
-                raise
-            delay = backoff.delay(attempt)
-            attempt += 1
-            log.warning("%s; retrying in %.1f s", exc.message, delay)
-            time.sleep(delay)
-
-
 def run(args: argparse.Namespace) -> int:
     logging.basicConfig(
         level=args.log_level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    logging.getLogger("elastic_transport").setLevel(logging.WARNING)
+    logging.getLogger("elastic_transport").setLevel(logging.CRITICAL)  # our own lines say what failed
     options = options_from(args)
     rules = load_selected(args.rules, include_deprecated=False)
     webhook = None
     if args.terminate:
         webhook = WebhookClient(args.terminate, timeout=args.webhook_timeout, attempts=args.webhook_attempts)
         log.info("termination webhook: %s %s", args.terminate, webhook.check(rules))
-    stopped: list[bool] = []
-    client = _connect(args, options, stopped)
+    finite = options.once or options.until is not None
+    client = connect_with_retry(
+        args.es_url, ca_certs=args.ca_certs, give_up_after=options.give_up_after if finite else None
+    )
     runner = Runner(client, rules, options, webhook=webhook)
 
     def _stop(signum: int, frame: FrameType | None) -> None:
-        stopped.append(True)
         runner.stop.set()
 
     signal.signal(signal.SIGTERM, _stop)
