@@ -376,6 +376,8 @@ def test_credential_variants_work_and_failures_are_reported(
             assert codes[(variant, "run --until")] == 0, variant
         else:  # refused by the node: reported, exit 2
             assert codes[(variant, "detect --events")] == 2, variant
+    url_runs = {name: code for (variant, name), code in codes.items() if variant == "password in URL"}
+    assert {name: code for name, code in url_runs.items() if code not in (0, 1)} == {}
     failing = {key: code for key, code in codes.items() if key[0] in failing_variants(secure)}
     assert {key: code for key, code in failing.items() if code != 2} == {}
 
