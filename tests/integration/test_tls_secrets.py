@@ -283,7 +283,8 @@ def commands(url: str, events: Path, out: Path) -> dict[str, list[str]]:
     return {
         "detect --events": ["detect", "--events", str(events), "--rules", rule, "--es-url", url],
         "detect --index": ["detect", "--index", "sessionwatch-events-*", "--rules", rule, "--es-url", url],
-        "test": ["test", rule, "--es-url", url],
+        "test (SARIF report)": ["test", rule, "--es-url", url, "--report", str(out / "test.sarif")],
+        "test (JUnit report)": ["test", rule, "--es-url", url, "--report", str(out / "test.xml")],
         "deploy --dry-run": ["deploy", rule, "--es-url", url, "--dry-run"],
         # roles are written to files only: the minimal distribution cannot store native roles
         "deploy": [
