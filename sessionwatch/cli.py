@@ -7,6 +7,8 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from elasticsearch import ApiError, TransportError
+
 from sessionwatch import __version__
 from sessionwatch.commands import coverage, deploy, detect, enrich, new, render, run, test, validate
 from sessionwatch.rules.errors import (
@@ -46,6 +48,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SessionwatchError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_FINDINGS
+    except ApiError as exc:  # a request no command expected to fail: still one line, exit 2
+        body = exc.body.get("error") if isinstance(exc.body, dict) else None
+        reason = body.get("reason") if isinstance(body, dict) else None
+        detail = f"{exc.message}: {reason}" if reason else exc.message
+        print(f"error: Elasticsearch answered HTTP {exc.meta.status}: {detail}", file=sys.stderr)
+        return EXIT_USAGE
+    except TransportError as exc:
+        print(f"error: Elasticsearch unreachable: {type(exc).__name__}: {exc.message}", file=sys.stderr)
+        return EXIT_USAGE
     except OSError as exc:
         where = exc.filename if exc.filename is not None else "I/O"
         print(f"{where}: {exc.strerror or exc}", file=sys.stderr)

@@ -399,11 +399,6 @@ def test_secrets_never_reach_stored_documents(secure: Secure, secret_runs: tuple
     assert not leaks(secure, "\n".join([*stored, templates, roles]))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="enrich --inventory-index with a missing index ends in a NotFoundError traceback instead of"
-    " a one-line error (exit 2); sessionwatch/commands/enrich.py inventory loading (issue 3)",
-)
 def test_missing_inventory_index_is_a_clean_error(secure: Secure, tmp_path: Path) -> None:
     result = sessionwatch(
         [
@@ -419,3 +414,5 @@ def test_missing_inventory_index_is_a_clean_error(secure: Secure, tmp_path: Path
     )
     assert "Traceback" not in result.stderr
     assert result.returncode == 2
+    assert "sessionwatch-inventory-missing" in result.stderr
+    assert secure.password not in result.stderr
