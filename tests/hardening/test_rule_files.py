@@ -92,9 +92,9 @@ def test_corpus_has_an_expectation_per_file() -> None:
 @pytest.mark.parametrize("expected", EXPECTED, ids=[e.file for e in EXPECTED])
 def test_corpus_file_fails_with_a_located_error(expected: Expected) -> None:
     path = CORPUS / expected.file
-    started = time.perf_counter()
+    started = time.process_time()
     outcome = load_outcome(path)
-    assert time.perf_counter() - started < 2.0, "must fail fast"
+    assert time.process_time() - started < 2.0, "must fail fast"
     assert isinstance(outcome, RuleErrors), f"{expected.file} loaded"
     assert_located(outcome.errors, path, path.read_bytes())
     hits = [
@@ -296,9 +296,9 @@ def test_nested_billion_laughs_fails_fast(tmp_path: Path) -> None:
     lines += [f"l{i}: &l{i} [{','.join(['*l' + str(i - 1)] * 10)}]" for i in range(1, 21)]
     path = tmp_path / "laughs.yml"
     path.write_text("\n".join(lines) + "\n")
-    started = time.perf_counter()
+    started = time.process_time()
     outcome = load_outcome(path)
-    assert time.perf_counter() - started < 1.0
+    assert time.process_time() - started < 1.0
     assert isinstance(outcome, RuleErrors)
     assert len(outcome.errors) <= 21  # one per anchor, not one per alias
     assert_located(outcome.errors, path, path.read_bytes())
@@ -319,9 +319,9 @@ def test_depth_check_ignores_brackets_in_strings_and_comments(tmp_path: Path) ->
 def test_oversized_file_is_refused_before_parsing(tmp_path: Path) -> None:
     path = tmp_path / "big.yml"
     path.write_text("title: " + "x" * 1_200_000 + "\n")
-    started = time.perf_counter()
+    started = time.process_time()
     outcome = load_outcome(path)
-    assert time.perf_counter() - started < 1.0
+    assert time.process_time() - started < 1.0
     assert isinstance(outcome, RuleErrors)
     (error,) = outcome.errors
     assert "larger than" in error.message

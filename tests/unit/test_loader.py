@@ -79,10 +79,10 @@ def test_billion_laughs_fails_fast(tmp_path: Path) -> None:
     lines += [f"a{i}: &a{i} [{','.join(['*a' + str(i - 1)] * 9)}]" for i in range(1, 10)]
     path = tmp_path / "laughs.yml"
     path.write_text("\n".join(lines) + "\n")
-    started = time.perf_counter()
+    started = time.process_time()
     with pytest.raises(RuleErrors) as caught:
         load_rule_file(path)
-    assert time.perf_counter() - started < 2.0
+    assert time.process_time() - started < 2.0
     assert all("aliases are not allowed" in m for m in messages(caught.value))
 
 
