@@ -169,6 +169,9 @@ class Follower:
                 continue
             failures, failing_since = 0, 0.0
             if once and read == 0:
+                # Make everything written searchable before returning: a `run` started right
+                # after `enrich --follow --once` must see it (no waiting on refresh_interval).
+                self.client.indices.refresh(index=self.dest, ignore_unavailable=True)
                 break
             if read == 0:
                 self.stop.wait(poll_seconds)
