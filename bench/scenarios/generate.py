@@ -1,0 +1,63 @@
+"""Builds a scenario: clean days for a population, plus (unless ``clean``) every injector once a day."""
+
+# ruff: noqa: S311 - seeded pseudo-random numbers on purpose: scenarios must be reproducible
+from __future__ import annotations
+
+import json
+import random
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench.scenarios.builder import Builder
+from bench.scenarios.clean import OFFICE_NETS, VPN_NETS, CleanDay, population
+from bench.scenarios.inject import INJECTORS, Ctx
+from bench.scenarios.model import Label, Limits, Scenario, User
+from bench.scenarios.vendors import all_vendors
+
+EPOCH = datetime(2026, 3, 2, tzinfo=UTC).timestamp()  # a Monday
+APPROVED_CLIENTS = ["cp-web-7Qm2xK9v", "cp-mobile-4Lz8nR1d"]
+
+
+def generate(seed: int, days: int, users: int, *, clean: bool = False, limits: Limits | None = None) -> Scenario:
+    rng = random.Random(seed)
+    b = Builder(rng, limits or Limits(), APPROVED_CLIENTS)
+    vendors = all_vendors()
+    people = population(rng, users)
+    day = CleanDay(b, vendors)
+    extra: list[User] = []
+
+    def new_user() -> User:
+        template = population(rng, 1)[0]
+        name = f"victim{len(extra) + 1:03d}"
+        fresh = User(name, f"{name}@example.com", template.uid, 1.0, template.home_net, template.office_net,
+                     template.devices, ["generic"], 0)
+        extra.append(fresh)
+        return fresh
+
+    ctx = Ctx(b, vendors, new_user)
+    for index in range(days):
+        start = EPOCH + index * 86400
+        for user in people:
+            day.run(user, start)
+        if not clean:
+            for slot, injector in enumerate(INJECTORS):
+                injector(ctx, start + 7 * 3600 + slot * 900 + rng.uniform(0, 600))
+    site = {
+        "allowed_cidrs": [f"{net}.0/24" for net in OFFICE_NETS + VPN_NETS],
+        "approved_clients": APPROVED_CLIENTS,
+        "allowed_grant_types": ["refresh_token", "authorization_code"],
+    }
+    return Scenario(b.events(), b.labels, site)
+
+
+def write(scenario: Scenario, out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    with (out / "events.ndjson").open("w", encoding="utf-8") as handle:
+        for event in scenario.events:
+            handle.write(json.dumps(event, sort_keys=True) + "\n")
+    (out / "truth.json").write_text(json.dumps([label.to_json() for label in scenario.labels], indent=1) + "\n")
+    (out / "site.json").write_text(json.dumps(scenario.site, indent=1) + "\n")
+
+
+def read_labels(path: Path) -> list[Label]:
+    return [Label.from_json(item) for item in json.loads(path.read_text())]
