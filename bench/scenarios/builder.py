@@ -1,6 +1,5 @@
 """Emits acts through the vendors' layouts, keeps sessions' state, and records labels."""
 
-# ruff: noqa: S311 - seeded pseudo-random numbers on purpose: scenarios must be reproducible
 from __future__ import annotations
 
 import random
@@ -66,11 +65,12 @@ class Builder:
         needs_site: bool = False,
     ) -> None:
         """Record one violation or near miss; ``spans`` are (event id, time) of the offending events."""
+        user: User | None
         if isinstance(sess_or_vendor, Sess):
             vendor, sid, user = sess_or_vendor.vendor, sess_or_vendor.sid, sess_or_vendor.user
         else:
             vendor, sid, user = sess_or_vendor, None, account
-        assert user is not None
+        assert user is not None, "a label names a session or an account"
         times = [t for _, t in spans]
         self.labels.append(
             Label(
@@ -122,9 +122,20 @@ class Builder:
         act = Act(action, t, s.user, s.sid, str(ip), device, token=s.token, **fields)  # type: ignore[arg-type]
         delivered_after = float(act.extra.pop("delivered_after", 0.0))
         eid = self.emit(s.vendor, act, delivered_after=delivered_after)
-        if action not in ("logout", "termination", "upload"):
+        # ends are not use; Auth0 writes token exchanges without the session id (not seen on it)
+        if action not in ("logout", "termination", "upload") and not (
+            action == "token_refresh" and s.vendor.name == "auth0"
+        ):
             s.last = max(s.last, t)
         return eid
+
+    def reauth(self, s: Sess, t: float) -> str:
+        """Re-authentication; an application with tokens issues a fresh one with it."""
+        if s.token is not None and s.vendor.name != "hashicorp_vault":
+            s.token = Token(
+                self.new_id("tok"), t, s.token.ttl, client=s.token.client, grant="authorization_code"
+            )
+        return self.act(s, "reauth", t)
 
     def use(self, s: Sess, t: float, **fields: object) -> str:
         return self.act(s, "activity", t, **fields)

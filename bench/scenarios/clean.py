@@ -10,13 +10,12 @@
 * tokens live one hour and are refreshed (approved client, ``refresh_token`` grant) before expiry.
 """
 
-# ruff: noqa: S311 - seeded pseudo-random numbers on purpose: scenarios must be reproducible
 from __future__ import annotations
 
 import math
 import random
 
-from bench.scenarios.builder import Builder, Sess
+from bench.scenarios.builder import Builder
 from bench.scenarios.model import Device, User
 from bench.scenarios.vendors import base
 from bench.scenarios.vendors.base import Vendor
@@ -27,12 +26,13 @@ OUTSIDE_NETS = ["2.125.160", "1.128.0"]  # never used by clean traffic
 WORKFORCE_EXTRA = ["google_workspace", "salesforce", "generic"]
 ENGINEER_TOOLS = ["teleport", "system_auth", "hashicorp_vault"]
 LOGIN_LOGOUT_ONLY = frozenset({"salesforce", "system_auth", "google_workspace"})
+_CHROME = "AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36"
 _UAS = [
-    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36",
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36",
+    f"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) {_CHROME}",
+    f"Mozilla/5.0 (Windows NT 10.0; Win64; x64) {_CHROME}",
     "Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0",
 ]
-_MOBILE_UA = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148"
+_MOBILE_UA = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148"
 
 
 def population(rng: random.Random, count: int) -> list[User]:
@@ -115,7 +115,7 @@ class CleanDay:
         hard_stop = min(stop, t + limits.lifetime - 1200)
         if vendor.name in LOGIN_LOGOUT_ONLY:  # the activity in between is not in these streams
             if vendor.name == "google_workspace" and rng.random() < 0.3:
-                b.act(s, "reauth", t + rng.uniform(5, 30))
+                b.reauth(s, t + rng.uniform(5, 30))
             end = rng.uniform(t + 600, max(t + 900, hard_stop))
             b.end(s, end)
             return end
@@ -131,7 +131,7 @@ class CleanDay:
                 continue
             if gap >= limits.idle - 30:  # the IdP expired the session
                 if base.REAUTH in vendor.caps and rng.random() < 0.3:
-                    b.act(s, "reauth", now)
+                    b.reauth(s, now)
                     b.use(s, now + rng.uniform(2, 20))
                     continue
                 if vendor.name == "okta" and rng.random() < 0.5:

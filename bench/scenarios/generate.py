@@ -18,7 +18,9 @@ EPOCH = datetime(2026, 3, 2, tzinfo=UTC).timestamp()  # a Monday
 APPROVED_CLIENTS = ["cp-web-7Qm2xK9v", "cp-mobile-4Lz8nR1d"]
 
 
-def generate(seed: int, days: int, users: int, *, clean: bool = False, limits: Limits | None = None) -> Scenario:
+def generate(
+    seed: int, days: int, users: int, *, clean: bool = False, limits: Limits | None = None
+) -> Scenario:
     rng = random.Random(seed)
     b = Builder(rng, limits or Limits(), APPROVED_CLIENTS)
     vendors = all_vendors()
@@ -29,8 +31,17 @@ def generate(seed: int, days: int, users: int, *, clean: bool = False, limits: L
     def new_user() -> User:
         template = population(rng, 1)[0]
         name = f"victim{len(extra) + 1:03d}"
-        fresh = User(name, f"{name}@example.com", template.uid, 1.0, template.home_net, template.office_net,
-                     template.devices, ["generic"], 0)
+        fresh = User(
+            name,
+            f"{name}@example.com",
+            template.uid,
+            1.0,
+            template.home_net,
+            template.office_net,
+            template.devices,
+            ["generic"],
+            0,
+        )
         extra.append(fresh)
         return fresh
 
@@ -55,8 +66,20 @@ def write(scenario: Scenario, out: Path) -> None:
     with (out / "events.ndjson").open("w", encoding="utf-8") as handle:
         for event in scenario.events:
             handle.write(json.dumps(event, sort_keys=True) + "\n")
-    (out / "truth.json").write_text(json.dumps([label.to_json() for label in scenario.labels], indent=1) + "\n")
+    (out / "truth.json").write_text(
+        json.dumps([label.to_json() for label in scenario.labels], indent=1) + "\n"
+    )
     (out / "site.json").write_text(json.dumps(scenario.site, indent=1) + "\n")
+    (out / "sessionwatch.toml").write_text(site_toml(scenario.site))
+
+
+def site_toml(site: dict[str, list[str]]) -> str:
+    """The scenario's site values as a configuration file (``[site]`` table; adjust the table name
+    to the configuration format if it differs)."""
+    lines = ["# Site values of a generated scenario (bench/scenarios).", "[site]"]
+    for key, values in site.items():
+        lines.append(f"{key} = [{', '.join(json.dumps(v) for v in values)}]")
+    return "\n".join(lines) + "\n"
 
 
 def read_labels(path: Path) -> list[Label]:

@@ -4,7 +4,6 @@ Every injection runs on its own accounts (``victimNNN``, ``adminNN``), so clean 
 add to or hide it; each function returns nothing and records its labels on the builder.
 """
 
-# ruff: noqa: S311 - seeded pseudo-random numbers on purpose: scenarios must be reproducible
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -12,7 +11,7 @@ from dataclasses import dataclass
 
 from bench.scenarios.builder import Builder, Sess
 from bench.scenarios.clean import OFFICE_NETS, OUTSIDE_NETS, VPN_NETS, address
-from bench.scenarios.model import Device, User
+from bench.scenarios.model import Act, Device, User
 from bench.scenarios.vendors import base
 from bench.scenarios.vendors.base import Vendor
 
@@ -32,7 +31,9 @@ class Ctx:
     def v(self, name: str) -> Vendor:
         return self.vendors[name]
 
-    def start(self, vendor: str, t: float, *, net: str | None = None, ttl: float = 3600, user: User | None = None) -> Sess:
+    def start(
+        self, vendor: str, t: float, *, net: str | None = None, ttl: float = 3600, user: User | None = None
+    ) -> Sess:
         who = user or self.new_user()
         ip = address(self.b.rng, net or self.b.rng.choice(OFFICE_NETS + VPN_NETS))
         return self.b.start(self.v(vendor), who, t, who.devices[0], ip, ttl=ttl)
@@ -46,7 +47,11 @@ def drive(ctx: Ctx, s: Sess, until: float, **fields: object) -> Spans:
         now = s.last + b.rng.uniform(240, 540)
         if now > until:
             return spans
-        if s.token is not None and base.TOKEN_REFRESH in s.vendor.caps and now > s.token.issued_at + s.token.ttl - 600:
+        if (
+            s.token is not None
+            and base.TOKEN_REFRESH in s.vendor.caps
+            and now > s.token.issued_at + s.token.ttl - 600
+        ):
             spans.append((b.refresh(s, now), now))
             continue
         spans.append((b.use(s, now, **dict(fields)), now))
@@ -72,21 +77,33 @@ def idle(ctx: Ctx, t: float) -> None:
         s = ctx.start(vendor, t)
         drive(ctx, s, t + 900)
         near = s.last + lim.idle - 20
-        b.label("session_idle_timeout", N, s, f"{vendor}: gap 20 s under the idle limit", [(b.use(s, near), near)])
+        b.label(
+            "session_idle_timeout", N, s, f"{vendor}: gap 20 s under the idle limit", [(b.use(s, near), near)]
+        )
         b.end(s, near + 60)
         s = ctx.start(vendor, t + 300)
         drive(ctx, s, t + 1200)
         back = s.last + WIDE_IDLE
-        b.act(s, "reauth", back)
-        b.label("session_idle_timeout", N, s, f"{vendor}: re-authenticated after the gap, then used",
-                [(b.use(s, back + 15), back + 15)])
+        b.reauth(s, back)
+        b.label(
+            "session_idle_timeout",
+            N,
+            s,
+            f"{vendor}: re-authenticated after the gap, then used",
+            [(b.use(s, back + 15), back + 15)],
+        )
         b.end(s, back + 120)
     # near misses: a logout after invisible activity is not use of the session
     for vendor, length in (("salesforce", 5 * HOUR), ("system_auth", 3 * HOUR)):
         s = ctx.start(vendor, t)
         end = t + length
-        b.label("session_idle_timeout", N, s, f"{vendor}: logout {length / HOUR:.0f} h after login is not use",
-                [(b.end(s, end), end)])
+        b.label(
+            "session_idle_timeout",
+            N,
+            s,
+            f"{vendor}: logout {length / HOUR:.0f} h after login is not use",
+            [(b.end(s, end), end)],
+        )
 
 
 # --------------------------------------------------------------------------- lifetime
@@ -96,11 +113,15 @@ def lifetime(ctx: Ctx, t: float) -> None:
         s = ctx.start(vendor, t)
         spans = drive(ctx, s, t + WIDE_AGE)
         over = [(e, at) for e, at in spans if at - s.start > lim.lifetime]
-        b.label("session_max_lifetime", V, s, f"{vendor}: session used {WIDE_AGE / HOUR:.0f} h after login", over)
+        b.label(
+            "session_max_lifetime", V, s, f"{vendor}: session used {WIDE_AGE / HOUR:.0f} h after login", over
+        )
         b.end(s, s.last + 60)
         s = ctx.start(vendor, t + 600)
         spans = drive(ctx, s, t + 600 + lim.lifetime - 1200)
-        b.label("session_max_lifetime", N, s, f"{vendor}: last use 20 min before the lifetime limit", spans[-1:])
+        b.label(
+            "session_max_lifetime", N, s, f"{vendor}: last use 20 min before the lifetime limit", spans[-1:]
+        )
         b.end(s, s.last + 60)
 
 
@@ -118,28 +139,49 @@ def post_logout(ctx: Ctx, t: float) -> None:
     drive(ctx, s, t + 1200)
     end = s.last + 60
     b.end(s, end)
-    b.label("session_post_logout", N, s, "generic: request 10 s after logout (inside the grace)",
-            [(b.use(s, end + 10), end + 10)])
+    b.label(
+        "session_post_logout",
+        N,
+        s,
+        f"generic: request {lim.logout_grace / 3:.0f} s after logout (inside the grace)",
+        [(b.use(s, end + lim.logout_grace / 3), end + lim.logout_grace / 3)],
+    )
     s = ctx.start("generic", t + 60)
     drive(ctx, s, t + 1300)
     end = s.last + 60
     b.end(s, end)
     early = end - 20
     eid = b.use(s, early, extra={"delivered_after": 45.0})
-    b.label("session_post_logout", N, s, "generic: request 20 s before logout, delivered 25 s after it", [(eid, early)])
+    b.label(
+        "session_post_logout",
+        N,
+        s,
+        "generic: request 20 s before logout, delivered 25 s after it",
+        [(eid, early)],
+    )
     s = ctx.start("teleport", t + 120)
     drive(ctx, s, t + 1500)
     end = s.last + 30
     b.act(s, "logout", end)
-    b.label("session_post_logout", N, s, "teleport: session.upload 2 min after session.end",
-            [(b.act(s, "upload", end + 120), end + 120)])
+    b.label(
+        "session_post_logout",
+        N,
+        s,
+        "teleport: session.upload 2 min after session.end",
+        [(b.act(s, "upload", end + 120), end + 120)],
+    )
     s = ctx.start("okta", t + 180)
     drive(ctx, s, t + 1500)
     end = s.last + 30
     b.end(s, end)
     again = b.start(s.vendor, s.user, end + 120, s.device, s.ip)
-    b.label("session_post_logout", N, again, "okta: logout, then a new session of the same user",
-            [(b.use(again, end + 200), end + 200)])
+    b.label(
+        "session_post_logout",
+        N,
+        again,
+        "okta: logout, then a new session of the same user",
+        [(b.use(again, end + 200), end + 200)],
+    )
     b.end(again, end + 400)
 
 
@@ -153,26 +195,44 @@ def revoked(ctx: Ctx, t: float) -> None:
     assert victim.token is not None
     rev_at = max(admin.last, victim.last) + 30
     b.act(admin, "token_revoke", rev_at, revoked_token=victim.token.token_id)
-    use = rev_at + 600
-    b.label("token_revoked_use", V, victim, "vault: token used 10 min after revoke-accessor",
-            [(b.use(victim, use), use)])
+    use = rev_at + 240
+    b.label(
+        "token_revoked_use",
+        V,
+        victim,
+        "vault: token used 4 min after revoke-accessor",
+        [(b.use(victim, use), use)],
+    )
     again = ctx.start("hashicorp_vault", use + 60, user=victim.user)
-    b.label("token_revoked_use", N, again, "vault: revoked user's new token after a new login",
-            [(b.use(again, use + 120), use + 120)])
+    b.label(
+        "token_revoked_use",
+        N,
+        again,
+        "vault: revoked user's new token after a new login",
+        [(b.use(again, use + 120), use + 120)],
+    )
     s = ctx.start("generic", t + 1800)
     drive(ctx, s, t + 2400)
     assert s.token is not None
     rev_at = s.last + 30
     b.act(s, "token_revoke", rev_at, revoked_token=s.token.token_id)
-    use = rev_at + 600
-    b.label("token_revoked_use", V, s, "generic: token used 10 min after its revocation", [(b.use(s, use), use)])
+    use = rev_at + 240
+    b.label(
+        "token_revoked_use", V, s, "generic: token used 4 min after its revocation", [(b.use(s, use), use)]
+    )
     s = ctx.start("generic", t + 3600)
     drive(ctx, s, t + 4000)
     assert s.token is not None
     rev_at = s.last + 30
     b.act(s, "token_revoke", rev_at, revoked_token=s.token.token_id)
     b.refresh(s, rev_at + 5)
-    b.label("token_revoked_use", N, s, "generic: revoked, then a new token used", [(b.use(s, rev_at + 60), rev_at + 60)])
+    b.label(
+        "token_revoked_use",
+        N,
+        s,
+        "generic: revoked, then a new token used",
+        [(b.use(s, rev_at + 60), rev_at + 60)],
+    )
 
 
 def expired(ctx: Ctx, t: float) -> None:
@@ -190,15 +250,20 @@ def expired(ctx: Ctx, t: float) -> None:
         t += 600
     s = ctx.start("hashicorp_vault", t)
     assert s.token is not None
-    drive(ctx, s, s.token.issued_at + s.token.ttl - 600)
+    drive(ctx, s, s.token.issued_at + s.token.ttl - 100)
     near = s.token.issued_at + s.token.ttl - 30
     b.label("token_expired_use", N, s, "vault: token used 30 s before expiry", [(b.use(s, near), near)])
     s = ctx.start("generic", t + 60)
     assert s.token is not None
     exp = s.token.issued_at + s.token.ttl
-    drive(ctx, s, exp - 700)
-    b.label("token_expired_use", N, s, "generic: token used 40 s after expiry (inside the clock skew)",
-            [(b.use(s, exp + 40), exp + 40)])
+    drive(ctx, s, exp - 200)
+    b.label(
+        "token_expired_use",
+        N,
+        s,
+        "generic: token used 40 s after expiry (inside the clock skew)",
+        [(b.use(s, exp + 40), exp + 40)],
+    )
 
 
 def token_lifetime(ctx: Ctx, t: float) -> None:
@@ -206,13 +271,24 @@ def token_lifetime(ctx: Ctx, t: float) -> None:
     for vendor, ttl in (("hashicorp_vault", 24 * HOUR), ("generic", 12 * HOUR)):
         s = ctx.start(vendor, t, ttl=ttl)
         first = (b.use(s, t + 30), t + 30)
-        b.label("token_lifetime_policy", V, s, f"{vendor}: token issued for {ttl / HOUR:.0f} h", [first])
+        b.label(
+            "token_lifetime_policy",
+            V,
+            s,
+            f"{vendor}: token issued for {ttl / HOUR:.0f} h",
+            [(s.login_eid, s.start), first],
+        )
         drive(ctx, s, t + 1200)
         if base.LOGOUT in s.vendor.caps:
             b.end(s, s.last + 30)
         s = ctx.start(vendor, t + 300, ttl=lim.token_lifetime)
-        b.label("token_lifetime_policy", N, s, f"{vendor}: token issued for exactly the limit",
-                [(b.use(s, t + 330), t + 330)])
+        b.label(
+            "token_lifetime_policy",
+            N,
+            s,
+            f"{vendor}: token issued for exactly the limit",
+            [(s.login_eid, s.start), (b.use(s, t + 330), t + 330)],
+        )
         t += 1800
 
 
@@ -221,80 +297,126 @@ def renewal(ctx: Ctx, t: float) -> None:
     s = ctx.start("generic", t)
     drive(ctx, s, t + 1200)
     now = s.last + 60
-    b.label("token_renewal_outside_workflow", V, s, "generic: token renewed through the password grant",
-            [(b.refresh(s, now, grant="password"), now)], needs_site=True)
+    b.label(
+        "token_renewal_outside_workflow",
+        V,
+        s,
+        "generic: token renewed through the password grant",
+        [(b.refresh(s, now, grant="password"), now)],
+        needs_site=True,
+    )
     s = ctx.start("auth0", t + 300)
     drive(ctx, s, t + 1500)
     now = s.last + 60
     eid = b.refresh(s, now, client="legacy-sync-tool")
-    b.labels.append(_account_label(ctx, s, "token_renewal_outside_workflow", V,
-                                   "auth0: refresh by a client the site does not approve", eid, now, needs_site=True))
+    b.label(
+        "token_renewal_outside_workflow",
+        V,
+        s.vendor,  # Auth0 writes token exchanges without the session id: an account-level label
+        "auth0: refresh by a client the site does not approve",
+        [(eid, now)],
+        account=s.user,
+        needs_site=True,
+    )
     # renewal past the session's absolute lifetime: also a lifetime violation of the same session
     s = ctx.start("generic", t + 600)
     spans = drive(ctx, s, t + 600 + 12 * HOUR)
     refresh_ids = set(b.refresh_log)
     over = [(e, at) for e, at in spans if at - s.start > lim.renewal_lifetime]
-    b.label("token_renewal_outside_workflow", V, s, "generic: tokens renewed up to 12 h into the session",
-            [(e, at) for e, at in over if e in refresh_ids])
+    b.label(
+        "token_renewal_outside_workflow",
+        V,
+        s,
+        "generic: tokens renewed up to 12 h into the session",
+        [(e, at) for e, at in over if e in refresh_ids],
+    )
     b.label("session_max_lifetime", V, s, "generic: session used 12 h after login (renewal case)", over)
     s = ctx.start("generic", t + 900)
     spans = drive(ctx, s, t + 900 + lim.renewal_lifetime - 1800)
     now = s.last + 60
-    b.label("token_renewal_outside_workflow", N, s, "generic: approved renewal 30 min before the lifetime",
-            [(b.refresh(s, now), now)])
-
-
-def _account_label(ctx: Ctx, s: Sess, kind: str, truth: str, what: str, eid: str, at: float, *, needs_site: bool):
-    from bench.scenarios.model import Label, iso
-
-    return Label(f"{truth[:2]}-{len(ctx.b.labels) + 1:03d}", kind, truth, s.vendor.name, what, [eid], iso(at), iso(at),
-                 session=None, account=s.vendor.account(s.user), needs_site=needs_site)
+    b.label(
+        "token_renewal_outside_workflow",
+        N,
+        s,
+        "generic: approved renewal 30 min before the lifetime",
+        [(b.refresh(s, now), now)],
+    )
 
 
 # --------------------------------------------------------------------------- accounts
 def account_inactive(ctx: Ctx, t: float) -> None:
     b = ctx.b
     for vendor in ("okta", "generic"):
-        admin = ctx.start(vendor, t)
         victim = ctx.start(vendor, t + 60)
         drive(ctx, victim, t + 1200)
         at = victim.last + 30
+        admin = ctx.start(vendor, at - 90)
         b.act(admin, "account_disable", at, target=victim.user)
         spans = drive(ctx, victim, at + 1800)
-        b.label("account_inactive_use", V, victim, f"{vendor}: suspended account keeps using its session", spans,
-                account=victim.user)
+        b.label(
+            "account_inactive_use",
+            V,
+            victim,
+            f"{vendor}: suspended account keeps using its session",
+            spans,
+            account=victim.user,
+        )
         # the admin who suspended someone is not disabled
         after = drive(ctx, admin, at + 1200)
-        b.label("account_inactive_use", N, admin, f"{vendor}: the admin keeps working after suspending another user",
-                after, account=admin.user)
+        b.label(
+            "account_inactive_use",
+            N,
+            admin,
+            f"{vendor}: the admin keeps working after suspending another user",
+            after,
+            account=admin.user,
+        )
         t += 1800
     google = ctx.v("google_workspace")
-    victim = ctx.new_user()
+    who = ctx.new_user()
     ip = address(b.rng, OFFICE_NETS[0])
-    b.emit(google, _act("account_disable", t, victim, ip, target=victim))
-    eid = b.emit(google, _act("login", t + HOUR, victim, ip))
-    b.label("account_inactive_use", V, google, "google: login 1 h after account_disabled_hijacked",
-            [(eid, t + HOUR)], account=victim)
+    b.emit(google, _act("account_disable", t, who, ip, target=who))
+    eid = b.emit(google, _act("login", t + HOUR, who, ip))
+    b.label(
+        "account_inactive_use",
+        V,
+        google,
+        "google: login 1 h after account_disabled_hijacked",
+        [(eid, t + HOUR)],
+        account=who,
+    )
     # suspend, unsuspend, then a new session: the account is active again
     admin = ctx.start("okta", t + 2 * HOUR)
-    victim = ctx.new_user()
-    b.act(admin, "account_disable", t + 2 * HOUR + 60, target=victim)
-    b.act(admin, "account_enable", t + 2 * HOUR + 900, target=victim)
-    s = ctx.start("okta", t + 2 * HOUR + 1200, user=victim)
+    who = ctx.new_user()
+    spans = [(b.act(admin, "account_disable", t + 2 * HOUR + 60, target=who), t + 2 * HOUR + 60)]
+    spans.append((b.act(admin, "account_enable", t + 2 * HOUR + 900, target=who), t + 2 * HOUR + 900))
+    b.label(
+        "account_inactive_use",
+        N,
+        admin,
+        "okta: the admin's own suspend / unsuspend actions",
+        spans,
+        account=admin.user,
+    )
+    s = ctx.start("okta", t + 2 * HOUR + 1200, user=who)
     spans = drive(ctx, s, s.start + 1200)
-    b.label("account_inactive_use", N, s, "okta: unsuspended, then a new session", spans, account=victim)
+    b.label("account_inactive_use", N, s, "okta: unsuspended, then a new session", spans, account=who)
     # pam_faillock locks expire by themselves (unlock_time, 10 min by default)
-    victim = ctx.new_user()
+    who = ctx.new_user()
     sysauth = ctx.v("system_auth")
-    b.emit(sysauth, _act("account_disable", t + 3 * HOUR, victim, address(b.rng, VPN_NETS[0]), target=victim))
-    s = ctx.start("system_auth", t + 4 * HOUR, user=victim)
-    b.label("account_inactive_use", N, s, "system_auth: login 1 h after a faillock lock (the lock expired)",
-            [(b.end(s, s.start + 1800), s.start + 1800)], account=victim)
+    b.emit(sysauth, _act("account_disable", t + 3 * HOUR, who, address(b.rng, VPN_NETS[0]), target=who))
+    s = ctx.start("system_auth", t + 4 * HOUR, user=who)
+    b.label(
+        "account_inactive_use",
+        N,
+        s,
+        "system_auth: login 1 h after a faillock lock (the lock expired)",
+        [(s.login_eid, s.start), (b.end(s, s.start + 1800), s.start + 1800)],
+        account=who,
+    )
 
 
-def _act(action: str, t: float, user: User, ip: str, *, target: User | None = None):  # noqa: ANN202
-    from bench.scenarios.model import Act
-
+def _act(action: str, t: float, user: User, ip: str, *, target: User | None = None) -> Act:
     sid = "pid-" + user.uid if action == "login" else None
     return Act(action, t, user, sid, ip, user.devices[0], target=target)
 
@@ -318,8 +440,14 @@ def ip_binding(ctx: Ctx, t: float) -> None:
         t += 1800
     s = ctx.start("generic", t, net=OUTSIDE_NETS[1])
     spans = drive(ctx, s, t + 1200)
-    b.label("session_ip_binding", V, s, "generic: whole session from outside the site's networks",
-            [(s.login_eid, s.start), *spans], needs_site=True)
+    b.label(
+        "session_ip_binding",
+        V,
+        s,
+        "generic: whole session from outside the site's networks",
+        [(s.login_eid, s.start), *spans],
+        needs_site=True,
+    )
     b.end(s, s.last + 30)
 
 
@@ -331,13 +459,20 @@ def device_binding(ctx: Ctx, t: float) -> None:
         drive(ctx, s, t + 1200)
         s.device = other
         spans = drive(ctx, s, s.last + 1200)
-        b.label("session_device_binding", V, s, f"{vendor}: session cookie replayed from another device", spans)
+        b.label(
+            "session_device_binding", V, s, f"{vendor}: session cookie replayed from another device", spans
+        )
         b.end(s, s.last + 30)
         t += 1800
     s = ctx.start("salesforce", t)
     end = t + 2 * HOUR
-    b.label("session_device_binding", N, s, "salesforce: login (parsed browser) and logout (browser_type), one device",
-            [(b.end(s, end), end)])
+    b.label(
+        "session_device_binding",
+        N,
+        s,
+        "salesforce: login (parsed browser) and logout (browser_type), one device",
+        [(b.end(s, end), end)],
+    )
 
 
 # --------------------------------------------------------------------------- request pattern
@@ -347,7 +482,9 @@ def request_pattern(ctx: Ctx, t: float) -> None:
     drive(ctx, s, t + 900)
     burst_start = s.last + 60
     spans = [(b.use(s, burst_start + i * 0.2, path="/api/export"), burst_start + i * 0.2) for i in range(300)]
-    b.label("session_request_pattern", V, s, "generic: 300 requests in one minute", spans[lim.rate_per_minute:])
+    b.label(
+        "session_request_pattern", V, s, "generic: 300 requests in one minute", spans[lim.rate_per_minute :]
+    )
     b.end(s, s.last + 60)
     s = ctx.start("generic", t + 600)
     drive(ctx, s, t + 1500)
@@ -358,9 +495,14 @@ def request_pattern(ctx: Ctx, t: float) -> None:
     s = ctx.start("generic", t + 1200)
     drive(ctx, s, t + 3000)
     back = s.last + 60
-    b.act(s, "reauth", back)
-    b.label("session_request_pattern", N, s, "generic: sensitive action 5 min after re-authentication",
-            [(b.use(s, back + 300, path="/payments/transfer"), back + 300)])
+    b.reauth(s, back)
+    b.label(
+        "session_request_pattern",
+        N,
+        s,
+        "generic: sensitive action 5 min after re-authentication",
+        [(b.use(s, back + 300, path="/payments/transfer"), back + 300)],
+    )
     b.end(s, back + 400)
 
 
@@ -372,8 +514,14 @@ def concurrency(ctx: Ctx, t: float) -> None:
     for s in sessions:
         spans += drive(ctx, s, s.start + 900)
     over = [(e, at) for e, at in spans if at >= sessions[lim.max_sessions].start]
-    b.label("session_concurrency", V, sessions[0].vendor, "generic: 6 sessions of one account within 4 min",
-            over, account=victim)
+    b.label(
+        "session_concurrency",
+        V,
+        sessions[0].vendor,
+        "generic: 6 sessions of one account within 4 min",
+        over,
+        account=victim,
+    )
     for s in sessions:
         b.end(s, s.last + 30)
     user = ctx.new_user()
@@ -381,8 +529,14 @@ def concurrency(ctx: Ctx, t: float) -> None:
     spans = [(s.login_eid, s.start) for s in three]
     for s in three:
         spans += drive(ctx, s, s.start + 900)
-    b.label("session_concurrency", N, three[0].vendor, "okta: 3 sessions (the limit) within 4 min",
-            spans, account=user)
+    b.label(
+        "session_concurrency",
+        N,
+        three[0].vendor,
+        "okta: 3 sessions (the limit) within 4 min",
+        spans,
+        account=user,
+    )
 
 
 INJECTORS: tuple[Callable[[Ctx, float], None], ...] = (

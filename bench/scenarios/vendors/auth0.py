@@ -26,7 +26,9 @@ def account(user: User) -> str:
 def render(act: Act) -> list[Event]:
     code, action, types = _CODES[act.action]
     doc = base.ecs_base(act, "auth0.logs", action)
-    doc["event"]["category"] = ["authentication", "session"] if act.action != "token_refresh" else ["authentication"]
+    doc["event"]["category"] = (
+        ["authentication", "session"] if act.action != "token_refresh" else ["authentication"]
+    )
     doc["event"]["type"] = types
     details: dict[str, object] = {}
     if act.session is not None and act.action != "token_refresh":

@@ -13,9 +13,9 @@ REAUTH = "reauth"
 LOGOUT = "logout"
 DEVICE = "device"  # a device id or user agent on every session event
 ACCOUNT_ADMIN = "account_admin"  # admin disables / re-enables a target account
-TOKEN_EXPIRY = "token_expiry"  # issue time + TTL (or exp) on every use
-TOKEN_REVOKE = "token_revoke"
-TOKEN_REFRESH = "token_refresh"  # refresh events with client and grant type
+TOKEN_EXPIRY = "token_expiry"  # noqa: S105 - a capability name  # issue time + TTL (or exp) on every use
+TOKEN_REVOKE = "token_revoke"  # noqa: S105
+TOKEN_REFRESH = "token_refresh"  # noqa: S105  # refresh events with client and grant type
 PATHS = "paths"  # request paths (rate and sensitive-path rules)
 UPLOAD_AFTER_END = "upload_after_end"
 

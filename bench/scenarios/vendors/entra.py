@@ -39,7 +39,9 @@ def render(act: Act) -> list[Event]:
         "is_interactive": interactive,
         "incoming_token_type": "none" if interactive else "primaryRefreshToken",
         "authentication_protocol": "none",
-        "authentication_requirement": "multiFactorAuthentication" if interactive else "singleFactorAuthentication",
+        "authentication_requirement": "multiFactorAuthentication"
+        if interactive
+        else "singleFactorAuthentication",
         "status": {"error_code": 0},
         "device_detail": {
             "device_id": device.fingerprint if device else "",

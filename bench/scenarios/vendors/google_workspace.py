@@ -29,14 +29,21 @@ def render(act: Act) -> list[Event]:
     doc["event"]["category"] = ["authentication"]
     doc["event"]["type"] = types
     subject = act.target or act.user
-    gw: dict[str, object] = {"actor": {"type": "USER"}, "event": {"type": gtype}, "kind": "admin#reports#activity"}
+    gw: dict[str, object] = {
+        "actor": {"type": "USER"},
+        "event": {"type": gtype},
+        "kind": "admin#reports#activity",
+    }
     if act.action == "account_disable":
         gw["login"] = {"affected_email_address": subject.email}
     else:
         gw["login"] = {"type": "google_password", "is_second_factor": act.action == "reauth"}
     doc["google_workspace"] = gw
     doc["organization"] = {"id": "C0example"}
-    doc["source"] = {"ip": act.ip, "user": {"email": subject.email, "name": subject.name, "domain": "example.com"}}
+    doc["source"] = {
+        "ip": act.ip,
+        "user": {"email": subject.email, "name": subject.name, "domain": "example.com"},
+    }
     doc["user"] = {"email": subject.email, "name": subject.name, "domain": "example.com", "id": subject.uid}
     return [doc]
 

@@ -38,7 +38,9 @@ def account(user: User) -> str:
 def render(act: Act) -> list[Event]:
     action = _ACTIONS[act.action]
     doc = base.ecs_base(act, "okta.system", action)
-    doc["event"]["category"] = ["authentication", "session"] if act.action != "activity" else ["authentication"]
+    doc["event"]["category"] = (
+        ["authentication", "session"] if act.action != "activity" else ["authentication"]
+    )
     doc["event"]["type"] = _TYPES.get(act.action, ["info"])
     url = "/app/" + (act.path or "portal") + "/sso/saml"
     if act.action in ("logout", "termination"):
@@ -50,7 +52,12 @@ def render(act: Act) -> list[Event]:
         "uuid": act.eid,
         "event_type": action,
         "display_message": action,
-        "actor": {"alternate_id": act.user.email, "display_name": act.user.name, "id": act.user.uid, "type": "User"},
+        "actor": {
+            "alternate_id": act.user.email,
+            "display_name": act.user.name,
+            "id": act.user.uid,
+            "type": "User",
+        },
         "outcome": {"result": "SUCCESS"},
         "authentication_context": {"authentication_step": 0, "external_session_id": act.session},
         "client": {"ip": act.ip, "device": act.device.kind if act.device else "Computer", "zone": "null"},
@@ -66,7 +73,10 @@ def render(act: Act) -> list[Event]:
         okta["target"] = [
             {"alternate_id": target.email, "display_name": target.name, "id": target.uid, "type": "User"}
         ]
-        doc["user"] = {"name": act.user.name, "target": {"name": target.name, "id": target.uid, "email": target.email}}
+        doc["user"] = {
+            "name": act.user.name,
+            "target": {"name": target.name, "id": target.uid, "email": target.email},
+        }
     else:
         doc["user"] = {"name": act.user.name, "full_name": act.user.name}
     doc["okta"] = okta

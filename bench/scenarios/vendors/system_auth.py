@@ -38,7 +38,9 @@ def render(act: Act) -> list[Event]:
     doc["user"] = {"name": subject.name}
     doc["source"] = {"ip": act.ip, "port": 50000 + pid % 10000}
     if act.action == "login":
-        doc["system"] = {"auth": {"ssh": {"method": "publickey", "signature": "ED25519 SHA256:" + act.user.uid}}}
+        doc["system"] = {
+            "auth": {"ssh": {"method": "publickey", "signature": "ED25519 SHA256:" + act.user.uid}}
+        }
     doc["message"] = f"{action} {subject.name} from {act.ip} [{act.eid}]"
     return [doc]
 

@@ -28,9 +28,11 @@ def render(act: Act) -> list[Event]:
     doc = base.ecs_base(act, "teleport.audit", action)
     doc["event"]["category"] = category
     doc["event"]["type"] = types
-    doc["event"]["code"] = {"session.start": "T2000I", "session.end": "T2004I", "session.upload": "T2005I"}.get(
-        action, "T4000I"
-    )
+    doc["event"]["code"] = {
+        "session.start": "T2000I",
+        "session.end": "T2004I",
+        "session.upload": "T2005I",
+    }.get(action, "T4000I")
     audit: dict[str, object] = {
         "session": {"id": act.session},
         "login": "ubuntu",
