@@ -124,11 +124,6 @@ class CleanDay:
             now = s.last + gap
             if now >= hard_stop:
                 break
-            if s.token is not None and now >= s.token.issued_at + s.token.ttl - 300:
-                if base.TOKEN_REFRESH not in vendor.caps:
-                    break  # Vault: a new login when the token is near its end
-                b.refresh(s, max(s.last + 1, s.token.issued_at + s.token.ttl - rng.uniform(300, 600)))
-                continue
             if gap >= limits.idle - 30:  # the IdP expired the session
                 if base.REAUTH in vendor.caps and rng.random() < 0.3:
                     b.reauth(s, now)
@@ -139,6 +134,11 @@ class CleanDay:
                 elif base.LOGOUT in vendor.caps and vendor.name != "okta":
                     b.end(s, s.last + rng.uniform(5, 120))
                 return s.last + gap
+            if s.token is not None and now >= s.token.issued_at + s.token.ttl - 300:
+                if base.TOKEN_REFRESH not in vendor.caps:
+                    break  # Vault: a new login when the token is near its end
+                b.refresh(s, max(s.last + 1, s.token.issued_at + s.token.ttl - rng.uniform(300, 600)))
+                continue
             if rng.random() < 0.03:  # NAT moved the address inside its /24
                 s.ip = address(rng, s.ip.rsplit(".", 1)[0])
             b.use(s, now, path=rng.choice(["/app", "/app/reports", "/app/search", "/app/docs"]))
