@@ -34,7 +34,7 @@ def render(act: Act) -> list[Event]:
     if act.session is not None and act.action != "token_refresh":
         details["session_id"] = act.session
     token = act.token
-    if token is not None:
+    if token is not None and act.action == "token_refresh":
         details["grant_type"] = token.grant
     data: dict[str, object] = {
         "log_id": act.eid,
