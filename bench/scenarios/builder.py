@@ -35,6 +35,7 @@ class Builder:
         self._count = 0
         self.labels: list[Label] = []
         self.refresh_log: list[str] = []  # ids of every token refresh event
+        self._written: dict[str, list[str]] = {}  # event id -> @timestamp of each line written
 
     # ----------------------------------------------------------------- low level
     def new_id(self, prefix: str) -> str:
@@ -45,6 +46,7 @@ class Builder:
         """Render ``act``; ``delivered_after`` > 0 writes it that many seconds late in the file."""
         act.eid = self.new_id("sc")
         for doc in vendor.render(act):
+            self._written.setdefault(act.eid, []).append(doc["@timestamp"])
             self._count += 1
             self._lines.append((act.t + delivered_after, self._count, doc))
         return act.eid
@@ -71,7 +73,7 @@ class Builder:
         else:
             vendor, sid, user = sess_or_vendor, None, account
         assert user is not None, "a label names a session or an account"
-        times = [t for _, t in spans]
+        stamps = [stamp for eid, _ in spans for stamp in self._written[eid]]
         self.labels.append(
             Label(
                 label_id=f"{truth[:2]}-{len(self.labels) + 1:03d}",
@@ -80,8 +82,8 @@ class Builder:
                 vendor=vendor.name,
                 description=description,
                 event_ids=[eid for eid, _ in spans],
-                start=iso(min(times)),
-                end=iso(max(times)),
+                start=min(stamps),
+                end=max(stamps),
                 session=sid if account is None else None,
                 account=vendor.account(account or user),
                 needs_site=needs_site,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from bench.scenarios.model import Act, Event, User
+from bench.scenarios.model import Act, Event, User, iso
 from bench.scenarios.vendors import base
 
 _PATHS = {
@@ -22,7 +22,8 @@ _PATHS = {
 
 
 def account(user: User) -> str:
-    return user.email
+    """The OIDC account id (``auth.metadata.account_id``), which the pipeline writes as user.id."""
+    return str(int(user.uid[3:], 16))
 
 
 def _entry(act: Act, kind: str) -> Event:
@@ -32,8 +33,8 @@ def _entry(act: Act, kind: str) -> Event:
     if act.action == "login":
         path = "auth/oidc/login"
     doc = base.ecs_base(act, "hashicorp_vault.audit", "update" if act.action != "activity" else "read")
-    doc["event"]["category"] = ["authentication"] if act.action == "login" else ["database"]
-    doc["event"]["type"] = ["info", "access"]
+    doc["event"]["category"] = ["authentication"]
+    doc["event"]["type"] = ["info"]
     auth = {
         "accessor": token.token_id,
         "client_token": "hmac-sha256:ct-" + token.token_id,
@@ -43,7 +44,7 @@ def _entry(act: Act, kind: str) -> Event:
         "token_policies": ["default", "engineering"],
         "token_issue_time": datetime.fromtimestamp(token.issued_at, UTC).isoformat().replace("+00:00", "Z"),
         "token_ttl": int(token.ttl),
-        "metadata": {"role": "engineering", "username": act.user.email},
+        "metadata": {"account_id": account(act.user), "email": act.user.email, "role": "engineering"},
     }
     request: dict[str, object] = {
         "id": act.eid,
@@ -61,7 +62,9 @@ def _entry(act: Act, kind: str) -> Event:
         audit["auth"] = auth
     doc["hashicorp_vault"] = {"audit": audit}
     doc["source"] = {"ip": act.ip}
-    doc["user"] = {"id": act.user.email, "email": act.user.email}
+    doc["user"] = {"id": account(act.user), "email": act.user.email}
+    if kind == "response":  # written a few milliseconds after its request
+        doc["@timestamp"] = iso(act.t + 0.004)
     return doc
 
 
