@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from bench.scenarios.model import Act, Device, Event, Label, Limits, Token, User, iso
+from bench.scenarios.model import Act, Device, Event, Label, Limits, Token, User
 from bench.scenarios.vendors import base
 from bench.scenarios.vendors.base import Vendor
 
