@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -198,7 +199,8 @@ def fp_groups(scores: dict[str, KindScore]) -> list[tuple[int, str]]:
     counts: dict[str, int] = defaultdict(int)
     for entry in scores.values():
         for text in entry.false_positives:
-            counts[f"{entry.kind}: {text.split(' <- ')[0]}"] += 1
+            reason = re.sub(r"^near miss ne-\d+ ", "near miss ", text.split(" <- ")[0])
+            counts[f"{entry.kind}: {reason}"] += 1
     return sorted(((n, key) for key, n in counts.items()), reverse=True)
 
 
