@@ -22,6 +22,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--es-url", help="cluster URL (default: $SESSIONWATCH_ES_URL)")
     parser.add_argument("--config", type=Path, help="site configuration passed to detect --config")
+    parser.add_argument(
+        "--rules", type=Path, help="rule directory instead of the installed packs (scored as a site run)"
+    )
     parser.add_argument("--generate-only", action="store_true", help="write the files, do not run detect")
     parser.add_argument("--details", type=int, default=2, help="false positives listed one by one per kind")
     args = parser.parse_args(argv)
@@ -34,7 +37,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.generate_only:
         return 0
     try:
-        alerts = run_detect(args.out / "events.ndjson", es_url=args.es_url, config=args.config)
+        alerts = run_detect(
+            args.out / "events.ndjson", es_url=args.es_url, config=args.config, rules=args.rules
+        )
     except DetectFailed as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -42,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     scores = score(
         alerts,
         read_labels(args.out / "truth.json"),
-        site=args.config is not None,
+        site=args.config is not None or args.rules is not None,
         index=event_index(scenario.events),
     )
     (args.out / "scores.json").write_text(json.dumps([s.to_json() for s in scores.values()], indent=1) + "\n")

@@ -56,7 +56,7 @@ def generate(
     site = {
         "allowed_cidrs": [f"{net}.0/24" for net in OFFICE_NETS + VPN_NETS],
         "approved_clients": APPROVED_CLIENTS,
-        "allowed_grant_types": ["refresh_token", "authorization_code"],
+        "allowed_grant_types": ["refresh_token"],
     }
     return Scenario(b.events(), b.labels, site)
 

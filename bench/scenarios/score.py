@@ -44,11 +44,16 @@ def sessionwatch_command() -> str:
     return found
 
 
-def run_detect(events: Path, *, es_url: str | None = None, config: Path | None = None) -> list[Alert]:
-    """``sessionwatch detect --events FILE`` (default rules; ``--config`` when given)."""
+def run_detect(
+    events: Path, *, es_url: str | None = None, config: Path | None = None, rules: Path | None = None
+) -> list[Alert]:
+    """``sessionwatch detect --events FILE``: the installed packs and default configuration, or a
+    site configuration (``--config``), or another rule directory (``--rules``)."""
     command = [sessionwatch_command(), "detect", "--events", str(events)]
     if config is not None:
         command += ["--config", str(config)]
+    if rules is not None:
+        command += ["--rules", str(rules)]
     env = dict(os.environ)
     if es_url:
         env["SESSIONWATCH_ES_URL"] = es_url
