@@ -7,6 +7,7 @@
   than the idle limit ends the session on the IdP's side (termination or silent expiry) or is
   closed by a re-authentication; no session lives past the lifetime limit minus 20 minutes;
 * addresses move inside the session's /24 now and then (carrier-grade / office NAT);
+* 3 % of Okta events are delivered 5-40 s late (the System Log API is not in time order);
 * tokens live one hour and are refreshed (approved client, ``refresh_token`` grant) before expiry.
 """
 
@@ -141,7 +142,10 @@ class CleanDay:
                 continue
             if rng.random() < 0.03:  # NAT moved the address inside its /24
                 s.ip = address(rng, s.ip.rsplit(".", 1)[0])
-            b.use(s, now, path=rng.choice(["/app", "/app/reports", "/app/search", "/app/docs"]))
+            # the Okta System Log API does not deliver in time order: a few events come late
+            late = rng.uniform(5, 40) if vendor.name == "okta" and rng.random() < 0.03 else 0.0
+            path = rng.choice(["/app", "/app/reports", "/app/search", "/app/docs"])
+            b.use(s, now, path=path, extra={"delivered_after": late})
         if base.LOGOUT in vendor.caps and rng.random() < 0.7:
             b.end(s, s.last + rng.uniform(5, 300))
         return s.last

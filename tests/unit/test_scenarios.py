@@ -205,3 +205,15 @@ def test_site_only_violations_are_marked(scenario: Scenario) -> None:
     site_only = {label.kind for label in scenario.labels if label.needs_site}
     assert site_only == {"token_renewal_outside_workflow", "session_ip_binding"}
     assert all(isinstance(label, Label) for label in scenario.labels)
+
+
+def test_some_okta_events_arrive_late_but_within_a_minute(clean: Scenario) -> None:
+    newest = 0.0
+    lateness = []
+    for event in clean.events:
+        now = _epoch(event["@timestamp"])
+        if now < newest and _get(event, "event.dataset") == "okta.system":
+            lateness.append(newest - now)
+        newest = max(newest, now)
+    assert lateness
+    assert max(lateness) < 60  # inside the default reorder window of enrich
