@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from bench.scenarios.generate import generate, read_labels, write
-from bench.scenarios.score import DetectFailed, event_index, run_detect, score, table
+from bench.scenarios.score import DEFAULT, SITE_RUN, DetectFailed, event_index, run_detect, score, table
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     scores = score(
         alerts,
         read_labels(args.out / "truth.json"),
-        site=args.config is not None or args.rules is not None,
+        enabled=SITE_RUN if args.config is not None or args.rules is not None else DEFAULT,
         index=event_index(scenario.events),
     )
     (args.out / "scores.json").write_text(json.dumps([s.to_json() for s in scores.values()], indent=1) + "\n")

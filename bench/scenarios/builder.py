@@ -64,7 +64,7 @@ class Builder:
         spans: list[tuple[str, float]],
         *,
         account: User | None = None,
-        needs_site: bool = False,
+        needs: tuple[str, ...] = (),
     ) -> None:
         """Record one violation or near miss; ``spans`` are (event id, time) of the offending events."""
         user: User | None
@@ -86,7 +86,7 @@ class Builder:
                 end=max(stamps),
                 session=sid if account is None else None,
                 account=vendor.account(account or user),
-                needs_site=needs_site,
+                needs=list(needs),
             )
         )
 

@@ -16,6 +16,8 @@ from bench.scenarios.vendors import all_vendors
 
 EPOCH = datetime(2026, 3, 2, tzinfo=UTC).timestamp()  # a Monday
 APPROVED_CLIENTS = ["cp-web-7Qm2xK9v", "cp-mobile-4Lz8nR1d"]
+SENSITIVE_PATHS = ["/account/password", "/payments/transfer", "/admin/users"]
+SITE_POLICIES = ["baseline", "organisation"]  # a site run also turns the organisation set on
 
 
 def generate(
@@ -55,8 +57,9 @@ def generate(
                 injector(ctx, start + 7 * 3600 + slot * 900 + rng.uniform(0, 600))
     site = {
         "allowed_cidrs": [f"{net}.0/24" for net in OFFICE_NETS + VPN_NETS],
-        "approved_clients": APPROVED_CLIENTS,
+        "allowed_clients": APPROVED_CLIENTS,
         "allowed_grant_types": ["refresh_token"],
+        "sensitive_paths": SENSITIVE_PATHS,
     }
     return Scenario(b.events(), b.labels, site)
 
@@ -74,9 +77,14 @@ def write(scenario: Scenario, out: Path) -> None:
 
 
 def site_toml(site: dict[str, list[str]]) -> str:
-    """The scenario's site values as a configuration file (``[site]`` table; adjust the table name
-    to the configuration format if it differs)."""
-    lines = ["# Site values of a generated scenario (bench/scenarios).", "[site]"]
+    """The scenario's site configuration (docs/configuration.md): the organisation set on top of
+    the baseline, and the site's networks, clients, grant types and sensitive paths."""
+    lines = [
+        "# Site configuration of a generated scenario (bench/scenarios).",
+        f"policies = [{', '.join(json.dumps(p) for p in SITE_POLICIES)}]",
+        "",
+        "[site]",
+    ]
     for key, values in site.items():
         lines.append(f"{key} = [{', '.join(json.dumps(v) for v in values)}]")
     return "\n".join(lines) + "\n"

@@ -19,6 +19,8 @@ HOUR = 3600.0
 WIDE_IDLE = 3 * HOUR  # over every shipped idle limit (15 min .. 1 h)
 WIDE_AGE = 26 * HOUR  # over every shipped lifetime limit up to 24 h
 V, N = "violation", "near_miss"
+SITE = ("site",)  # only a rule with site values sees it
+ORGANISATION = ("set:organisation",)  # only the organisation policy set's rules see it
 Spans = list[tuple[str, float]]
 
 
@@ -277,6 +279,7 @@ def token_lifetime(ctx: Ctx, t: float) -> None:
             s,
             f"{vendor}: token issued for {ttl / HOUR:.0f} h",
             [(s.login_eid, s.start), first],
+            needs=ORGANISATION,  # org-access-token-lifetime-1h is an organisation example value
         )
         drive(ctx, s, t + 1200)
         if base.LOGOUT in s.vendor.caps:
@@ -303,7 +306,7 @@ def renewal(ctx: Ctx, t: float) -> None:
         s,
         "generic: token renewed through the password grant",
         [(b.refresh(s, now, grant="password"), now)],
-        needs_site=True,
+        needs=SITE,
     )
     s = ctx.start("auth0", t + 300)
     drive(ctx, s, t + 1500)
@@ -316,7 +319,7 @@ def renewal(ctx: Ctx, t: float) -> None:
         "auth0: refresh by a client the site does not approve",
         [(eid, now)],
         account=s.user,
-        needs_site=True,
+        needs=SITE,
     )
     # renewal past the session's absolute lifetime: also a lifetime violation of the same session
     s = ctx.start("generic", t + 600)
@@ -329,8 +332,16 @@ def renewal(ctx: Ctx, t: float) -> None:
         s,
         "generic: tokens renewed up to 12 h into the session",
         [(e, at) for e, at in over if e in refresh_ids],
+        needs=SITE,
     )
-    b.label("session_max_lifetime", V, s, "generic: session used 12 h after login (renewal case)", over)
+    b.label(
+        "session_max_lifetime",
+        V,
+        s,
+        "generic: session used 12 h after login (renewal case; over the organisation's 8 h)",
+        over,
+        needs=ORGANISATION,
+    )
     s = ctx.start("generic", t + 900)
     spans = drive(ctx, s, t + 900 + lim.renewal_lifetime - 1800)
     now = s.last + 60
@@ -446,7 +457,7 @@ def ip_binding(ctx: Ctx, t: float) -> None:
         s,
         "generic: whole session from outside the site's networks",
         [(s.login_eid, s.start), *spans],
-        needs_site=True,
+        needs=SITE,
     )
     b.end(s, s.last + 30)
 
@@ -504,6 +515,18 @@ def request_pattern(ctx: Ctx, t: float) -> None:
         [(b.use(s, back + 300, path="/payments/transfer"), back + 300)],
     )
     b.end(s, back + 400)
+    s = ctx.start("generic", t + 1800)
+    drive(ctx, s, t + 1800 + 2 * HOUR)
+    now = s.last + 60
+    b.label(
+        "session_request_pattern",
+        V,
+        s,
+        "generic: password change 2 h after the last authentication",
+        [(b.use(s, now, path="/account/password"), now)],
+        needs=SITE,
+    )
+    b.end(s, now + 60)
 
 
 def concurrency(ctx: Ctx, t: float) -> None:

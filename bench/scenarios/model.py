@@ -83,8 +83,9 @@ class Act:
 @dataclass
 class Label:
     """One injected violation or near miss. ``event_ids`` are the offending (or boundary) events;
-    ``start``/``end`` their time span; ``needs_site`` marks violations only a rule with site
-    values (allowed networks, approved clients) can see."""
+    ``start``/``end`` their time span. ``needs`` says what must be configured for a rule to see
+    a violation: ``site`` (site values: networks, clients, sensitive paths) or ``set:NAME`` (a
+    policy set the default configuration leaves off); empty = the default configuration."""
 
     label_id: str
     kind: str
@@ -96,7 +97,7 @@ class Label:
     end: str
     session: str | None = None
     account: str | None = None
-    needs_site: bool = False
+    needs: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

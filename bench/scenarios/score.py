@@ -8,8 +8,9 @@ Matching rule (docs/detection-quality.md): an alert matches a label when
 A violation matched by several alerts (several rules of its kind, or one rule on several
 offending events) is one true positive; those alerts are duplicates, not false positives. An alert
 matching no violation is a false positive: on a near miss (reason: the near miss) or on clean
-traffic. Violations that only a rule with site values can see (``needs_site``) count for recall
-only in a run with a site configuration; an alert on one is never a false positive.
+traffic. A violation whose rule the run leaves off (its ``needs``: site values, or a policy set
+beyond the default) is out of scope: it counts for neither recall nor precision, and an alert on
+it is never a false positive.
 """
 
 from __future__ import annotations
@@ -103,7 +104,7 @@ class KindScore:
     fn: int = 0
     fp: int = 0
     duplicates: int = 0
-    site_only: int = 0  # violations only a site configuration can see, out of recall here
+    out_of_scope: int = 0  # violations whose rule this configuration leaves off
     false_positives: list[str] = field(default_factory=list)
     false_negatives: list[str] = field(default_factory=list)
 
@@ -122,7 +123,7 @@ class KindScore:
             "fp": self.fp,
             "fn": self.fn,
             "duplicates": self.duplicates,
-            "site_only": self.site_only,
+            "out_of_scope": self.out_of_scope,
             "precision": self.precision,
             "recall": self.recall,
             "false_positives": self.false_positives,
@@ -158,9 +159,18 @@ def _describe(alert: Alert) -> str:
     )
 
 
+DEFAULT: frozenset[str] = frozenset()
+SITE_RUN: frozenset[str] = frozenset({"site", "set:organisation"})  # what sessionwatch.toml turns on
+
+
 def score(
-    alerts: list[Alert], labels: list[Label], *, site: bool, index: dict[str, str] | None = None
+    alerts: list[Alert],
+    labels: list[Label],
+    *,
+    enabled: frozenset[str] = DEFAULT,
+    index: dict[str, str] | None = None,
 ) -> dict[str, KindScore]:
+    """Per-kind scores of ``alerts``; ``enabled`` = the label ``needs`` this run's configuration meets."""
     scores = {kind.value: KindScore(kind.value) for kind in Kind}
     violations = [label for label in labels if label.truth == "violation"]
     near = [label for label in labels if label.truth == "near_miss"]
@@ -184,8 +194,8 @@ def score(
         entry.false_positives.append(f"{reason}; {_get(alert, 'rule.name')} on {on} <- {_describe(alert)}")
     for label in violations:
         entry = scores[label.kind]
-        if label.needs_site and not site:
-            entry.site_only += 1
+        if not set(label.needs) <= enabled:
+            entry.out_of_scope += 1
             continue
         if hits[label.label_id]:
             entry.tp += 1
@@ -214,11 +224,11 @@ def _fmt(value: float | None) -> str:
 
 
 def table(scores: dict[str, KindScore], *, details: int = 5) -> str:
-    lines = [f"{'kind':32} {'prec':>5} {'recall':>6} {'TP':>4} {'FP':>5} {'FN':>4} {'dup':>5} {'site':>4}"]
+    lines = [f"{'kind':32} {'prec':>5} {'recall':>6} {'TP':>4} {'FP':>5} {'FN':>4} {'dup':>5} {'off':>4}"]
     for entry in scores.values():
         lines.append(
             f"{entry.kind:32} {_fmt(entry.precision):>5} {_fmt(entry.recall):>6} {entry.tp:>4} {entry.fp:>5}"
-            f" {entry.fn:>4} {entry.duplicates:>5} {entry.site_only:>4}"
+            f" {entry.fn:>4} {entry.duplicates:>5} {entry.out_of_scope:>4}"
         )
     for count, key in fp_groups(scores):
         lines.append(f"FP x{count:<4} {key}")

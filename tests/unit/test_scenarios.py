@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
+import tomllib
 from collections import defaultdict
 from datetime import datetime
 from pathlib import Path
@@ -197,14 +198,32 @@ def test_files_round_trip(scenario: Scenario, tmp_path: Path) -> None:
     ]
     site = json.loads((tmp_path / "site.json").read_text())
     assert site["allowed_cidrs"]
-    assert site["approved_clients"]
-    assert "[site]" in (tmp_path / "sessionwatch.toml").read_text()
+    assert site["allowed_clients"]
+    assert site["sensitive_paths"]
+    toml = tomllib.loads((tmp_path / "sessionwatch.toml").read_text())
+    assert toml["site"] == site
+    assert toml["policies"] == ["baseline", "organisation"]
 
 
-def test_site_only_violations_are_marked(scenario: Scenario) -> None:
-    site_only = {label.kind for label in scenario.labels if label.needs_site}
-    assert site_only == {"token_renewal_outside_workflow", "session_ip_binding"}
-    assert all(isinstance(label, Label) for label in scenario.labels)
+def test_violations_say_what_configuration_their_rule_needs(scenario: Scenario) -> None:
+    needs: dict[str, set[str]] = defaultdict(set)
+    for label in scenario.labels:
+        assert isinstance(label, Label)
+        for need in label.needs:
+            needs[need].add(label.kind)
+        if label.truth == "near_miss":
+            assert not label.needs
+    assert needs["site"] == {
+        "token_renewal_outside_workflow",
+        "session_ip_binding",
+        "session_request_pattern",
+    }
+    assert needs["set:organisation"] == {"token_lifetime_policy", "session_max_lifetime"}
+    in_default = {label.kind for label in scenario.labels if label.truth == "violation" and not label.needs}
+    assert in_default == {kind.value for kind in Kind} - {
+        "token_lifetime_policy",
+        "token_renewal_outside_workflow",
+    }
 
 
 def test_some_okta_events_arrive_late_but_within_a_minute(clean: Scenario) -> None:
