@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from datetime import datetime
 
-from bench.scenarios.model import Act, Device, Event, Label, Limits, Token, User
+from bench.scenarios.model import Act, Device, Event, Label, Limits, Token, User, iso
 from bench.scenarios.vendors import base
 from bench.scenarios.vendors.base import Vendor
 
@@ -35,7 +36,7 @@ class Builder:
         self._count = 0
         self.labels: list[Label] = []
         self.refresh_log: list[str] = []  # ids of every token refresh event
-        self._written: dict[str, list[str]] = {}  # event id -> @timestamp of each line written
+        self._written: dict[str, list[float]] = {}  # event id -> time of each line written
 
     # ----------------------------------------------------------------- low level
     def new_id(self, prefix: str) -> str:
@@ -46,7 +47,8 @@ class Builder:
         """Render ``act``; ``delivered_after`` > 0 writes it that many seconds late in the file."""
         act.eid = self.new_id("sc")
         for doc in vendor.render(act):
-            self._written.setdefault(act.eid, []).append(doc["@timestamp"])
+            stamp = datetime.fromisoformat(doc["@timestamp"].replace("Z", "+00:00")).timestamp()
+            self._written.setdefault(act.eid, []).append(stamp)
             self._count += 1
             self._lines.append((act.t + delivered_after, self._count, doc))
         return act.eid
@@ -73,7 +75,7 @@ class Builder:
         else:
             vendor, sid, user = sess_or_vendor, None, account
         assert user is not None, "a label names a session or an account"
-        stamps = [stamp for eid, _ in spans for stamp in self._written[eid]]
+        stamps = [iso(stamp) for eid, _ in spans for stamp in self._written[eid]]
         self.labels.append(
             Label(
                 label_id=f"{truth[:2]}-{len(self.labels) + 1:03d}",

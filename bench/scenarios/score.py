@@ -24,6 +24,7 @@ import subprocess
 import sys
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -74,13 +75,9 @@ def _get(doc: Alert, path: str) -> Any:
     return node
 
 
-def _stamp(value: str) -> str:
-    """Comparable UTC timestamp: ISO text with milliseconds, ``Z``."""
-    text = value.replace("+00:00", "Z")
-    if "." not in text:
-        text = text.replace("Z", ".000Z")
-    head, _, tail = text.partition(".")
-    return f"{head}.{tail.rstrip('Z')[:3].ljust(3, '0')}Z"
+def _epoch(value: str) -> float:
+    """Seconds since the epoch of an ISO-8601 timestamp, whatever its zone offset."""
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
 
 
 def matches(alert: Alert, label: Label) -> bool:
@@ -94,7 +91,7 @@ def matches(alert: Alert, label: Label) -> bool:
     if evidence & set(label.event_ids):
         return True
     stamp = _get(alert, "@timestamp")
-    return isinstance(stamp, str) and _stamp(label.start) <= _stamp(stamp) <= _stamp(label.end)
+    return isinstance(stamp, str) and _epoch(label.start) <= _epoch(stamp) <= _epoch(label.end)
 
 
 @dataclass

@@ -166,7 +166,7 @@ def test_clean_traffic_stays_inside_the_strictest_policy(clean: Scenario) -> Non
     sessions = _sessions(clean.events)
     assert len(sessions) > 100
     for sid, events in sessions.items():
-        events.sort(key=lambda e: e["@timestamp"])
+        events.sort(key=lambda e: _epoch(e["@timestamp"]))
         start = _epoch(events[0]["@timestamp"])
         previous = start
         for event in events:
