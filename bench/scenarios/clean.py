@@ -17,16 +17,18 @@ import math
 import random
 
 from bench.scenarios.builder import Builder
-from bench.scenarios.model import Device, User
+from bench.scenarios.model import Act, Device, User
 from bench.scenarios.vendors import base
 from bench.scenarios.vendors.base import Vendor
 
 OFFICE_NETS = ["81.2.69", "216.160.83"]
 VPN_NETS = ["89.160.20", "67.43.156", "175.16.199"]
 OUTSIDE_NETS = ["2.125.160", "1.128.0"]  # never used by clean traffic
-WORKFORCE_EXTRA = ["google_workspace", "salesforce", "generic"]
-ENGINEER_TOOLS = ["teleport", "system_auth", "hashicorp_vault"]
+CARRIER_NETS = ["202.196.224"]  # phones approving MFA pushes
+WORKFORCE_EXTRA = ["google_workspace", "salesforce", "generic", "onepassword"]
+ENGINEER_TOOLS = ["teleport", "system_auth", "hashicorp_vault", "keycloak"]
 LOGIN_LOGOUT_ONLY = frozenset({"salesforce", "system_auth", "google_workspace"})
+SIGN_IN_ONLY = frozenset({"onepassword"})  # the stream shows sign-ins, nothing after them
 _CHROME = "AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36"
 _UAS = [
     f"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) {_CHROME}",
@@ -48,6 +50,8 @@ def population(rng: random.Random, count: int) -> list[User]:
             vendors = ["auth0"]
         else:
             vendors = ["okta" if rng.random() < 0.6 else "entra"]
+            if vendors[0] == "okta" and rng.random() < 0.5:
+                vendors.append("cisco_duo")  # Okta sign-ins approved by a Duo push
             vendors += [v for v in WORKFORCE_EXTRA if rng.random() < 0.4]
             if role > 0.75:
                 vendors += ENGINEER_TOOLS
@@ -87,6 +91,8 @@ class CleanDay:
         stop = start + max(4.0, rng.gauss(8.5, 1.0)) * 3600
         net = user.office_net if rng.random() < 0.6 else user.home_net
         for name in user.vendors:
+            if name == "cisco_duo":
+                continue  # written with each Okta sign-in
             vendor = self.vendors[name]
             if name in ("okta", "entra", "auth0"):
                 self.sessions(vendor, user, start, stop, net)
@@ -113,6 +119,10 @@ class CleanDay:
         """Drive one clean session from ``t``; returns when it ended."""
         b, rng, limits = self.b, self.rng, self.b.limits
         s = b.start(vendor, user, t, device or user.devices[0], address(rng, net))
+        if vendor.name == "okta" and "cisco_duo" in user.vendors:
+            duo_push(b, self.vendors["cisco_duo"], user, t - rng.uniform(3, 15), s.ip)
+        if vendor.name in SIGN_IN_ONLY:
+            return t
         hard_stop = min(stop, t + limits.lifetime - 1200)
         if vendor.name in LOGIN_LOGOUT_ONLY:  # the activity in between is not in these streams
             if vendor.name == "google_workspace" and rng.random() < 0.3:
@@ -149,3 +159,9 @@ class CleanDay:
         if base.LOGOUT in vendor.caps and rng.random() < 0.7:
             b.end(s, s.last + rng.uniform(5, 300))
         return s.last
+
+
+def duo_push(b: Builder, duo: Vendor, user: User, t: float, ip: str) -> str:
+    """A Duo push approved on the user's phone (carrier network) for a sign-in from ``ip``."""
+    phone_ip = address(b.rng, CARRIER_NETS[0])
+    return b.emit(duo, Act("login", t, user, None, ip, user.devices[-1], extra={"auth_device_ip": phone_ip}))

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bench.scenarios.builder import Builder, Sess
-from bench.scenarios.clean import OFFICE_NETS, OUTSIDE_NETS, VPN_NETS, address
+from bench.scenarios.clean import OFFICE_NETS, OUTSIDE_NETS, VPN_NETS, address, duo_push
 from bench.scenarios.model import Act, Device, User
 from bench.scenarios.vendors import base
 from bench.scenarios.vendors.base import Vendor
@@ -449,6 +449,20 @@ def ip_binding(ctx: Ctx, t: float) -> None:
         b.label("session_ip_binding", N, s, f"{vendor}: NAT moved the address inside its /24", spans)
         b.end(s, s.last + 30)
         t += 1800
+    who = ctx.new_user()
+    ip = address(b.rng, OFFICE_NETS[1])
+    eid = duo_push(b, ctx.v("cisco_duo"), who, t - 30, ip)
+    b.label(
+        "session_ip_binding",
+        N,
+        ctx.v("cisco_duo"),
+        "cisco_duo: push approved from the phone's carrier network (auth_device.ip != access_device.ip)",
+        [(eid, t - 30)],
+        account=who,
+    )
+    s = ctx.start("okta", t, net=OFFICE_NETS[1], user=who)
+    drive(ctx, s, t + 900)
+    b.end(s, s.last + 30)
     s = ctx.start("generic", t, net=OUTSIDE_NETS[1])
     spans = drive(ctx, s, t + 1200)
     b.label(

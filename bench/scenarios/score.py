@@ -132,7 +132,8 @@ def event_index(events: list[dict[str, Any]]) -> dict[str, str]:
     """Event id (as sessionwatch reads it) -> "dataset action", to say what an alert fired on."""
     index = {}
     for event in events:
-        eid = _get(event, "event.id") or _get(event, "event.code")
+        eid = _get(event, "event.id") or _get(event, "event.code") or _get(event, "onepassword.uuid")
+        eid = eid or _get(event, "cisco_duo.auth.txid")
         if not eid:  # sessionwatch names an event without an id by the SHA-256 of its line
             line = json.dumps(event, sort_keys=True)
             eid = hashlib.sha256(line.encode("utf-8")).hexdigest()

@@ -17,6 +17,9 @@ MODULES = (
     "google_workspace",
     "system_auth",
     "generic",
+    "cisco_duo",
+    "keycloak",
+    "onepassword",
 )
 
 
