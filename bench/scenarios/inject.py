@@ -1,7 +1,7 @@
 """Injected violations (wide margins) and near misses (just inside each boundary), labelled.
 
-Every injection runs on its own accounts (``victimNNN``, ``adminNN``), so clean traffic cannot
-add to or hide it; each function returns nothing and records its labels on the builder.
+Every injection runs on its own accounts (``victimNNN``, admins included), so clean traffic
+cannot add to or hide it; each function records its labels on the builder.
 """
 
 from __future__ import annotations
