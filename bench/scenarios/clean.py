@@ -99,10 +99,11 @@ class CleanDay:
                 if name != "auth0" and rng.random() < 0.15:  # a short phone session
                     t = rng.uniform(start, stop - 3600)
                     self.session(vendor, user, t, t + rng.uniform(300, 1500), net, user.devices[1])
-            else:
+            else:  # 1-3 sessions one after the other, at random times of the day
+                t = start
                 for _ in range(rng.randint(1, 3)):
-                    t = rng.uniform(start, stop - 1800)
-                    self.session(vendor, user, t, min(stop, t + rng.uniform(600, 3 * 3600)), net)
+                    t = rng.uniform(t, max(t, stop - 1800))
+                    t = self.session(vendor, user, t, min(stop, t + rng.uniform(600, 3 * 3600)), net) + 60
 
     def sessions(self, vendor: Vendor, user: User, start: float, stop: float, net: str) -> None:
         t = start
