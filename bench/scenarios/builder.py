@@ -35,7 +35,7 @@ class Builder:
         self._lines: list[tuple[float, int, Event]] = []
         self._count = 0
         self.labels: list[Label] = []
-        self.refresh_log: list[str] = []  # ids of every token refresh event
+        self.refresh_log: set[str] = set()  # ids of every token refresh event
         self._written: dict[str, list[float]] = {}  # event id -> time of each line written
 
     # ----------------------------------------------------------------- low level
@@ -149,7 +149,7 @@ class Builder:
         assert s.token is not None
         s.token = Token(self.new_id("tok"), t, s.token.ttl, client=client or s.token.client, grant=grant)
         eid = self.act(s, "token_refresh", t)
-        self.refresh_log.append(eid)
+        self.refresh_log.add(eid)
         return eid
 
     def end(self, s: Sess, t: float, *, how: str = "logout") -> str:

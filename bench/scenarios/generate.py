@@ -12,7 +12,7 @@ from bench.scenarios.builder import Builder
 from bench.scenarios.clean import OFFICE_NETS, VPN_NETS, CleanDay, population
 from bench.scenarios.inject import INJECTORS, Ctx
 from bench.scenarios.model import Label, Limits, Scenario, User
-from bench.scenarios.vendors import all_vendors
+from bench.scenarios.vendors import all_vendors, entra
 
 EPOCH = datetime(2026, 3, 2, tzinfo=UTC).timestamp()  # a Monday
 APPROVED_CLIENTS = ["cp-web-7Qm2xK9v", "cp-mobile-4Lz8nR1d"]
@@ -57,7 +57,7 @@ def generate(
                 injector(ctx, start + 7 * 3600 + slot * 900 + rng.uniform(0, 600))
     site = {
         "allowed_cidrs": [f"{net}.0/24" for net in OFFICE_NETS + VPN_NETS],
-        "allowed_clients": APPROVED_CLIENTS,
+        "allowed_clients": APPROVED_CLIENTS + entra.APP_IDS,
         "allowed_grant_types": ["refresh_token"],
         "sensitive_paths": SENSITIVE_PATHS,
     }

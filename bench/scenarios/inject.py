@@ -118,6 +118,16 @@ def lifetime(ctx: Ctx, t: float) -> None:
         b.label(
             "session_max_lifetime", V, s, f"{vendor}: session used {WIDE_AGE / HOUR:.0f} h after login", over
         )
+        renewed = [(e, at) for e, at in spans if e in b.refresh_log and at - s.start > lim.renewal_lifetime]
+        if renewed:  # the application kept renewing tokens past the session's lifetime
+            b.label(
+                "token_renewal_outside_workflow",
+                V,
+                s,
+                f"{vendor}: tokens renewed up to {WIDE_AGE / HOUR:.0f} h into the session",
+                renewed,
+                needs=SITE,
+            )
         b.end(s, s.last + 60)
         s = ctx.start(vendor, t + 600)
         spans = drive(ctx, s, t + 600 + lim.lifetime - 1200)
@@ -324,7 +334,7 @@ def renewal(ctx: Ctx, t: float) -> None:
     # renewal past the session's absolute lifetime: also a lifetime violation of the same session
     s = ctx.start("generic", t + 600)
     spans = drive(ctx, s, t + 600 + 12 * HOUR)
-    refresh_ids = set(b.refresh_log)
+    refresh_ids = b.refresh_log
     over = [(e, at) for e, at in spans if at - s.start > lim.renewal_lifetime]
     b.label(
         "token_renewal_outside_workflow",

@@ -14,6 +14,9 @@ from __future__ import annotations
 from bench.scenarios.model import Act, Event, User
 from bench.scenarios.vendors import base
 
+SHAREPOINT = "00000003-0000-0ff1-ce00-000000000000"  # the application the sign-ins are for
+APP_IDS = [SHAREPOINT]
+
 
 def account(user: User) -> str:
     return user.email
@@ -33,7 +36,7 @@ def render(act: Act) -> list[Event]:
         "user_principal_name": act.user.email,
         "user_id": act.user.uid,
         "user_display_name": act.user.name,
-        "app_id": "00000003-0000-0ff1-ce00-000000000000",
+        "app_id": SHAREPOINT,
         "app_display_name": "Office 365 SharePoint Online",
         "client_app_used": "Browser",
         "is_interactive": interactive,
