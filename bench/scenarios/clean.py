@@ -3,6 +3,8 @@
 * users: Zipf activity weights (a few users do most of the work), a laptop and a phone, a
   time zone, an office /24 and a VPN-egress /24 (home work goes through the VPN);
 * working days: start ~ N(08:45, 45 min) local, length ~ N(8.5 h, 1 h), 10 % of users off a day;
+* at most 3 sessions per account within 15 minutes: an application's sessions follow one another,
+  the next starting after the previous one has expired;
 * sessions: think times lognormal (median 2-6 min by user weight, sigma 0.9); a pause longer
   than the idle limit ends the session on the IdP's side (termination or silent expiry) or is
   closed by a re-authentication; no session lives past the lifetime limit minus 20 minutes;
@@ -103,12 +105,14 @@ class CleanDay:
                 t = start
                 for _ in range(rng.randint(1, 3)):
                     t = rng.uniform(t, max(t, stop - 1800))
-                    t = self.session(vendor, user, t, min(stop, t + rng.uniform(600, 3 * 3600)), net) + 60
+                    end = self.session(vendor, user, t, min(stop, t + rng.uniform(600, 3 * 3600)), net)
+                    t = end + self.b.limits.idle + 60  # the previous session has expired by then
 
     def sessions(self, vendor: Vendor, user: User, start: float, stop: float, net: str) -> None:
         t = start
         while t < stop - 600:
-            t = self.session(vendor, user, t, stop, net) + self.rng.uniform(60, 1800)
+            # a session left open counts until it expires: the next one starts after that
+            t = self.session(vendor, user, t, stop, net) + self.b.limits.idle + self.rng.uniform(60, 1800)
 
     def think(self, user: User) -> float:
         median = 120 + 240 * (1 - math.sqrt(user.weight))
