@@ -65,7 +65,8 @@ def test_fixture_gives_the_documented_facts(profile: str) -> None:
                 if found is not MISSING:
                     problems.append(f"line {line}: {name} should be absent, is {found!r}")
             elif found is MISSING or found != value:
-                problems.append(f"line {line}: {name} = {None if found is MISSING else found!r}, expected {value!r}")
+                shown = None if found is MISSING else found
+                problems.append(f"line {line}: {name} = {shown!r}, expected {value!r}")
     assert not problems, "\n".join(problems)
 
 
