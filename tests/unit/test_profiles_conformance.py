@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from sessionwatch.enrichers import Engine, EngineOptions, ProfileRegistry, discover_enrichers
+from sessionwatch.enrichers.engine import Output
 from sessionwatch.enrichers.profiles import load_builtin
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "profiles"
@@ -21,15 +22,24 @@ PROFILES = sorted(p.name for p in FIXTURES.iterdir() if p.is_dir())
 MISSING = object()
 
 
-def enrich(profile: str) -> list[dict[str, Any]]:
-    """The ``sessionwatch`` object of every line of the profile's fixture, in line order."""
+def _outputs(profile: str) -> list[Output]:
     lines = (FIXTURES / profile / "events.ndjson").read_bytes().splitlines()
     engine = Engine(ProfileRegistry.discover(), discover_enrichers(), options=EngineOptions())
     outputs = sorted(engine.process(lines), key=lambda out: out.line)
     assert engine.counts.conserved
     assert engine.counts.dead_letter == 0, [out.dead for out in outputs if out.dead]
     assert engine.counts.passed_through == 0
-    return [out.facts or {} for out in outputs]
+    return outputs
+
+
+def enrich(profile: str) -> list[dict[str, Any]]:
+    """The ``sessionwatch`` object of every line of the profile's fixture, in line order."""
+    return [out.facts or {} for out in _outputs(profile)]
+
+
+def fixture_documents(profile: str) -> list[dict[str, Any]]:
+    """The enriched documents of the profile's fixture (input plus facts), in line order."""
+    return [out.doc or {} for out in _outputs(profile)]
 
 
 def fact(facts: dict[str, Any], dotted: str) -> Any:
