@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -175,3 +178,32 @@ def test_no_hint_when_most_events_found_their_profile() -> None:
         usage.record({"data_stream": {"dataset": "okta.system"}}, True, "okta")
     usage.record({}, True, None)
     assert usage.hints(["okta"]) == []
+
+
+def test_enrich_prints_the_hint_on_stderr(tmp_path: Path) -> None:
+    raw = {"eventType": "user.session.start", "uuid": "u1", "actor": {"alternateId": "ada@example.com"}}
+    events = tmp_path / "raw.ndjson"
+    events.write_text(json.dumps({"@timestamp": "2026-01-01T00:00:00Z", **raw}) + "\n", encoding="utf-8")
+    command = [sys.executable, "-m", "sessionwatch", "enrich", str(events)]
+    done = subprocess.run(
+        [*command, "-o", str(tmp_path / "out.ndjson")],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "1 of 1 events went to the generic profile or passed through" in done.stderr
+    assert "--profile NAME" in done.stderr
+    assert "raw Okta System Log API JSON" in done.stderr
+    forced = subprocess.run(
+        [*command, "-o", str(tmp_path / "o2.ndjson"), "--profile", "generic"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert forced.returncode == 0, forced.stderr
+    assert "--profile NAME" not in forced.stderr  # the user already chose
