@@ -23,6 +23,14 @@ exactly wins, then one whose pattern (`generic.*`) matches. An event without eit
 to the profile with `claims_unlabelled: true` (the generic one). One mixed stream therefore
 needs no flag; `enrich --profile NAME` forces one profile for every event. An event that no
 profile claims is **passed through unchanged** (byte for byte) and counted as `passed_through`.
+When an event's `event.dataset` names no profile, its `data_stream.dataset` is tried next (a
+custom pipeline may rename one of them).
+
+When more than half of an input's events went to the generic profile or passed through, `enrich`
+says so on stderr: the datasets it saw and the `--profile NAME` flag to name their source. Events
+that look like a vendor API's own JSON (Okta `eventType`/`uuid`, CloudTrail `eventName`, …) get a
+line saying that the ECS layout the Elastic integration writes is expected: the profiles read
+the integrations' field paths, not the vendors' raw records.
 
 ## The format
 
