@@ -406,6 +406,36 @@ def account_inactive(ctx: Ctx, t: float) -> None:
         [(eid, t + HOUR)],
         account=who,
     )
+    # Slack: an admin deactivates a member (the entity), who signs in again 30 min later
+    slack = ctx.v("slack")
+    admin_user, who = ctx.new_user(), ctx.new_user()
+    ip = address(b.rng, OFFICE_NETS[0])
+    b.emit(slack, Act("account_disable", t + 600, admin_user, None, ip, admin_user.devices[0], target=who))
+    eid = b.emit(slack, Act("login", t + 2400, who, None, ip, who.devices[0]))
+    b.label(
+        "account_inactive_use",
+        V,
+        slack,
+        "slack: login 30 min after user_deactivated",
+        [(eid, t + 2400)],
+        account=who,
+    )
+    eid = b.emit(slack, Act("login", t + 1200, admin_user, None, ip, admin_user.devices[0]))
+    b.label(
+        "account_inactive_use",
+        N,
+        slack,
+        "slack: the admin who deactivated a member signs in",
+        [(eid, t + 1200)],
+        account=admin_user,
+    )
+    who = ctx.new_user()
+    b.emit(slack, Act("account_disable", t + 3000, admin_user, None, ip, admin_user.devices[0], target=who))
+    b.emit(slack, Act("account_enable", t + 3600, admin_user, None, ip, admin_user.devices[0], target=who))
+    eid = b.emit(slack, Act("login", t + 4200, who, None, ip, who.devices[0]))
+    b.label(
+        "account_inactive_use", N, slack, "slack: reactivated, then a login", [(eid, t + 4200)], account=who
+    )
     # suspend, unsuspend, then a new session: the account is active again
     admin = ctx.start("okta", t + 2 * HOUR)
     who = ctx.new_user()

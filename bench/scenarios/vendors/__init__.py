@@ -20,6 +20,7 @@ MODULES = (
     "cisco_duo",
     "keycloak",
     "onepassword",
+    "slack",
 )
 
 
