@@ -8,24 +8,61 @@
 
 Two rules anywhere in the selection may not share an id or a name: the loader reports both
 locations.
+
+The site configuration (``sessionwatch.rules.site_config``) decides which of the selected rules are
+on and gives them site values and overrides, before schema validation, so a bad override is an
+error located in the configuration file. ``active_config`` is the one way a command gets it.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
+from enum import Enum
 from importlib import metadata
 from pathlib import Path
 
-from sessionwatch.rules.errors import Location, PluginError, RuleErrors, RuleSchemaError
+from sessionwatch.rules.errors import Location, PluginError, RuleErrors, RuleSchemaError, SessionwatchError
 from sessionwatch.rules.kinds import Status
 from sessionwatch.rules.loader import discover, load_rules
 from sessionwatch.rules.model import Rule
+from sessionwatch.rules.site_config import SiteConfig, check_names, configure, declared_sets, load_config
+from sessionwatch.rules.yaml_source import YamlDocument, parse_yaml
 
 ENTRY_POINT_GROUP = "sessionwatch.rulepacks"
 ENV_RULE_PATH = "SESSIONWATCH_RULE_PATH"
 PACK_PREFIX = "pack:"
+_CONFIG_FLAG: ContextVar[str | None] = ContextVar("sessionwatch_config_flag", default=None)
+
+
+class Selection(Enum):
+    """Which rules ``load_selected`` returns and with which values."""
+
+    ENABLED = "enabled"
+    """Only the rules the configuration turns on, with site values and overrides (detection)."""
+    EVERY = "every"
+    """Every rule: enabled ones configured, the others as written (validation)."""
+    AS_WRITTEN = "as-written"
+    """Every rule with the values its file gives, so its own test cases hold (the ``test`` command)."""
+
+
+@contextmanager
+def config_flag(path: str | None) -> Iterator[None]:
+    """Within this block, ``active_config`` reads ``path`` (the ``--config`` option)."""
+    token = _CONFIG_FLAG.set(path)
+    try:
+        yield
+    finally:
+        _CONFIG_FLAG.reset(token)
+
+
+def active_config() -> SiteConfig:
+    """The site configuration every command uses: ``--config``, ``$SESSIONWATCH_CONFIG``, the
+    nearest ``sessionwatch.toml`` / ``[tool.sessionwatch]`` upward, or the default."""
+    return load_config(_CONFIG_FLAG.get())
 
 
 @dataclass(frozen=True)
@@ -121,12 +158,79 @@ def selected_files(paths: Sequence[str]) -> list[Path]:
     return files
 
 
-def load_selected(paths: Sequence[str], *, include_deprecated: bool = True) -> list[Rule]:
+class _Configurator:
+    """The loader's adjust step: decides each rule with the configuration, remembers names and sets."""
+
+    def __init__(self, config: SiteConfig, selection: Selection, named: set[Path]) -> None:
+        self.config = config
+        self.selection = selection
+        self.named = named
+        self.names: set[str] = set()
+        self.sets: set[str] = set()
+
+    def __call__(self, doc: YamlDocument, path: Path) -> YamlDocument | None:
+        self.names.add(str(doc.data.get("name", path.stem)))
+        self.sets.update(declared_sets(doc))
+        decision = configure(doc, self.config, named=path.resolve() in self.named)
+        if self.selection is Selection.AS_WRITTEN:
+            return configure(doc, _NO_SITE, named=False).document
+        if decision.enabled or self.selection is Selection.EVERY:
+            return decision.document
+        return None
+
+
+_NO_SITE = SiteConfig(policies=())
+
+
+def _known_elsewhere(paths: Sequence[str]) -> tuple[set[str], set[str]]:
+    """Rule names and sets of the default sources, for a configuration checked against a
+    selection of a few files."""
+    names: set[str] = set()
+    sets: set[str] = set()
+    for path in discover(installed_packs() + env_packs()):
+        try:
+            doc = parse_yaml(path.read_text(encoding="utf-8"), str(path))
+        except (OSError, UnicodeDecodeError, RuleErrors):
+            continue
+        if isinstance(doc.data, dict):
+            names.add(str(doc.data.get("name", path.stem)))
+            sets.update(declared_sets(doc))
+    return names, sets
+
+
+def load_selected(
+    paths: Sequence[str],
+    *,
+    include_deprecated: bool = True,
+    config: SiteConfig | None = None,
+    selection: Selection = Selection.ENABLED,
+) -> list[Rule]:
+    """The rules of ``paths`` (see the module doc) as the site configuration has them.
+
+    ``config`` defaults to ``active_config()``. A rule file named directly in ``paths`` is on
+    unless the configuration disables it; rules found in directories and packs are on as the
+    configuration says.
+    """
+    config = active_config() if config is None else config
     files = selected_files(paths)
     if not files:
         where = ", ".join(paths) or "installed rule packs"
         raise RuleErrors([RuleSchemaError("no rule files found", Location(where))])
-    rules = load_rules(files)
+    named = {Path(p).resolve() for p in paths if not p.startswith(PACK_PREFIX) and Path(p).is_file()}
+    step = _Configurator(config, selection, named)
+    errors: list[SessionwatchError] = []
+    try:
+        rules = load_rules(files, adjust=step)
+    except RuleErrors as exc:
+        errors.extend(exc.errors)
+        rules = []
+    names, sets = step.names, step.sets
+    if paths and (set(config.rules) - names or set(config.policies) - sets):
+        more_names, more_sets = _known_elsewhere(paths)
+        names, sets = names | more_names, sets | more_sets
+    errors.extend(check_names(config, names, sets))
+    if errors:
+        raise RuleErrors(errors)
     if not include_deprecated:
         rules = [r for r in rules if r.status is not Status.DEPRECATED]
     return rules

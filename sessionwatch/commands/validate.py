@@ -11,7 +11,7 @@ from sessionwatch.fixtures_root import fixture_path
 from sessionwatch.renderer import render_query
 from sessionwatch.reports import model as report_model
 from sessionwatch.reports.output import add_report_arguments, write_report
-from sessionwatch.rule_sources import load_selected, selected_files
+from sessionwatch.rule_sources import Selection, load_selected, selected_files
 from sessionwatch.rules.catalog import catalog
 from sessionwatch.rules.errors import Location, RuleErrors, SessionwatchError
 from sessionwatch.rules.lint import Finding, Level, LintContext, lint_rules, rule_files
@@ -69,7 +69,7 @@ def findings(rules: list[Rule]) -> list[Finding]:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        rules = load_selected(args.paths)
+        rules = load_selected(args.paths, selection=Selection.EVERY)
     except RuleErrors as exc:
         write_report(args, report_model.for_validate(selected_files(args.paths), exc.errors))
         raise
