@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -159,8 +160,9 @@ def parse_config(text: str, path: Path, *, pyproject: bool = False) -> SiteConfi
     try:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        line, column = getattr(exc, "lineno", 0), getattr(exc, "colno", 0)
-        message = str(exc).split(" (at line")[0]
+        found = re.search(r" \(at line (\d+), column (\d+)\)", str(exc))
+        line, column = (int(found[1]), int(found[2])) if found else (0, 0)
+        message = str(exc)[: found.start()] if found else str(exc)
         raise RuleErrors(
             [ConfigError(f"not valid TOML: {message}", Location(str(path), line, column))]
         ) from None
@@ -315,37 +317,13 @@ def _is_on(
     )
 
 
-def configure(doc: YamlDocument, config: SiteConfig, *, named: bool = False) -> Decision:
-    """Decide whether the rule in ``doc`` is on; when on, apply site values and overrides.
-
-    Raises ``RuleErrors`` when it is on but a site value it needs is not configured.
-    """
+def _apply(doc: YamlDocument, config: SiteConfig) -> YamlDocument:
+    """``doc`` with the site values and ``[rules.NAME.params]`` the configuration gives."""
     data = doc.data if isinstance(doc.data, dict) else {}
     name = str(data.get("name", ""))
-    needed = declared_site_params(doc)
-    missing = [p for p in needed if config.site_value(name, p) is None]
-    enabled, reason = _is_on(name, doc, config, named, missing)
-    if not enabled:
-        return Decision(False, reason, with_examples(doc))
-    if missing:
-        where = (
-            config.locate(f"/rules/{escape_pointer_token(name)}/enabled")
-            if not named
-            else doc.locate("/site_params")
-        )
-        values = ", ".join(missing)
-        raise RuleErrors(
-            [
-                ConfigError(
-                    f"rule {name!r} is enabled but needs site values it has no default for: {values}"
-                    f" (set them in [site] or [rules.{name}.params] of the configuration)",
-                    where,
-                )
-            ]
-        )
-    params = dict(data.get("params") or {}) if isinstance(data.get("params"), dict) else {}
+    params = dict(data["params"]) if isinstance(data.get("params"), dict) else {}
     overrides: dict[str, Location] = {}
-    for param in needed:
+    for param in declared_site_params(doc):
         found = config.site_value(name, param)
         if found is not None:
             params[param], pointer = found
@@ -358,11 +336,42 @@ def configure(doc: YamlDocument, config: SiteConfig, *, named: bool = False) -> 
             f"/rules/{escape_pointer_token(name)}/params/{escape_pointer_token(param)}"
         )
     if not overrides:
-        return Decision(True, reason, doc)
+        return doc
     configured = {**data, "params": params}
     if tuned and "policy" in configured:
         del configured["policy"]  # the limits are the site's now, not the policy's text
-    return Decision(True, reason, _with(doc, configured, overrides))
+    return _with(doc, configured, overrides)
+
+
+def configure(doc: YamlDocument, config: SiteConfig, *, named: bool = False) -> Decision:
+    """Decide whether the rule in ``doc`` is on, with the site values and overrides applied.
+
+    An enabled rule's document has exactly the configured values; a disabled rule's (for
+    validation only) has its examples where the site gives nothing. Raises ``RuleErrors`` when the
+    rule is on but a site value it needs is not configured.
+    """
+    data = doc.data if isinstance(doc.data, dict) else {}
+    name = str(data.get("name", ""))
+    missing = [p for p in declared_site_params(doc) if config.site_value(name, p) is None]
+    enabled, reason = _is_on(name, doc, config, named, missing)
+    if not enabled:
+        return Decision(False, reason, with_examples(_apply(doc, config)))
+    if missing:
+        where = (
+            doc.locate("/site_params")
+            if named
+            else config.locate(f"/rules/{escape_pointer_token(name)}/enabled")
+        )
+        raise RuleErrors(
+            [
+                ConfigError(
+                    f"rule {name!r} is enabled but needs site values it has no default for: "
+                    f"{', '.join(missing)} (set them in [site] or in [rules.{name}.params])",
+                    where,
+                )
+            ]
+        )
+    return Decision(True, reason, _apply(doc, config))
 
 
 def check_names(
