@@ -13,8 +13,9 @@ How a rule is switched on (``configure``), first match wins:
 2. a rule file named directly on the command line is on;
 3. a rule with ``site_params`` (values only the site can know) is on once every one is given,
    in ``[site]`` or in ``[rules.NAME.params]``;
-4. a rule with ``sets`` is on when one of its sets is in ``policies``;
-5. a rule with neither (a site's own rule, say) is on.
+4. a rule in a directory named on the command line is on;
+5. a rule of an installed pack (or ``$SESSIONWATCH_RULE_PATH``) with ``sets`` is on when one of
+   its sets is in ``policies``; one without ``sets`` is on.
 
 An enabled rule that needs site values the configuration does not give is a located error.
 """
@@ -27,6 +28,7 @@ import re
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from enum import Enum
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -296,18 +298,31 @@ class Decision:
     document: YamlDocument
 
 
+class Chosen(Enum):
+    """How the command line reached a rule file."""
+
+    PACK = "pack"
+    """Through an installed pack or ``$SESSIONWATCH_RULE_PATH``: policy sets decide."""
+    PATH = "path"
+    """In a directory named on the command line: on, unless it lacks site values."""
+    FILE = "file"
+    """The file itself named on the command line: on."""
+
+
 def _is_on(
-    name: str, doc: YamlDocument, config: SiteConfig, named: bool, missing: list[str]
+    name: str, doc: YamlDocument, config: SiteConfig, chosen: Chosen, missing: list[str]
 ) -> tuple[bool, str]:
     setting = config.rules.get(name)
     if setting is not None and setting.enabled is not None:
         return setting.enabled, f"[rules.{name}] enabled = {str(setting.enabled).lower()}"
-    if named:
+    if chosen is Chosen.FILE:
         return True, "named on the command line"
     if declared_site_params(doc):
         return (not missing), (
             "site values given" if not missing else f"needs site values: {', '.join(missing)}"
         )
+    if chosen is Chosen.PATH:
+        return True, "in a directory named on the command line"
     sets = declared_sets(doc)
     if not sets:
         return True, "belongs to no policy set"
@@ -343,7 +358,7 @@ def _apply(doc: YamlDocument, config: SiteConfig) -> YamlDocument:
     return _with(doc, configured, overrides)
 
 
-def configure(doc: YamlDocument, config: SiteConfig, *, named: bool = False) -> Decision:
+def configure(doc: YamlDocument, config: SiteConfig, *, chosen: Chosen = Chosen.PACK) -> Decision:
     """Decide whether the rule in ``doc`` is on, with the site values and overrides applied.
 
     An enabled rule's document has exactly the configured values; a disabled rule's (for
@@ -353,13 +368,13 @@ def configure(doc: YamlDocument, config: SiteConfig, *, named: bool = False) -> 
     data = doc.data if isinstance(doc.data, dict) else {}
     name = str(data.get("name", ""))
     missing = [p for p in declared_site_params(doc) if config.site_value(name, p) is None]
-    enabled, reason = _is_on(name, doc, config, named, missing)
+    enabled, reason = _is_on(name, doc, config, chosen, missing)
     if not enabled:
         return Decision(False, reason, with_examples(_apply(doc, config)))
     if missing:
         where = (
             doc.locate("/site_params")
-            if named
+            if chosen is Chosen.FILE and (name not in config.rules or config.rules[name].enabled is None)
             else config.locate(f"/rules/{escape_pointer_token(name)}/enabled")
         )
         raise RuleErrors(

@@ -29,7 +29,14 @@ from sessionwatch.rules.errors import Location, PluginError, RuleErrors, RuleSch
 from sessionwatch.rules.kinds import Status
 from sessionwatch.rules.loader import discover, load_rules
 from sessionwatch.rules.model import Rule
-from sessionwatch.rules.site_config import SiteConfig, check_names, configure, declared_sets, load_config
+from sessionwatch.rules.site_config import (
+    Chosen,
+    SiteConfig,
+    check_names,
+    configure,
+    declared_sets,
+    load_config,
+)
 from sessionwatch.rules.yaml_source import YamlDocument, parse_yaml
 
 ENTRY_POINT_GROUP = "sessionwatch.rulepacks"
@@ -161,22 +168,37 @@ def selected_files(paths: Sequence[str]) -> list[Path]:
 class _Configurator:
     """The loader's adjust step: decides each rule with the configuration, remembers names and sets."""
 
-    def __init__(self, config: SiteConfig, selection: Selection, named: set[Path]) -> None:
+    def __init__(self, config: SiteConfig, selection: Selection, chosen: dict[Path, Chosen]) -> None:
         self.config = config
         self.selection = selection
-        self.named = named
+        self.chosen = chosen
         self.names: set[str] = set()
         self.sets: set[str] = set()
 
     def __call__(self, doc: YamlDocument, path: Path) -> YamlDocument | None:
         self.names.add(str(doc.data.get("name", path.stem)))
         self.sets.update(declared_sets(doc))
-        decision = configure(doc, self.config, named=path.resolve() in self.named)
+        decision = configure(doc, self.config, chosen=self.chosen.get(path.resolve(), Chosen.PACK))
         if self.selection is Selection.AS_WRITTEN:
-            return configure(doc, _NO_SITE, named=False).document
+            return configure(doc, _NO_SITE).document
         if decision.enabled or self.selection is Selection.EVERY:
             return decision.document
         return None
+
+
+def _chosen(paths: Sequence[str]) -> dict[Path, Chosen]:
+    """Rule files the command line names itself or through a directory (not through a pack)."""
+    chosen: dict[Path, Chosen] = {}
+    for item in paths:
+        if item.startswith(PACK_PREFIX):
+            continue
+        path = Path(item)
+        if path.is_file():
+            chosen[path.resolve()] = Chosen.FILE
+        else:
+            for found in discover([path]):
+                chosen.setdefault(found.resolve(), Chosen.PATH)
+    return chosen
 
 
 _NO_SITE = SiteConfig(policies=())
@@ -207,17 +229,16 @@ def load_selected(
 ) -> list[Rule]:
     """The rules of ``paths`` (see the module doc) as the site configuration has them.
 
-    ``config`` defaults to ``active_config()``. A rule file named directly in ``paths`` is on
-    unless the configuration disables it; rules found in directories and packs are on as the
-    configuration says.
+    ``config`` defaults to ``active_config()``. Rules named in ``paths`` (a file, or a directory's
+    files) are on unless the configuration disables them (or, in a directory, they lack site
+    values); the rules of installed packs are on as the configuration's policy sets say.
     """
     config = active_config() if config is None else config
     files = selected_files(paths)
     if not files:
         where = ", ".join(paths) or "installed rule packs"
         raise RuleErrors([RuleSchemaError("no rule files found", Location(where))])
-    named = {Path(p).resolve() for p in paths if not p.startswith(PACK_PREFIX) and Path(p).is_file()}
-    step = _Configurator(config, selection, named)
+    step = _Configurator(config, selection, _chosen(paths))
     errors: list[SessionwatchError] = []
     try:
         rules = load_rules(files, adjust=step)

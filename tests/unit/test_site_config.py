@@ -288,6 +288,13 @@ def test_a_rule_file_named_on_the_command_line_is_on(pack_dir: Path) -> None:
     assert "allowed_cidrs" in str(info.value)
 
 
+def test_a_directory_named_on_the_command_line_is_chosen_but_site_values_still_needed(pack_dir: Path) -> None:
+    on = {r.name for r in load_selected([str(pack_dir)], config=SiteConfig())}
+    every = {r.name for r in load_selected([str(pack_dir)], config=SiteConfig(), selection=Selection.EVERY)}
+    assert on == every - SITE_VALUE_RULES
+    assert {r.name for r in load_selected(["pack:builtin"], config=SiteConfig())} == _enabled(SiteConfig())
+
+
 def test_cluster_settings_are_typed_values(tmp_path: Path) -> None:
     config = _config(
         tmp_path,
