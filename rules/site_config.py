@@ -326,9 +326,9 @@ def _is_on(
     sets = declared_sets(doc)
     if not sets:
         return True, "belongs to no policy set"
-    chosen = [s for s in sets if s in config.policies]
-    return bool(chosen), (
-        f"policy set {chosen[0]}" if chosen else f"policy sets {', '.join(sets)} not enabled"
+    active = [s for s in sets if s in config.policies]
+    return bool(active), (
+        f"policy set {active[0]}" if active else f"policy sets {', '.join(sets)} not enabled"
     )
 
 
