@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import subprocess
+import sys
 import textwrap
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -355,3 +360,34 @@ def test_validate_reads_the_config_found_upward(
     assert main(["validate"]) == 1
     err = capsys.readouterr().err
     assert f"{tmp_path / 'sessionwatch.toml'}:2:1: rule 'org-token-renewal-workflow' is enabled" in err
+
+
+def _enrich(*args: str, cwd: Path) -> list[dict[str, Any]]:
+    env = {k: v for k, v in os.environ.items() if k != ENV_CONFIG}
+    result = subprocess.run(
+        [sys.executable, "-m", "sessionwatch", "enrich", *args, "-o", "out.ndjson"],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    return [json.loads(line) for line in (cwd / "out.ndjson").read_text().splitlines()]
+
+
+def test_enrich_takes_the_inventory_from_the_config_and_the_flag_wins(tmp_path: Path, repo: Path) -> None:
+    site = tmp_path / "site"
+    _write(site / "sessionwatch.toml", '[site]\ninventory = "inventory/accounts.csv"\n')
+    _write(site / "inventory" / "accounts.csv", "user,status\nalice,disabled\n")
+    _write(tmp_path / "active.csv", "user,status\nalice,active\n")
+    work = site / "work"
+    work.mkdir()
+    events = str(repo / "fixtures" / "samples" / "portal-violations.ndjson")
+    from_config = _enrich(events, cwd=work)
+    alice = [d for d in from_config if d["user"]["name"] == "alice"]
+    assert {d["sessionwatch"]["account"]["status"] for d in alice} == {"disabled"}
+    from_flag = _enrich(events, "--inventory", str(tmp_path / "active.csv"), cwd=work)
+    alice = [d for d in from_flag if d["user"]["name"] == "alice"]
+    assert {d["sessionwatch"]["account"]["status"] for d in alice} == {"active"}
