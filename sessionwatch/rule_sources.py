@@ -255,3 +255,13 @@ def load_selected(
     if not include_deprecated:
         rules = [r for r in rules if r.status is not Status.DEPRECATED]
     return rules
+
+
+def config_summary(paths: Sequence[str], config: SiteConfig | None = None) -> str:
+    """One line: which configuration is in effect and how many of the selected rules it turns on."""
+    config = active_config() if config is None else config
+    on = load_selected(paths, config=config)
+    total = load_selected(paths, config=config, selection=Selection.EVERY)
+    source = str(config.path) if config.path is not None else "none found, the default"
+    names = ", ".join(config.policies) or "none"
+    return f"site configuration: {source} (policies: {names}): {len(on)} of {len(total)} rules on"

@@ -350,6 +350,21 @@ def test_config_flag_before_or_after_the_command_and_env(
     assert f"{bad}:1:1: unknown policy set 'nope'" in capsys.readouterr().err
 
 
+def test_validate_says_which_configuration_and_how_many_rules_are_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv(ENV_CONFIG, raising=False)
+    assert main(["validate"]) == 0
+    total = len(load_selected([], config=SiteConfig(), selection=Selection.EVERY))
+    default = f"none found, the default (policies: baseline): 10 of {total} rules on"
+    assert capsys.readouterr().err.splitlines()[-1] == f"site configuration: {default}"
+    pci = _write(tmp_path / "sessionwatch.toml", 'policies = ["baseline", "pci-dss-4.0"]\n')
+    assert main(["validate"]) == 0
+    expected = f"site configuration: {pci} (policies: baseline, pci-dss-4.0): 11 of {total} rules on"
+    assert capsys.readouterr().err.splitlines()[-1] == expected
+
+
 def test_validate_reads_the_config_found_upward(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
