@@ -18,7 +18,7 @@ from sessionwatch.cli import main
 from sessionwatch.rule_sources import Selection, load_selected
 from sessionwatch.rules.errors import RuleErrors
 from sessionwatch.rules.loader import discover
-from sessionwatch.rules.policies import builtin_policies
+from sessionwatch.rules.policies import builtin_policies, threshold_value
 from sessionwatch.rules.site_config import (
     ENV_CONFIG,
     IndexSettings,
@@ -406,3 +406,30 @@ def test_enrich_takes_the_inventory_from_the_config_and_the_flag_wins(tmp_path: 
     from_flag = _enrich(events, "--inventory", str(tmp_path / "active.csv"), cwd=work)
     alice = [d for d in from_flag if d["user"]["name"] == "alice"]
     assert {d["sessionwatch"]["account"]["status"] for d in alice} == {"active"}
+
+
+def test_each_set_is_a_faithful_one_line_compliance_set() -> None:
+    """A rule in a standard's set carries that standard's limits; one rule per kind and limit."""
+    policies = builtin_policies()
+    every = load_selected([], config=SiteConfig(), selection=Selection.EVERY)
+    declared = {s for rule in every for s in _sets(rule.source)}
+    assert declared == set(policies) | {"baseline"}
+    for name in sorted(declared - {"baseline"}):
+        members = [rule for rule in every if name in _sets(rule.source)]
+        seen: dict[tuple[str, str], str] = {}
+        for rule in members:
+            for param, value in rule.params.items():
+                if param not in policies[name].thresholds:
+                    continue
+                assert threshold_value(policies[name].thresholds[param]) == threshold_value(value), (
+                    f"{rule.name} in set {name}: {param} {value} differs from the policy"
+                )
+                assert (rule.kind.value, param) not in seen, (
+                    f"{name}: {rule.name} and {seen[(rule.kind.value, param)]}"
+                )
+                seen[(rule.kind.value, param)] = rule.name
+
+
+def _sets(path: Path) -> list[str]:
+    data = parse_yaml(path.read_text(encoding="utf-8"), str(path)).data
+    return list(data.get("sets", []))
