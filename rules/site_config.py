@@ -240,7 +240,13 @@ def load_config(
     path = find_config(explicit, environ=environ, cwd=cwd)
     if path is None:
         return SiteConfig()
-    text = path.read_text(encoding="utf-8")  # a named file that is missing: OSError, exit 2
+    try:
+        text = path.read_text(encoding="utf-8")  # a named file that is missing: OSError, exit 2
+    except UnicodeDecodeError as exc:
+        line = exc.object[: exc.start].count(b"\n") + 1
+        raise RuleErrors(
+            [ConfigError(f"not UTF-8 text: {exc.reason}", Location(str(path), line, 1))]
+        ) from None
     return parse_config(text, path, pyproject=path.name == PYPROJECT)
 
 

@@ -138,6 +138,14 @@ def test_toml_syntax_error_is_located(tmp_path: Path) -> None:
     assert "not valid TOML" in str(info.value)
 
 
+def test_a_config_that_is_not_utf8_is_a_located_error(tmp_path: Path) -> None:
+    path = tmp_path / "sessionwatch.toml"
+    path.write_bytes(b'policies = ["baseline"]\n# caf\xe9\n')
+    with pytest.raises(RuleErrors) as info:
+        load_config(str(path))
+    assert str(info.value).startswith(f"{path}:2:1: not UTF-8 text")
+
+
 def test_unknown_rule_and_policy_set_names_are_errors(tmp_path: Path) -> None:
     errors = _errors(
         tmp_path,
