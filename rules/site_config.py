@@ -46,7 +46,6 @@ CONFIG_NAME = "sessionwatch.toml"
 PYPROJECT = "pyproject.toml"
 PYPROJECT_TABLE = ("tool", "sessionwatch")
 DEFAULT_POLICIES = ("baseline",)
-SITE_PARAMS = ("allowed_cidrs", "allowed_clients", "allowed_grant_types", "sensitive_paths")
 
 
 class ConfigError(RuleSchemaError):
