@@ -69,3 +69,28 @@ def test_site_values_turn_on_the_range_rule(es_url: str, tmp_path: Path, samples
     alerts = _detect(samples / "portal-violations.ndjson", cwd=tmp_path, es_url=es_url, config=config)
     outside = [s for rule, s in _found(alerts) if rule == "session-ip-outside-ranges"]
     assert outside == ["sess-a", "sess-d", "sess-f"]
+
+
+def test_test_command_replays_cases_with_the_values_the_rule_file_gives(
+    es_url: str, tmp_path: Path, repo: Path
+) -> None:
+    """An override changes detection, never the rule's own cases (their expectations are tied to
+    the file's values): a 30-minute override would make the 20-minute case fail."""
+    config = 'policies = ["baseline", "pci-dss-4.0"]\n[rules.pci-dss-idle-15m.params]\nidle_timeout = "30m"\n'
+    (tmp_path / "sessionwatch.toml").write_text(config)
+    rule = repo / "rules" / "pack" / "session_idle_timeout" / "pci-dss-idle-15m.yml"
+    env = {k: v for k, v in os.environ.items() if k != "SESSIONWATCH_CONFIG"}
+    result = subprocess.run(
+        [sys.executable, "-m", "sessionwatch", "test", str(rule)],
+        cwd=tmp_path,
+        env={**env, "SESSIONWATCH_ES_URL": es_url},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "gap-20m-then-accepted" in result.stdout
+    alerts = _detect(repo / "fixtures" / "samples" / "portal-violations.ndjson", cwd=tmp_path, es_url=es_url)
+    assert [
+        r for r, _ in _found(alerts) if r == "pci-dss-idle-15m"
+    ] == []  # on, but at 30m nobody was that idle
