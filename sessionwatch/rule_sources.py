@@ -36,6 +36,7 @@ from sessionwatch.rules.site_config import (
     configure,
     declared_sets,
     load_config,
+    with_examples,
 )
 from sessionwatch.rules.yaml_source import YamlDocument, parse_yaml
 
@@ -180,7 +181,7 @@ class _Configurator:
         self.sets.update(declared_sets(doc))
         decision = configure(doc, self.config, chosen=self.chosen.get(path.resolve(), Chosen.PACK))
         if self.selection is Selection.AS_WRITTEN:
-            return configure(doc, _NO_SITE).document
+            return with_examples(doc)
         if decision.enabled or self.selection is Selection.EVERY:
             return decision.document
         return None
@@ -199,9 +200,6 @@ def _chosen(paths: Sequence[str]) -> dict[Path, Chosen]:
             for found in discover([path]):
                 chosen.setdefault(found.resolve(), Chosen.PATH)
     return chosen
-
-
-_NO_SITE = SiteConfig(policies=())
 
 
 def _known_elsewhere(paths: Sequence[str]) -> tuple[set[str], set[str]]:
