@@ -202,7 +202,7 @@ def _chosen(paths: Sequence[str]) -> dict[Path, Chosen]:
     return chosen
 
 
-def _known_elsewhere(paths: Sequence[str]) -> tuple[set[str], set[str]]:
+def _known_elsewhere() -> tuple[set[str], set[str]]:
     """Rule names and sets of the default sources, for a configuration checked against a
     selection of a few files."""
     names: set[str] = set()
@@ -210,7 +210,7 @@ def _known_elsewhere(paths: Sequence[str]) -> tuple[set[str], set[str]]:
     for path in discover(installed_packs() + env_packs()):
         try:
             doc = parse_yaml(path.read_text(encoding="utf-8"), str(path))
-        except (OSError, UnicodeDecodeError, RuleErrors):
+        except (OSError, UnicodeDecodeError, SessionwatchError):
             continue
         if isinstance(doc.data, dict):
             names.add(str(doc.data.get("name", path.stem)))
@@ -245,7 +245,7 @@ def load_selected(
         rules = []
     names, sets = step.names, step.sets
     if paths and (set(config.rules) - names or set(config.policies) - sets):
-        more_names, more_sets = _known_elsewhere(paths)
+        more_names, more_sets = _known_elsewhere()
         names, sets = names | more_names, sets | more_sets
     errors.extend(check_names(config, names, sets))
     if errors:
