@@ -161,6 +161,13 @@ def test_unknown_rule_and_policy_set_names_are_errors(tmp_path: Path) -> None:
     assert any(e.startswith(f"{where}:1:1: unknown policy set 'pci'; known: baseline,") for e in errors)
 
 
+def test_names_outside_a_narrow_selection_are_known_from_the_installed_packs(
+    tmp_path: Path, idle_rule_path: Path
+) -> None:
+    config = _config(tmp_path, 'policies = ["pci-dss-4.0"]\n[rules.session-device-change]\nenabled = false\n')
+    assert [r.name for r in load_selected([str(idle_rule_path)], config=config)] == ["pci-dss-idle-15m"]
+
+
 def test_key_scan_handles_dotted_quoted_keys_and_multiline_arrays() -> None:
     text = (
         'a = [\n  "x = 1",\n  2,\n]\n'
