@@ -76,6 +76,31 @@ def _depth_change(value: str, in_string: str | None) -> tuple[int, str | None]:
     return depth, in_string
 
 
+def _item_offsets(text: str, pos: int) -> list[int]:
+    """Offsets of the scalar items of an array that opens at ``text[pos]`` (on this line)."""
+    offsets: list[int] = []
+    if pos >= len(text) or text[pos] != "[":
+        return offsets
+    pos += 1
+    while True:
+        while pos < len(text) and text[pos] in " \t":
+            pos += 1
+        if pos >= len(text) or text[pos] in "]#[{":
+            return offsets
+        offsets.append(pos)
+        string = _BASIC.match(text, pos) or _LITERAL.match(text, pos)
+        if string:
+            pos = string.end()
+        else:
+            while pos < len(text) and text[pos] not in ",]#":
+                pos += 1
+        while pos < len(text) and text[pos] in " \t":
+            pos += 1
+        if pos >= len(text) or text[pos] != ",":
+            return offsets
+        pos += 1
+
+
 def key_positions(text: str) -> dict[str, tuple[int, int]]:
     """JSON pointer → (line, column) of the key or table header that defines it."""
     positions: dict[str, tuple[int, int]] = {}
@@ -109,6 +134,10 @@ def key_positions(text: str) -> dict[str, tuple[int, int]]:
         full = table + parts
         for i in range(len(table) + 1, len(full) + 1):
             positions.setdefault("".join(f"/{_escape(p)}" for p in full[:i]), (number, column))
+        value = after + 1 + len(stripped[after + 1 :]) - len(stripped[after + 1 :].lstrip())
+        pointer = "".join(f"/{_escape(p)}" for p in full)
+        for index, offset in enumerate(_item_offsets(stripped, value)):
+            positions.setdefault(f"{pointer}/{index}", (number, column + offset))
         change, open_string = _depth_change(stripped[after + 1 :], None)
         depth = max(change, 0)
     return positions

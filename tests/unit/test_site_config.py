@@ -158,7 +158,7 @@ def test_unknown_rule_and_policy_set_names_are_errors(tmp_path: Path) -> None:
     )
     where = str(tmp_path / "sessionwatch.toml")
     assert f"{where}:3:1: unknown rule 'pci-dss-idle-15min' (/rules/pci-dss-idle-15min)" in errors
-    assert any(e.startswith(f"{where}:1:1: unknown policy set 'pci'; known: baseline,") for e in errors)
+    assert any(e.startswith(f"{where}:1:25: unknown policy set 'pci'; known: baseline,") for e in errors)
 
 
 def test_names_outside_a_narrow_selection_are_known_from_the_installed_packs(
@@ -179,6 +179,9 @@ def test_key_scan_handles_dotted_quoted_keys_and_multiline_arrays() -> None:
     assert positions["/rules/my-rule/params"] == (5, 1)
     assert positions["/rules/my-rule/params/idle_timeout"] == (6, 1)
     assert positions["/rules/my-rule/params/site/allowed_cidrs"] == (7, 1)
+    items = key_positions("  policies = [ \"baseline\",'pci' , 3 ]\n")
+    assert items["/policies"] == (1, 3)
+    assert (items["/policies/0"], items["/policies/1"], items["/policies/2"]) == ((1, 16), (1, 27), (1, 35))
 
 
 # --- which rules are on ------------------------------------------------------------------------
@@ -362,7 +365,7 @@ def test_config_flag_before_or_after_the_command_and_env(
     if place == "env":
         monkeypatch.setenv(ENV_CONFIG, str(bad))
     assert main(argv) == 1
-    assert f"{bad}:1:1: unknown policy set 'nope'" in capsys.readouterr().err
+    assert f"{bad}:1:13: unknown policy set 'nope'" in capsys.readouterr().err
 
 
 def test_validate_says_which_configuration_and_how_many_rules_are_on(
