@@ -106,7 +106,8 @@ class Builder:
         elif base.TOKEN_EXPIRY in vendor.caps or base.TOKEN_REFRESH in vendor.caps:
             token = Token(self.new_id("tok"), t, ttl, client=self.rng.choice(self.clients))
         sess = Sess(vendor, user, sid, device, ip, t, t, token)
-        sess.login_eid = self.emit(vendor, Act("login", t, user, sid, ip, device, token=token))
+        login = Act("login", t, user, sid, ip, device, token=token, extra={"session_start": t})
+        sess.login_eid = self.emit(vendor, login)
         if vendor.name == "system_auth":
             self.emit(vendor, Act("activity", t + 0.2, user, sid, ip, device))
         return sess
@@ -125,6 +126,7 @@ class Builder:
         device = fields.pop("device", s.device)
         act = Act(action, t, s.user, s.sid, str(ip), device, token=s.token, **fields)  # type: ignore[arg-type]
         delivered_after = float(act.extra.pop("delivered_after", 0.0))
+        act.extra["session_start"] = s.start
         eid = self.emit(s.vendor, act, delivered_after=delivered_after)
         # ends are not use; Auth0 writes token exchanges without the session id (not seen on it)
         if action not in ("logout", "termination", "upload") and not (

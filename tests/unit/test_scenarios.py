@@ -54,8 +54,8 @@ def _eid(event: dict[str, Any]) -> str:
     txid = _get(event, "cisco_duo.auth.txid")
     if txid:  # the generator derives Duo's transaction id from its own event id
         return f"sc-{uuid.UUID(txid).int - (1 << 100):07d}"
-    message = str(event.get("message", ""))
-    return message[message.rindex("[") + 1 : -1]
+    message = str(event.get("message", ""))  # sshd lines carry it; ZPA status records have none
+    return message[message.rindex("[") + 1 : -1] if "[" in message else ""
 
 
 def _epoch(stamp: str) -> float:
@@ -145,6 +145,7 @@ def _sessions(events: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
         "azure.signinlogs": "azure.signinlogs.properties.session_id",
         "auth0.logs": "auth0.logs.data.details.session_id",
         "keycloak.log": "keycloak.login.code_id",
+        "zscaler_zpa.user_status": "zscaler_zpa.user_status.session.id",
     }
     found: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for event in events:

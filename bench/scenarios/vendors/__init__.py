@@ -21,6 +21,7 @@ MODULES = (
     "keycloak",
     "onepassword",
     "slack",
+    "zscaler_zpa",
 )
 
 
