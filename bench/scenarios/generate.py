@@ -5,15 +5,37 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.scenarios.builder import Builder
 from bench.scenarios.clean import OFFICE_NETS, VPN_NETS, CleanDay, population
-from bench.scenarios.inject import INJECTORS, Ctx
+from bench.scenarios.inject import Ctx, expired, idle, lifetime, post_logout, renewal, revoked, token_lifetime
+from bench.scenarios.inject_bindings import (
+    account_inactive,
+    concurrency,
+    device_binding,
+    ip_binding,
+    request_pattern,
+)
 from bench.scenarios.model import Label, Limits, Scenario, User
 from bench.scenarios.vendors import all_vendors, entra
 
+INJECTORS: tuple[Callable[[Ctx, float], None], ...] = (
+    idle,
+    lifetime,
+    post_logout,
+    revoked,
+    expired,
+    token_lifetime,
+    renewal,
+    account_inactive,
+    ip_binding,
+    device_binding,
+    request_pattern,
+    concurrency,
+)
 EPOCH = datetime(2026, 3, 2, tzinfo=UTC).timestamp()  # a Monday
 APPROVED_CLIENTS = ["cp-web-7Qm2xK9v", "cp-mobile-4Lz8nR1d"]
 SENSITIVE_PATHS = ["/account/password", "/payments/transfer", "/admin/users"]
