@@ -14,6 +14,10 @@ if TYPE_CHECKING:
     from sessionwatch.rules.model import Rule
 
 
+# Facts about the session that explain most session verdicts (copied into alerts as evidence).
+SESSION_FACTS = ("sessionwatch.session.start", "sessionwatch.session.age_seconds")
+
+
 class Shape(StrEnum):
     """How a kind's alerts are grouped."""
 

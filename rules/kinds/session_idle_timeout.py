@@ -6,9 +6,7 @@ from dataclasses import dataclass, field
 
 from sessionwatch.rules.kinds._params import DURATION, Duration, Params
 from sessionwatch.rules.kinds._samples import M, Sample, event
-from sessionwatch.rules.kinds._spec import KindSpec, Shape
-
-SESSION_FACTS = ("sessionwatch.session.start", "sessionwatch.session.age_seconds")
+from sessionwatch.rules.kinds._spec import SESSION_FACTS, KindSpec, Shape
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,7 @@ from typing import Literal
 
 from sessionwatch.rules.kinds._params import DURATION, Duration, Params, choice
 from sessionwatch.rules.kinds._samples import H, M, Sample, event
-from sessionwatch.rules.kinds._spec import KindSpec, Shape
-from sessionwatch.rules.kinds.session_idle_timeout import SESSION_FACTS
+from sessionwatch.rules.kinds._spec import SESSION_FACTS, KindSpec, Shape
 
 
 @dataclass(frozen=True)
