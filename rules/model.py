@@ -12,6 +12,7 @@ from uuid import UUID
 
 from sessionwatch.rules.durations import parse_duration
 from sessionwatch.rules.errors import Location
+from sessionwatch.rules.instants import parse_instant
 from sessionwatch.rules.kinds import Duration, Kind, KindSpec, Params, Severity, Status
 
 DEFAULT_INDEX = "sessionwatch-events-*"
@@ -135,12 +136,7 @@ def _filter_context(item: ScopeFilter) -> dict[str, Any]:
     return {"field": item.field, "any_of": list(item.any_of)}
 
 
-def parse_time(text: str) -> datetime:
-    """An ISO-8601 instant with an explicit offset (``Z`` or ``±hh:mm``)."""
-    value = datetime.fromisoformat(text)
-    if value.tzinfo is None:
-        raise ValueError(f"time without offset: {text!r}")
-    return value
+parse_time = parse_instant  # the name the loader and commands use
 
 
 def _filters(raw: list[dict[str, Any]] | None) -> tuple[ScopeFilter, ...]:

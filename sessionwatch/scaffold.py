@@ -20,6 +20,7 @@ from typing import Any
 
 from sessionwatch.fixtures_root import fixtures_root
 from sessionwatch.rules.errors import Location, SessionwatchError
+from sessionwatch.rules.instants import iso
 from sessionwatch.rules.kinds import Kind, Sample
 
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{2,79}$")  # as in the rule schema
@@ -57,7 +58,7 @@ def _last_time(events: tuple[Event, ...]) -> datetime:
 def rule_text(kind: Kind, name: str, fixture_dir: str, rule_id: str) -> str:
     """The YAML of a new rule whose two cases use ``fixture_dir/{positive,negative}.ndjson``."""
     s = sample(kind)
-    at = (max(_last_time(s.positive), _last_time(s.negative)) + timedelta(minutes=5)).isoformat()
+    at = iso(max(_last_time(s.positive), _last_time(s.negative)) + timedelta(minutes=5))
     expect = "\n".join(
         ("      - " if i == 0 else "        ") + f"{key}: {_flow(value)}"
         for i, (key, value) in enumerate(s.expect.items())
@@ -88,13 +89,13 @@ tests:
   - name: positive
     description: the sample breaks the threshold once; this alert must be raised.
     fixture: {fixture_dir}/positive.ndjson
-    at: "{at.replace("+00:00", "Z")}"
+    at: "{at}"
     expect:
 {expect}
   - name: negative
     description: the sample stays within the threshold; no alert.
     fixture: {fixture_dir}/negative.ndjson
-    at: "{at.replace("+00:00", "Z")}"
+    at: "{at}"
     expect: []
 """
 

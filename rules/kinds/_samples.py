@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sessionwatch.rules.instants import iso
+
 START = datetime(2026, 1, 15, 9, 0, tzinfo=UTC)
 M, H = 60, 3600
 Event = dict[str, Any]
@@ -41,7 +43,7 @@ def _merge(target: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
 
 def ts(seconds: float) -> str:
     """The instant ``seconds`` after the sample start, ISO-8601 with ``Z``."""
-    return (START + timedelta(seconds=seconds)).isoformat().replace("+00:00", "Z")
+    return iso(START + timedelta(seconds=seconds))
 
 
 def event(
