@@ -64,7 +64,7 @@ def _load_events(client: Elasticsearch, files: list[str], profile: str | None) -
                     print(f"{name}:{out.dead.line}: skipped: {out.dead.reason}", file=sys.stderr)
                 elif out.enriched and out.doc is not None:
                     docs.append(out.doc)
-    print(f"detect: {engine.counts.summary()}", file=sys.stderr)
+    print(f"detect: {engine.counts.line()}", file=sys.stderr)
     if not docs:
         raise SessionwatchError("no event could be enriched: nothing to evaluate")
     index = f"sessionwatch-detect-{uuid.uuid4().hex[:12]}"

@@ -203,7 +203,7 @@ def run(args: argparse.Namespace) -> int:
     if args.state:
         _save_state(args.state, result.state)
     counts = result.counts
-    print(f"enrich: {counts.summary()} open_sessions={result.open_sessions}", file=sys.stderr)
+    print(f"enrich: {counts.line()} open_sessions={result.open_sessions}", file=sys.stderr)
     if not counts.conserved:  # a bug, never a user mistake: say so loudly
         print(
             "enrich: counts are not conserved (read != enriched + passed_through + dead_letter)",
