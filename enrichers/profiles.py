@@ -35,25 +35,6 @@ ACTIONS = (
     "token_revoke",
     "account_disable",
 )
-CANONICAL_FIELDS = (
-    "session_id",
-    "token_id",
-    "actor",
-    "source_ip",
-    "device_id",
-    "user_agent",
-    "outcome",
-    "event_id",
-    "action",
-    "token_issued_at",
-    "token_expires_at",
-    "token_ttl",
-    "client_id",
-    "grant_type",
-    "url_path",
-    "revoke_target",
-    "account_target",
-)
 ENTRY_POINT_GROUP = "sessionwatch.profiles"
 PathSpec = str | Mapping[str, Any]  # "a.b" or {"join": ["a", "b"], "separator": "|"}
 

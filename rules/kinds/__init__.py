@@ -7,7 +7,7 @@ Modules whose names start with ``_`` are the machinery, not kinds.
 """
 
 from sessionwatch.rules.kinds._params import Duration, Params
-from sessionwatch.rules.kinds._registry import Kind, kind_spec, specs
+from sessionwatch.rules.kinds._registry import Kind, specs
 from sessionwatch.rules.kinds._samples import Sample
 from sessionwatch.rules.kinds._spec import Issue, KindSpec, Shape, Threshold
 from sessionwatch.rules.kinds._vocabulary import Severity, Status
@@ -23,6 +23,5 @@ __all__ = [
     "Shape",
     "Status",
     "Threshold",
-    "kind_spec",
     "specs",
 ]

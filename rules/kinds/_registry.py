@@ -72,8 +72,3 @@ class Kind(str, metaclass=_KindType):
 
     def __repr__(self) -> str:
         return f"Kind({self.value!r})"
-
-
-def kind_spec(kind: str) -> KindSpec:
-    """The declaration of ``kind`` (``ValueError`` when it is not declared)."""
-    return Kind(kind).spec
