@@ -5,6 +5,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+from sessionwatch.rules import load_rules
+
+REPO = Path(__file__).resolve().parents[2]
+PACK = REPO / "rules" / "pack"
+
 
 def run(*args: str, cwd: Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
@@ -74,5 +79,8 @@ def test_unreachable_elasticsearch_is_an_environment_error(tmp_path: Path) -> No
 def test_render_to_directory(tmp_path: Path) -> None:
     result = run("render", "--target", "query", "--out", str(tmp_path / "out"), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
+    written = sorted(p.name for p in (tmp_path / "out" / "query").iterdir())
+    assert written == sorted(f"{r.name}.json" for r in load_rules([PACK]))  # every shipped rule
     body = json.loads((tmp_path / "out" / "query" / "pci-dss-idle-15m.json").read_text())
-    assert "query" in body
+    golden = REPO / "tests" / "golden" / "query" / "pci-dss-idle-15m.json"  # what render() gives
+    assert body == json.loads(golden.read_text(encoding="utf-8"))
