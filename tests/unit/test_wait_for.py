@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 
 import pytest
 from elastic_transport import ApiResponseMeta, ConnectionError, HttpHeaders, NodeConfig
@@ -38,7 +39,7 @@ def test_a_mistake_fails_at_once() -> None:
 
 
 def test_a_node_not_answering_yet_is_waited_for() -> None:
-    answers = iter([ConnectionError("refused"), _api_error(503), True])
+    answers: Iterator[Exception | bool] = iter([ConnectionError("refused"), _api_error(503), True])
 
     def flaky() -> bool:
         answer = next(answers)
