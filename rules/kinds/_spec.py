@@ -34,6 +34,10 @@ class Threshold:
     metric: str
     param: str
 
+    def limit(self, params: Params) -> int:
+        """The rule's value of the threshold parameter (an entity over it trips the rule)."""
+        return int(getattr(params, self.param))
+
 
 @dataclass(frozen=True, order=True)
 class Issue:
