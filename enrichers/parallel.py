@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from sessionwatch.enrichers.base import Enricher
-from sessionwatch.enrichers.canonical import canonicalize
+from sessionwatch.enrichers.canonical import BadEvent, canonicalize
 from sessionwatch.enrichers.engine import (
     Back,
     Counts,
@@ -33,6 +33,7 @@ from sessionwatch.enrichers.engine import (
     Output,
     check_state,
     configure,
+    dead_reason,
     splice,
     split_enrichers,
 )
@@ -142,18 +143,29 @@ def _worker(
     configure(enrichers, options)
     back = Back(enrichers, options.limits, counts)
     back.store.load(sessions)
-    with open(Path(folder, f"shard-{index}"), "w", encoding="utf-8") as shard:
+    with (
+        open(Path(folder, f"shard-{index}"), "w", encoding="utf-8") as shard,
+        open(Path(folder, f"dead-{index}"), "w", encoding="utf-8") as dead,
+    ):
         while True:
             batch = inbox.get()
             if batch is None:
                 break
-            for seq, profile_name, raw, facts in batch:
-                source = json.loads(raw)
-                event = canonicalize(source, profiles.get(profile_name), raw)
-                shard.write(f"{seq}\t{splice(raw, source, back.facts(event, facts))}\n")
+            for seq, line, profile_name, raw, facts in batch:
+                try:  # the front parsed this text already; a failure here is this event's alone
+                    source = json.loads(raw)
+                    event = canonicalize(source, profiles.get(profile_name), raw)
+                    written = splice(raw, source, back.facts(event, facts))
+                except Exception as exc:
+                    reason = str(exc) if isinstance(exc, BadEvent) else dead_reason(exc)
+                    dead.write(DeadLetter(line, reason, raw).to_json() + "\n")
+                    counts.dead_letter += 1
+                    continue
+                shard.write(f"{seq}\t{written}\n")
     result = {
         "out_of_order": counts.out_of_order,
         "state_evicted": counts.state_evicted,
+        "dead_letter": counts.dead_letter,
         "store": back.store.to_json(),
     }
     Path(folder, f"result-{index}.json").write_text(json.dumps(result), encoding="utf-8")
@@ -242,6 +254,12 @@ def _run_parallel(
             result = json.loads(Path(folder, f"result-{i}.json").read_text(encoding="utf-8"))
             counts.out_of_order += result["out_of_order"]
             counts.state_evicted += result["state_evicted"]
+            counts.enriched -= result["dead_letter"]
+            counts.dead_letter += result["dead_letter"]
+            with Path(folder, f"dead-{i}").open(encoding="utf-8") as letters:
+                for text in letters:
+                    letter = json.loads(text)
+                    dead(DeadLetter(letter["line"], letter["reason"], letter["raw"]))
             merged_state["sessions"].update(result["store"]["sessions"])
             merged_state["tombstones"].update(result["store"]["tombstones"])
         shards = [Path(folder, "shard-front"), *(Path(folder, f"shard-{i}") for i in range(workers))]
@@ -261,7 +279,7 @@ def _feed(
     progress: Progress | None,
 ) -> None:
     workers = len(inboxes)
-    batches: list[list[tuple[int, str, str, dict[str, Any]]]] = [[] for _ in range(workers)]
+    batches: list[list[tuple[int, int, str, str, dict[str, Any]]]] = [[] for _ in range(workers)]
     seq = 0
 
     def route(item: Any) -> None:
@@ -271,11 +289,11 @@ def _feed(
             if item.dead is not None:
                 dead(item.dead)
             elif item.raw is not None:
-                shard.write(f"{seq}\t{item.raw}\n")
+                shard.write(f"{seq}\t{item.text()}\n")
             return
         target = partition(item.event.session_id, item.line, workers)
         batch = batches[target]
-        batch.append((seq, item.event.profile, item.raw, item.facts))
+        batch.append((seq, item.line, item.event.profile, item.raw, item.facts))
         if len(batch) >= BATCH:
             _send(inboxes[target], batch, processes[target])
             batches[target] = []
