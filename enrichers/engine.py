@@ -66,6 +66,7 @@ class Counts:
     out_of_order: int = 0
     state_evicted: int = 0
     repaired: int = 0  # events written with a field repaired or dropped (see ``admission``)
+    evicted_for_memory: int = 0  # open sessions dropped at the ``max_sessions`` cap
 
     @property
     def conserved(self) -> bool:
@@ -75,7 +76,8 @@ class Counts:
         return (
             f"read={self.read} enriched={self.enriched} passed_through={self.passed_through} "
             f"dead_letter={self.dead_letter} out_of_order={self.out_of_order} "
-            f"state_evicted={self.state_evicted} repaired={self.repaired}"
+            f"state_evicted={self.state_evicted} repaired={self.repaired} "
+            f"evicted_for_memory={self.evicted_for_memory}"
         )
 
 

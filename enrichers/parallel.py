@@ -114,6 +114,7 @@ def _run_single(
             dead(out.dead)
         else:
             write(out.text() + "\n")
+    engine.counts.evicted_for_memory = engine.back.store.evicted_cap
     return Result(engine.counts, engine.state(), engine.open_sessions)
 
 
@@ -166,6 +167,7 @@ def _worker(
         "out_of_order": counts.out_of_order,
         "state_evicted": counts.state_evicted,
         "dead_letter": counts.dead_letter,
+        "evicted_for_memory": back.store.evicted_cap,
         "store": back.store.to_json(),
     }
     Path(folder, f"result-{index}.json").write_text(json.dumps(result), encoding="utf-8")
@@ -256,6 +258,7 @@ def _run_parallel(
             counts.state_evicted += result["state_evicted"]
             counts.enriched -= result["dead_letter"]
             counts.dead_letter += result["dead_letter"]
+            counts.evicted_for_memory += result["evicted_for_memory"]
             with Path(folder, f"dead-{i}").open(encoding="utf-8") as letters:
                 for text in letters:
                     letter = json.loads(text)

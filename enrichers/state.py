@@ -21,7 +21,9 @@ STATE_FORMAT = "sessionwatch-enrich-state/1"
 class Limits:
     idle_horizon: float = 7 * 86400.0  # seconds without events before a session's state is dropped
     ended_retention: float = 86400.0  # seconds an ended session is kept (post-logout evidence)
-    max_sessions: int = 1_000_000
+    # open sessions kept at most (least recently used evicted first, counted as
+    # ``evicted_for_memory``): about 2 KB each, so the default stays under 1 GiB (docs/reliability.md)
+    max_sessions: int = 350_000
     max_tombstones: int = 1_000_000
 
 
