@@ -28,9 +28,11 @@ from sessionwatch.enrichers.base import CanonicalEvent, Enricher, scope_of
 from sessionwatch.enrichers.canonical import BadEvent, canonical_fields, canonicalize, parse_timestamp
 from sessionwatch.enrichers.events import has_dotted_keys, nest_facts
 from sessionwatch.enrichers.facts import KEYWORD_LIMIT
+from sessionwatch.enrichers.profile_hint import ProfileUsage
 from sessionwatch.enrichers.profiles import Profile, ProfileRegistry
 from sessionwatch.enrichers.reorder import ReorderBuffer
 from sessionwatch.enrichers.state import STATE_FORMAT, Limits, SessionStore
+from sessionwatch.rules.counters import Counters
 from sessionwatch.rules.errors import EnrichError
 
 SWEEP_EVERY = 4096
@@ -58,7 +60,7 @@ class DeadLetter:
 
 
 @dataclass
-class Counts:
+class Counts(Counters):
     read: int = 0
     enriched: int = 0
     passed_through: int = 0
@@ -67,18 +69,11 @@ class Counts:
     state_evicted: int = 0
     repaired: int = 0  # events written with a field repaired or dropped (see ``admission``)
     evicted_for_memory: int = 0  # open sessions dropped at the ``max_sessions`` cap
+    profiles: ProfileUsage = field(default_factory=ProfileUsage, repr=False, compare=False)
 
     @property
     def conserved(self) -> bool:
         return self.read == self.enriched + self.passed_through + self.dead_letter
-
-    def summary(self) -> str:
-        return (
-            f"read={self.read} enriched={self.enriched} passed_through={self.passed_through} "
-            f"dead_letter={self.dead_letter} out_of_order={self.out_of_order} "
-            f"state_evicted={self.state_evicted} repaired={self.repaired} "
-            f"evicted_for_memory={self.evicted_for_memory}"
-        )
 
 
 @dataclass
@@ -216,6 +211,8 @@ class Front:
                 raise BadEvent(f"expected a JSON object, got {type(doc).__name__}")
             dotted = has_dotted_keys(doc)
             profile = self.forced_profile or self.profiles.for_event(doc, dotted)
+            if self.forced_profile is None:
+                self.counts.profiles.record(doc, dotted, profile.name if profile is not None else None)
             repaired = admit(doc, keep_bad_timestamp=profile is not None)
             if self._duplicates:  # Elasticsearch refuses a repeated key; JSON readers keep the last
                 repaired["(duplicate keys)"] = True

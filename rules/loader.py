@@ -25,9 +25,13 @@ from sessionwatch.rules.errors import (
     SessionwatchError,
 )
 from sessionwatch.rules.model import Rule, build_rule, parse_time
+from sessionwatch.rules.site_config import with_examples
 from sessionwatch.rules.yaml_source import MAX_BYTES, YamlDocument, escape_pointer_token, parse_yaml
 
 RULE_SUFFIXES = (".yml", ".yaml")
+
+Adjust = Callable[[YamlDocument, Path], "YamlDocument | None"]
+"""Turns a parsed rule document into the one to validate and build (None: leave the rule out)."""
 
 
 @cache
@@ -164,7 +168,14 @@ def _cidr_errors(doc: YamlDocument) -> list[SessionwatchError]:
 
 
 def load_rule_file(path: Path) -> Rule:
-    """Load one rule; raise ``RuleErrors`` listing every problem in the file."""
+    """Load one rule as written (site params from their examples); raise ``RuleErrors`` listing
+    every problem in the file."""
+    rule = _load_rule_file(path, None)
+    assert rule is not None  # without an adjust function no rule is left out
+    return rule
+
+
+def _load_rule_file(path: Path, adjust: Adjust | None) -> Rule | None:
     display = str(path)
     try:
         with path.open("rb") as handle:
@@ -190,6 +201,10 @@ def load_rule_file(path: Path) -> Rule:
         raise RuleErrors([exc]) from None
     if not isinstance(doc.data, dict):
         raise RuleErrors([RuleSchemaError("a rule file must hold a mapping", doc.locate(""))])
+    adjusted = adjust(doc, path) if adjust is not None else with_examples(doc)
+    if adjusted is None:
+        return None
+    doc = adjusted
     errors = _schema_errors(doc)
     if not errors:
         errors = _semantic_errors(doc, path)
@@ -210,13 +225,18 @@ def discover(paths: Iterable[Path]) -> list[Path]:
 
 
 def load_rules(
-    paths: Iterable[Path], on_error: Callable[[SessionwatchError], None] | None = None
+    paths: Iterable[Path],
+    adjust: Adjust | None = None,
+    on_error: Callable[[SessionwatchError], None] | None = None,
 ) -> list[Rule]:
-    """Load every rule under ``paths``; raise ``RuleErrors`` with all problems of all files. With
-    ``on_error``, each problem is reported to it instead, and the rules without one are returned
-    (a bad rule is skipped, the others still run; a duplicate id or name skips the later rule)."""
+    """Load every rule under ``paths``; raise ``RuleErrors`` with all problems of all files.
+
+    ``adjust`` (default: fill site params from their examples) may rewrite or leave out a rule.
+    With ``on_error``, each problem is reported to it instead, and the rules without one are
+    returned (a bad rule is skipped, the others still run; a duplicate id or name skips the
+    later rule)."""
     if on_error is not None:
-        return _load_skipping(paths, on_error)
+        return _load_skipping(paths, adjust, on_error)
     rules: list[Rule] = []
     errors: list[SessionwatchError] = []
     files = discover(paths)
@@ -227,26 +247,33 @@ def load_rules(
             errors.append(RuleSchemaError("no such file", Location(str(path))))
             continue
         try:
-            rules.append(load_rule_file(path))
+            rule = _load_rule_file(path, adjust)
         except RuleErrors as exc:
             errors.extend(exc.errors)
+            continue
+        if rule is not None:
+            rules.append(rule)
     errors.extend(duplicate_errors(rules))
     if errors:
         raise RuleErrors(errors)
     return rules
 
 
-def _load_skipping(paths: Iterable[Path], report: Callable[[SessionwatchError], None]) -> list[Rule]:
+def _load_skipping(
+    paths: Iterable[Path], adjust: Adjust | None, report: Callable[[SessionwatchError], None]
+) -> list[Rule]:
     files = discover(paths)
     if not files:
         raise RuleErrors([RuleSchemaError("no rule files found", Location(", ".join(map(str, paths))))])
     rules: list[Rule] = []
     for path in files:
         try:
-            rule = load_rule_file(path)
+            rule = _load_rule_file(path, adjust)
         except RuleErrors as exc:
             for error in exc.errors:
                 report(error)
+            continue
+        if rule is None:
             continue
         clash = duplicate_errors([*rules, rule])
         if clash:

@@ -14,6 +14,7 @@ from elasticsearch import ApiError, TransportError
 
 from sessionwatch import __version__, redact
 from sessionwatch.commands import coverage, deploy, detect, enrich, new, render, run, test, validate
+from sessionwatch.rule_sources import config_flag
 from sessionwatch.rules.errors import (
     ElasticsearchUnavailable,
     PluginError,
@@ -23,6 +24,10 @@ from sessionwatch.rules.errors import (
 
 COMMANDS = (validate, render, enrich, test, detect, deploy, run, new, coverage)
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+CONFIG_HELP = (
+    "site configuration file (default: $SESSIONWATCH_CONFIG, else the nearest sessionwatch.toml or "
+    "pyproject.toml with [tool.sessionwatch] from the working directory upward)"
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -30,9 +35,12 @@ def build_parser() -> argparse.ArgumentParser:
         prog="sessionwatch", description="Detective controls for session-timeout policy in an Elastic stack."
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--config", metavar="FILE", help=CONFIG_HELP)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for command in COMMANDS:
         command.add_parser(sub)
+    for command_parser in sub.choices.values():  # also after the command; SUPPRESS keeps a global one
+        command_parser.add_argument("--config", metavar="FILE", default=argparse.SUPPRESS, help=CONFIG_HELP)
     return parser
 
 
@@ -59,7 +67,8 @@ class _RedactingStream(io.TextIOBase):
 
 def _run(args: argparse.Namespace) -> int:
     try:
-        code: int = args.run(args)
+        with config_flag(args.config):
+            code: int = args.run(args)
     except RuleErrors as exc:
         for error in exc.errors:
             print(error, file=sys.stderr)

@@ -77,4 +77,4 @@ def test_evictions_at_the_cap_are_counted(workers: int) -> None:
         workers=workers,
     )
     assert result.counts.evicted_for_memory == 10 - 3 * workers  # each worker holds its own 3
-    assert "evicted_for_memory=" in result.counts.summary()
+    assert "evicted_for_memory=" in result.counts.line()

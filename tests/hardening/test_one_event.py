@@ -76,7 +76,7 @@ def test_each_hostile_event_alone_is_handled_and_the_stream_goes_on() -> None:
     outputs = list(engine.process(stream().splitlines()))
     counts = engine.counts
     assert counts.read == len(HOSTILE) + 2
-    assert counts.conserved, counts.summary()
+    assert counts.conserved, counts.line()
     written = [o.text() for o in outputs if o.dead is None]
     docs = check_output(written)
     assert docs[0]["@timestamp"] == "2026-03-02T09:00:01Z"
@@ -161,7 +161,7 @@ def test_an_enricher_error_dead_letters_that_event_only(monkeypatch: pytest.Monk
 def test_fuzz_no_event_kills_the_stream_or_breaks_conservation(lines: list[str]) -> None:
     engine = Engine(profiles(), discover_enrichers())
     outputs = list(engine.process([*lines, line(event(59))]))
-    assert engine.counts.conserved, engine.counts.summary()
+    assert engine.counts.conserved, engine.counts.line()
     assert engine.counts.read == len(lines) + 1
     assert len(outputs) == engine.counts.read
     check_output([o.text() for o in outputs if o.dead is None])

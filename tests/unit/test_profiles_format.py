@@ -15,14 +15,25 @@ from tests.unit.test_enrich_helpers import facts_by_id, get, run
 
 BUILTIN = {
     "auth0",
+    "aws_cloudtrail",
+    "cisco_duo",
     "entra",
     "generic",
+    "github",
     "google_workspace",
+    "google_workspace_admin",
+    "google_workspace_token",
     "hashicorp_vault",
+    "keycloak",
+    "o365",
     "okta",
+    "onepassword",
     "salesforce",
+    "salesforce_apex",
+    "slack",
     "system_auth",
     "teleport",
+    "zscaler_zpa",
 }
 
 MINIMAL = """\
@@ -144,6 +155,8 @@ def test_one_mixed_stream_needs_no_flag() -> None:
 
 
 class _EntryPoint:
+    group, dist = "sessionwatch.profiles", None  # as importlib.metadata.EntryPoint has them
+
     def __init__(self, name: str, value: str, factory: Any) -> None:
         self.name, self.value, self._factory = name, value, factory
 
