@@ -4,12 +4,15 @@ environment error. User mistakes print as ``path:line:col: message``, never as a
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import sys
 from collections.abc import Sequence
+from typing import TextIO
 
 from elasticsearch import ApiError, TransportError
 
-from sessionwatch import __version__
+from sessionwatch import __version__, redact
 from sessionwatch.commands import coverage, deploy, detect, enrich, new, render, run, test, validate
 from sessionwatch.rule_sources import config_flag
 from sessionwatch.rules.errors import (
@@ -42,7 +45,27 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    redact.install_log_redaction()
     args = build_parser().parse_args(argv)
+    with contextlib.redirect_stderr(_RedactingStream(sys.stderr)):
+        return _run(args)
+
+
+class _RedactingStream(io.TextIOBase):
+    """stderr with credentials masked (see ``sessionwatch.redact``)."""
+
+    def __init__(self, target: TextIO) -> None:
+        self.target = target
+
+    def write(self, text: str) -> int:
+        self.target.write(redact.redact(text))
+        return len(text)
+
+    def flush(self) -> None:
+        self.target.flush()
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         with config_flag(args.config):
             code: int = args.run(args)

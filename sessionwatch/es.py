@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit
 
 from elasticsearch import ApiError, Elasticsearch, TransportError
 
+from sessionwatch import redact
 from sessionwatch.rules.errors import ElasticsearchUnavailable
 
 ENV_URL = "SESSIONWATCH_ES_URL"
@@ -19,23 +21,22 @@ ENV_CA_CERTS = "SESSIONWATCH_ES_CA_CERTS"
 
 
 def redact_url(url: str) -> str:
-    """``url`` without user information, safe to print."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme, host, parts.path, "", ""))
+    """``url`` without user information, safe to print (see ``sessionwatch.redact``)."""
+    return redact.redact_url(url)
 
 
 def _secret(name: str) -> str | None:
     """``NAME`` from the environment, or the contents of the file named by ``NAME_FILE``."""
     value = os.environ.get(name)
     if value:
+        redact.register_secret(value)
         return value
     file_name = os.environ.get(f"{name}_FILE")
     if file_name:
         try:
-            return Path(file_name).read_text(encoding="utf-8").strip()
+            value = Path(file_name).read_text(encoding="utf-8").strip()
+            redact.register_secret(value)
+            return value
         except OSError as exc:
             raise ElasticsearchUnavailable(f"cannot read {name}_FILE: {exc.strerror}") from None
     return None
@@ -53,6 +54,7 @@ def connect(
 ) -> Elasticsearch:
     """A client for ``url`` (or ``$SESSIONWATCH_ES_URL``); waits until the cluster is usable."""
     resolved = resolve_url(url)
+    _check_url(resolved, from_command_line=bool(url))
     options: dict[str, Any] = {"request_timeout": request_timeout, "verify_certs": True}
     ca = ca_certs or os.environ.get(ENV_CA_CERTS)
     if ca:
@@ -63,9 +65,37 @@ def connect(
         options["api_key"] = api_key
     elif username:
         options["basic_auth"] = (username, _secret(ENV_PASSWORD) or "")
-    client = Elasticsearch(resolved, **options)
+    try:
+        client = Elasticsearch(resolved, **options)
+    except ValueError:  # its message quotes the URL, password included
+        raise ElasticsearchUnavailable(
+            f"invalid Elasticsearch URL {redact_url(resolved)}: expected scheme://host:port"
+        ) from None
     wait_until_ready(client, redact_url(resolved))
     return client
+
+
+def _check_url(url: str, *, from_command_line: bool) -> None:
+    """Register the URL's credentials for redaction; refuse a URL that cannot be parsed (its
+    text is never shown); warn when a password was given on the command line."""
+    secret = redact.url_secret(url)
+    redact.register_secret(secret)
+    redact.register_secret(unquote(secret or ""))
+    try:
+        parts = urlsplit(url)
+        _ = parts.port  # raises on a bad port
+        if "://" not in url or not parts.hostname:
+            raise ValueError(url)
+    except ValueError:
+        raise ElasticsearchUnavailable(
+            f"invalid Elasticsearch URL {redact_url(url)}: expected scheme://host:port"
+        ) from None
+    if secret and from_command_line:
+        print(
+            "warning: a password in --es-url is visible to every user of this machine (ps); "
+            f"set {ENV_PASSWORD} or {ENV_PASSWORD}_FILE (or {ENV_API_KEY}[_FILE]) instead",
+            file=sys.stderr,
+        )
 
 
 def wait_until_ready(client: Elasticsearch, shown_url: str, timeout: str = "30s") -> None:

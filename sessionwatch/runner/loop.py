@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -24,7 +25,7 @@ from sessionwatch.rules.counters import Counters
 from sessionwatch.rules.errors import ElasticsearchUnavailable, SessionwatchError
 from sessionwatch.rules.model import Rule
 from sessionwatch.runner.alert_store import record_termination, write_alerts
-from sessionwatch.runner.audit import AuditLog, AuditRecord
+from sessionwatch.runner.audit import AuditLog, AuditRecord, window_record_id
 from sessionwatch.runner.backoff import Backoff
 from sessionwatch.runner.clock import Clock, iso, parse_iso, utc_now
 from sessionwatch.runner.evaluation import evaluate_window, rule_hash
@@ -227,7 +228,15 @@ class Runner:
     def _evaluate(self, state: _RuleState, slot: Slot) -> None:
         rule = state.rule
         began = self.monotonic()
-        record = AuditRecord(rule, state.hash, slot.window, self.options.runner_id, iso(self.clock()))
+        runner_id = self.options.runner_id
+        record = AuditRecord(
+            rule,
+            state.hash,
+            slot.window,
+            runner_id,
+            iso(self.clock()),
+            record_id=window_record_id(runner_id, rule, state.hash, slot.window),
+        )
         queued = False
         try:
             result = evaluate_window(self.client, rule, self.options.index or rule.scope.index, slot.window)
@@ -241,6 +250,7 @@ class Runner:
                 created=iso(self.clock()),
             )
             record.alerts_raised, record.alerts_known = len(written.new), written.known
+            self.summary.alerts_raised += len(written.new)  # created now, whatever fails later
             for alert in [*written.new, *written.pending] if self.webhook else []:
                 outcome = self._terminate(state, alert)
                 record.terminations[outcome] = record.terminations.get(outcome, 0) + 1
@@ -259,6 +269,7 @@ class Runner:
         except (*NODE_ERRORS, SessionwatchError) as exc:
             if not queued:
                 record.outcome, record.error = "error", describe(exc)
+                record.record_id = uuid.uuid4().hex  # one record per failed try
                 record.duration_ms = int((self.monotonic() - began) * 1000)
                 self.audit.add(record)
                 self.audit.flush()
@@ -295,7 +306,6 @@ class Runner:
 
     def _count(self, record: AuditRecord) -> None:
         self.summary.evaluations += 1
-        self.summary.alerts_raised += record.alerts_raised
         self.summary.alerts_known += record.alerts_known
         for key, value in record.terminations.items():
             self.summary.terminations[key] = self.summary.terminations.get(key, 0) + value
