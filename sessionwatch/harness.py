@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -12,14 +11,16 @@ from typing import Any
 from elasticsearch import Elasticsearch
 
 from sessionwatch.alerts import alert_key
-from sessionwatch.bulk import index_documents
-from sessionwatch.enrichers import Engine, ProfileRegistry, discover_enrichers, events_mapping
+from sessionwatch.bulk import document_id, index_documents
+from sessionwatch.enrichers import Engine, ProfileRegistry, discover_enrichers
 from sessionwatch.enrichers.events import get_path
-from sessionwatch.evaluate import evaluate
+from sessionwatch.es import COMMAND_RETRY
 from sessionwatch.fixtures_root import fixture_path
+from sessionwatch.indices import temporary_events_index
 from sessionwatch.renderer import Window
 from sessionwatch.rules.errors import SessionwatchError
 from sessionwatch.rules.model import ExpectedAlert, Rule, RuleCase
+from sessionwatch.runner.evaluation import evaluate_window
 
 INDEX_PREFIX = "sessionwatch-test-"
 AlertKey = tuple[str | None, str | None, str | None]
@@ -118,32 +119,31 @@ def enrich_fixture(path: Path, profiles: ProfileRegistry, profile: str | None) -
     return [o.doc for o in outputs if o.doc is not None]
 
 
-def create_events_index(client: Elasticsearch, index: str) -> None:
-    client.indices.create(
-        index=index, mappings=events_mapping(), settings={"number_of_shards": 1, "number_of_replicas": 0}
-    )
+def evaluate_case(client: Elasticsearch, rule: Rule, case: RuleCase, index: str) -> CaseResult:
+    """The case's window evaluated the way ``run`` and ``detect`` evaluate (every page)."""
+    result = CaseResult(rule, case)
+    start = case.start or case.at - timedelta(seconds=rule.schedule.lookback_seconds)
+    window = Window(_iso(start), _iso(case.at))
+    result.alerts = evaluate_window(client, rule, index, window, max_pages=None, retry=COMMAND_RETRY).alerts
+    result.missing, result.unexpected = compare(case.expect, [alert_key(a) for a in result.alerts])
+    return result
 
 
 def run_case(
     client: Elasticsearch, rule: Rule, case: RuleCase, profiles: ProfileRegistry, fixtures: Path | None = None
 ) -> CaseResult:
-    result = CaseResult(rule, case)
-    index = f"{INDEX_PREFIX}{uuid.uuid4().hex[:12]}"
     try:
         docs = enrich_fixture(fixture_path(rule, case, fixtures), profiles, case.profile)
-        create_events_index(client, index)
-        report = index_documents(client, index, ((d["sessionwatch"]["event"]["id"], d) for d in docs))
-        if not report.ok:
-            result.error = f"{len(report.failed)} fixture events were rejected: {report.failed[0]}"
-            return result
-        start = case.start or case.at - timedelta(seconds=rule.schedule.lookback_seconds)
-        result.alerts = evaluate(client, rule, index, Window(_iso(start), _iso(case.at)))
-        result.missing, result.unexpected = compare(case.expect, [alert_key(a) for a in result.alerts])
+        with temporary_events_index(client, INDEX_PREFIX) as index:
+            report = index_documents(client, index, ((document_id(d), d) for d in docs))
+            if not report.ok:
+                first = report.failed[0]
+                return CaseResult(
+                    rule, case, error=f"{len(report.failed)} fixture events were rejected: {first['error']}"
+                )
+            return evaluate_case(client, rule, case, index)
     except SessionwatchError as exc:
-        result.error = str(exc)
-    finally:
-        client.indices.delete(index=index, ignore_unavailable=True)
-    return result
+        return CaseResult(rule, case, error=str(exc))
 
 
 def run_rules(

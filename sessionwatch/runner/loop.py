@@ -18,6 +18,7 @@ from typing import Any
 
 from elasticsearch import ApiError, Elasticsearch, TransportError
 
+from sessionwatch.es import describe_error as describe
 from sessionwatch.indices import ALERTS_INDEX, AUDIT_INDEX, STATE_INDEX
 from sessionwatch.renderer import Window, render_query
 from sessionwatch.rules.errors import ElasticsearchUnavailable, SessionwatchError
@@ -80,15 +81,6 @@ class _RuleState:
     failing_since: float | None = None
     retry_at: float = 0.0
     failures: int = 0
-
-
-def describe(exc: BaseException) -> str:
-    """A failure in words that carry no credentials or URLs."""
-    if isinstance(exc, ApiError):
-        return f"HTTP {exc.meta.status} {exc.error}"
-    if isinstance(exc, SessionwatchError):
-        return exc.message
-    return type(exc).__name__
 
 
 class Runner:
