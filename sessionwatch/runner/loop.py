@@ -50,6 +50,7 @@ class RunnerOptions:
     every: timedelta | None = None  # overrides each rule's schedule.interval
     max_span: timedelta | None = None  # default: the interval
     start: datetime | None = None  # first checkpoint when none is stored (default: now - interval)
+    not_before: datetime | None = None  # no window reaches before this (a backfill of exactly it)
     until: datetime | None = None  # horizon instead of the wall clock; ends the run there
     once: bool = False
     retry: Backoff = field(default_factory=lambda: Backoff(base=1.0, cap=60.0))
@@ -211,7 +212,9 @@ class Runner:
             checkpoint = self._load(state)
             if not self.finite and not is_due(checkpoint, now, self.interval(rule)):
                 return False
-            slot = next_slot(checkpoint, horizon, lookback=lookback, span=self.span(rule))
+            slot = next_slot(
+                checkpoint, horizon, lookback=lookback, span=self.span(rule), floor=self.options.not_before
+            )
             if slot is None:
                 return False
             self._evaluate(state, slot)
