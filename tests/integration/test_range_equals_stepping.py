@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 from elasticsearch import Elasticsearch
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from sessionwatch.bulk import document_id, index_documents
@@ -93,11 +93,29 @@ def scenarios(draw: st.DrawFn) -> dict[str, Any]:
     for number, kind in enumerate(Kind):
         rules.append(draw(st.sampled_from(BY_KIND[kind])))
         cases = POOL[kind]
-        for n in range(draw(st.integers(1, 3))):
+        for n in range(draw(st.integers(2, 4))):
             case = cases[draw(st.integers(0, len(cases) - 1))]
-            offset = timedelta(minutes=draw(st.integers(-120, int(length.total_seconds() // 60) + 60)))
+            offset = timedelta(minutes=draw(st.integers(-45, int(length.total_seconds() // 60) + 15)))
             docs += _place(case, start + offset, f"k{number}c{n}", draw(st.booleans()))
     return {"start": start, "end": start + length, "span": span, "docs": docs, "rules": rules}
+
+
+def _mid_range_burst() -> dict[str, Any]:
+    """A concurrency burst in the middle of the range, clear of its last ``within`` (what a range
+    run missed before), and one copy of every other kind's first case next to it."""
+    start = BASE + timedelta(minutes=7, seconds=13)
+    docs: list[dict[str, Any]] = []
+    for number, kind in enumerate(Kind):
+        at = start + timedelta(minutes=47 if kind is Kind.SESSION_CONCURRENCY else 30)
+        docs += _place(POOL[kind][0], at, f"x{number}", True)
+    rules = [BY_KIND[kind][0] for kind in Kind]
+    return {
+        "start": start,
+        "end": start + timedelta(hours=3),
+        "span": timedelta(minutes=20),
+        "docs": docs,
+        "rules": rules,
+    }
 
 
 @pytest.fixture
@@ -123,6 +141,7 @@ def _by_id(alerts: list[dict[str, Any]]) -> dict[str, str]:
     ],
 )
 @given(scenario=scenarios())
+@example(scenario=_mid_range_burst())
 def test_a_range_gives_the_alerts_of_the_runner_stepping_through_it(
     es: Elasticsearch, scratch: dict[str, str], scenario: dict[str, Any]
 ) -> None:
