@@ -27,7 +27,7 @@ from elasticsearch import ApiError, Elasticsearch, TransportError
 
 from sessionwatch.bulk import document_id, index_documents
 from sessionwatch.enrichers.engine import Engine
-from sessionwatch.es import describe_error
+from sessionwatch.es import RETRY_STATUSES, ClusterDown, describe_error
 from sessionwatch.indices import STATE_INDEX
 from sessionwatch.rules.errors import ElasticsearchUnavailable
 from sessionwatch.runner.backoff import Backoff
@@ -223,6 +223,7 @@ class Follower:
             return 0
         lines = [json.dumps(h["_source"], sort_keys=True, ensure_ascii=False) for _, _, h in fresh]
         docs: list[tuple[str, dict[str, Any]]] = []
+        origins: dict[str, tuple[str, str]] = {}  # document id -> (source key, input line)
         letters: list[dict[str, Any]] = []
         for out in engine.process(lines, first_line=0):
             key = fresh[out.line][1]
@@ -235,12 +236,19 @@ class Follower:
                     else "raw-" + hashlib.sha256(key.encode()).hexdigest()[:40]
                 )
                 docs.append((doc_id, out.doc))
+                origins[doc_id] = (key, lines[out.line])
         report = index_documents(self.client, self.dest, docs, refresh=False)
-        if not report.ok:
-            raise ElasticsearchUnavailable(
-                f"{len(report.failed)} enriched events rejected by {self.dest}: "
-                f"{report.failed[0]['status']} {_error_type(report.failed[0]['error'])}"
+        refused = [f for f in report.failed if 400 <= f["status"] < 500 and f["status"] not in RETRY_STATUSES]
+        if len(refused) < len(report.failed):  # the cluster, not the events: retry the page
+            failed = next(f for f in report.failed if f not in refused)
+            raise ClusterDown(
+                f"{len(report.failed) - len(refused)} enriched events not written to {self.dest}: "
+                f"{failed['status']} {_error_type(failed['error'])}"
             )
+        for item in refused:  # the events themselves (a value the mapping refuses): dead letter
+            key, raw = origins[str(item["id"])]
+            reason = f"Elasticsearch rejected it: HTTP {item['status']} {_error_type(item['error'])}"
+            letters.append({"source": key, "reason": reason, "raw": raw})
         position = self._position.after([(ts, key) for ts, key, _ in fresh])
         data = {
             "position": position.as_doc(),
