@@ -4,6 +4,8 @@ a source id, late events, a time that misses the file, and bulk requests bounded
 from __future__ import annotations
 
 import json
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +14,8 @@ from elasticsearch import Elasticsearch
 
 from sessionwatch.bulk import index_documents
 from sessionwatch.indices import temporary_events_index
-from tests.integration.test_runner_support import IDLE_RULE, REPO, cli_env, run_cli
+from tests.hardening.nodes import FaultyProxy
+from tests.integration.test_runner_support import IDLE_RULE, REPO, cli_env, enrich, load, run_cli
 
 FIXTURE = REPO / "fixtures/session_idle_timeout/pci-dss-idle-15m/gap-20m-then-accepted.ndjson"
 
@@ -119,3 +122,36 @@ def test_bulk_requests_are_bounded_by_bytes(es: Elasticsearch, monkeypatch: pyte
         assert es.count(index=index)["count"] == 5
     assert len(sizes) >= 2
     assert max(sizes) <= 1_000_000
+
+
+def test_detect_retries_its_searches_through_a_pause(es: Elasticsearch, es_url: str, tmp_path: Path) -> None:
+    """The node stops answering (connections dropped and refused) for 3 s when detect sends its
+    first search: detect retries with the one retry policy and gives the same alerts, exit 1."""
+    with temporary_events_index(es, "sw-detect-pause-") as index:
+        load(es, index, enrich(_events()))
+        proxy = FaultyProxy(int(es_url.rsplit(":", 1)[1].rstrip("/")))
+        searching = proxy.when_seen(f"POST /{index}/_search".encode())
+        paused = threading.Event()
+
+        def pause() -> None:
+            if searching.wait(120):
+                proxy.set_mode("drop")
+                paused.set()
+                time.sleep(3)
+                proxy.set_mode("pass")
+
+        chaos = threading.Thread(target=pause)
+        chaos.start()
+        args = ["detect", "--index", index, "--rules", str(IDLE_RULE), "--from", "2026-03-02T08:00:00Z"]
+        try:
+            done = run_cli([*args, "--to", "2026-03-02T10:00:00Z"], cli_env(proxy.url), tmp_path)
+        finally:
+            chaos.join()
+            proxy.close()
+    assert paused.is_set()
+    assert "Traceback" not in done.stderr
+    assert done.returncode == 1, done.stderr
+    alerts = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [a["sessionwatch"]["evidence"]["event_ids"] for a in alerts] == [["a-3"]]
+    assert "search for rule pci-dss-idle-15m" in done.stderr
+    assert "retry 1" in done.stderr
