@@ -14,13 +14,13 @@ from sessionwatch.alerts import alert_key
 from sessionwatch.bulk import document_id, index_documents
 from sessionwatch.enrichers import Engine, ProfileRegistry, discover_enrichers
 from sessionwatch.enrichers.events import get_path
-from sessionwatch.es import COMMAND_RETRY
+from sessionwatch.es import COMMAND_RETRY, retrying
 from sessionwatch.fixtures_root import fixture_path
 from sessionwatch.indices import temporary_events_index
 from sessionwatch.renderer import Window
 from sessionwatch.rules.errors import SessionwatchError
 from sessionwatch.rules.model import ExpectedAlert, Rule, RuleCase
-from sessionwatch.runner.evaluation import evaluate_window
+from sessionwatch.runner.evaluation import Request, evaluate_many, evaluate_window
 
 INDEX_PREFIX = "sessionwatch-test-"
 AlertKey = tuple[str | None, str | None, str | None]
@@ -122,8 +122,7 @@ def enrich_fixture(path: Path, profiles: ProfileRegistry, profile: str | None) -
 def evaluate_case(client: Elasticsearch, rule: Rule, case: RuleCase, index: str) -> CaseResult:
     """The case's window evaluated the way ``run`` and ``detect`` evaluate (every page)."""
     result = CaseResult(rule, case)
-    start = case.start or case.at - timedelta(seconds=rule.schedule.lookback_seconds)
-    window = Window(_iso(start), _iso(case.at))
+    window = _window(rule, case)
     result.alerts = evaluate_window(client, rule, index, window, max_pages=None, retry=COMMAND_RETRY).alerts
     result.missing, result.unexpected = compare(case.expect, [alert_key(a) for a in result.alerts])
     return result
@@ -146,9 +145,57 @@ def run_case(
         return CaseResult(rule, case, error=str(exc))
 
 
+def _window(rule: Rule, case: RuleCase) -> Window:
+    start = case.start or case.at - timedelta(seconds=rule.schedule.lookback_seconds)
+    return Window(_iso(start), _iso(case.at))
+
+
 def run_rules(
     client: Elasticsearch, rules: Iterable[Rule], profiles: ProfileRegistry, fixtures: Path | None = None
 ) -> Iterator[CaseResult]:
-    for rule in rules:
-        for case in rule.tests:
-            yield run_case(client, rule, case, profiles, fixtures)
+    """Every case of ``rules``: all fixtures in one index, a filtered alias per case (its own
+    documents only), every case's first page in one multi-search (``evaluate_many``)."""
+    cases = [(rule, case) for rule in rules for case in rule.tests]
+    results: dict[int, CaseResult] = {}
+    docs: list[tuple[str, dict[str, Any]]] = []
+    ids_of: dict[int, list[str]] = {}
+    for number, (rule, case) in enumerate(cases):
+        try:
+            enriched = enrich_fixture(fixture_path(rule, case, fixtures), profiles, case.profile)
+        except SessionwatchError as exc:
+            results[number] = CaseResult(rule, case, error=str(exc))
+            continue
+        ids = [f"c{number}:{document_id(doc)}" for doc in enriched]
+        ids_of[number] = ids
+        docs += zip(ids, enriched, strict=True)
+    if ids_of:
+        with temporary_events_index(client, INDEX_PREFIX) as index:
+            report = index_documents(client, index, docs)
+            failed = {str(item["id"]): item for item in report.failed}
+            for number, ids in ids_of.items():
+                rejected = [failed[i] for i in ids if i in failed]
+                if rejected:
+                    rule, case = cases[number]
+                    message = f"{len(rejected)} fixture events were rejected: {rejected[0]['error']}"
+                    results[number] = CaseResult(rule, case, error=message)
+            live = [n for n in ids_of if n not in results]
+            actions = [
+                {"add": {"index": index, "alias": f"{index}-c{n}", "filter": {"ids": {"values": ids_of[n]}}}}
+                for n in live
+            ]
+            if actions:
+                retrying(lambda: client.indices.update_aliases(actions=actions), "creating case aliases")
+            requests = [Request(cases[n][0], f"{index}-c{n}", _window(*cases[n])) for n in live]
+            for number, outcome in zip(
+                live, evaluate_many(client, requests, retry=COMMAND_RETRY), strict=True
+            ):
+                rule, case = cases[number]
+                result = CaseResult(rule, case)
+                if isinstance(outcome, str):
+                    result.error = f"search failed: {outcome}"
+                else:
+                    result.alerts = outcome
+                    result.missing, result.unexpected = compare(case.expect, [alert_key(a) for a in outcome])
+                results[number] = result
+    for number in range(len(cases)):
+        yield results[number]

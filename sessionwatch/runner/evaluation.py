@@ -157,3 +157,52 @@ def evaluate_window(
         body = following
         page += 1
     return Evaluation(list(alerts.values()), matches, int(examined), truncated=True)
+
+
+@dataclass(frozen=True)
+class Request:
+    """One rule over one window of one index (or filtered alias), for ``evaluate_many``."""
+
+    rule: Rule
+    index: str
+    window: Window
+
+
+def evaluate_many(
+    client: Elasticsearch, requests: list[Request], *, retry: Backoff | None = None
+) -> list[list[dict[str, Any]] | str]:
+    """The alerts of each request (or the error text of its search): the first pages of all of
+    them in one ``_msearch``, further pages one search each, the same way ``evaluate_window``
+    pages (same bodies, same alert identities)."""
+    bodies = [search_body(r.rule, r.window) for r in requests]
+    lines: list[dict[str, Any]] = []
+    for request, body in zip(requests, bodies, strict=True):
+        lines += [{"index": request.index}, body]
+
+    def msearch() -> list[dict[str, Any]]:
+        responses: list[dict[str, Any]] = client.msearch(searches=lines).body["responses"]
+        return responses
+
+    responses = msearch() if retry is None else retrying(msearch, "multi-search", retry)
+    results: list[list[dict[str, Any]] | str] = []
+    for request, body, response in zip(requests, bodies, responses, strict=True):
+        if "error" in response:
+            error = response["error"]
+            results.append(str(error.get("type", error) if isinstance(error, dict) else error))
+            continue
+        alerts: dict[str, dict[str, Any]] = {}
+        page: dict[str, Any] | None = response
+        while page is not None:
+            for alert in alerts_from_response(request.rule, page):
+                alerts.setdefault(alert["event"]["id"], alert)
+            body_next = next_page(body, page)
+            if body_next is None:
+                break
+            body = body_next
+            page = (
+                _search(client, request.index, body)
+                if retry is None
+                else retrying(partial(_search, client, request.index, body), "search", retry)
+            )
+        results.append(list(alerts.values()))
+    return results
