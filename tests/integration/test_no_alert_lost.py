@@ -15,7 +15,7 @@ import pytest
 from elasticsearch import Elasticsearch
 
 from sessionwatch.enrichers import ProfileRegistry
-from sessionwatch.harness import run_case
+from sessionwatch.harness import run_case, run_rules
 from sessionwatch.renderer.render import DEFAULT_MAX_HITS
 from sessionwatch.rules import load_rule_file
 from sessionwatch.rules.errors import Location
@@ -109,10 +109,12 @@ def test_fixture_harness_raises_every_alert(
         location=Location(str(IDLE_RULE)),
     )
     rule = dataclasses.replace(rule, tests=(case,))
-    result = run_case(es, rule, case, ProfileRegistry.discover(), tmp_path)
-    assert result.error is None
-    assert len(result.alerts) == SESSIONS
-    assert result.passed, result.diff()[:5]
+    alone = run_case(es, rule, case, ProfileRegistry.discover(), tmp_path)  # the pytest plugin's way
+    (batched,) = run_rules(es, [rule], ProfileRegistry.discover(), tmp_path)  # sessionwatch test's way
+    for result in (alone, batched):
+        assert result.error is None
+        assert len(result.alerts) == SESSIONS
+        assert result.passed, result.diff()[:5]
 
 
 def test_run_raises_every_alert(
