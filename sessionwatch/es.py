@@ -181,6 +181,9 @@ def wait_until_ready(client: Elasticsearch, shown_url: str, timeout: str = "30s"
     try:
         health = client.cluster.health(wait_for_status="yellow", timeout=timeout)
     except (TransportError, ApiError) as exc:
-        raise unavailable(f"Elasticsearch at {shown_url} is unreachable", exc) from None
+        error = unavailable(f"Elasticsearch at {shown_url} is unreachable", exc)
+        if not isinstance(error, ElasticsearchUnavailable):  # a 4xx here: not a cluster URL
+            error = ElasticsearchUnavailable(error.message)
+        raise error from None
     if health.get("timed_out") or health.get("status") == "red":
         raise ClusterDown(f"Elasticsearch at {shown_url} is not ready (status {health.get('status')})")

@@ -19,6 +19,7 @@ from typing import Any
 from elasticsearch import ApiError, Elasticsearch, TransportError
 
 from sessionwatch.es import describe_error as describe
+from sessionwatch.es import unavailable
 from sessionwatch.indices import ALERTS_INDEX, AUDIT_INDEX, STATE_INDEX
 from sessionwatch.renderer import Window, render_query
 from sessionwatch.rules.errors import ElasticsearchUnavailable, SessionwatchError
@@ -151,7 +152,7 @@ class Runner:
                 continue
             try:
                 left = self._catch_up(state, now, horizon) or left
-            except NODE_ERRORS as exc:
+            except (*NODE_ERRORS, SessionwatchError) as exc:
                 self._failed(state, exc)
                 left = True
         return left
@@ -260,7 +261,9 @@ class Runner:
                 self.audit.add(record)
                 self.audit.flush()
             state.checkpoint = None  # re-read: another runner may have moved it
-            raise ElasticsearchUnavailable(describe(exc)) from exc
+            if isinstance(exc, SessionwatchError):
+                raise
+            raise unavailable(f"{rule.name} {slot.window.start}..{slot.window.end}", exc) from exc
         state.checkpoint = slot.end
         self._count(record)
         log.info(
@@ -298,6 +301,10 @@ class Runner:
             self.summary.terminations[key] = self.summary.terminations.get(key, 0) + value
 
     def _failed(self, state: _RuleState, exc: BaseException) -> None:
+        refused = isinstance(exc, SessionwatchError) and not isinstance(exc, ElasticsearchUnavailable)
+        if self.finite and refused:  # a request the cluster refuses (4xx): waiting will not help
+            self.audit.flush()
+            raise SessionwatchError(f"rule {state.rule.name}: {describe(exc)}") from None
         now = self.monotonic()
         self.summary.errors += 1
         state.failing_since = state.failing_since or now
