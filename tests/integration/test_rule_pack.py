@@ -194,7 +194,8 @@ def test_composite_results_are_paged_and_ids_are_deterministic(
     assert [a["event"]["id"] for a in paged] == [a["event"]["id"] for a in whole]
     assert len({a["event"]["id"] for a in paged}) == 5
     other_window = _alerts(es, rule, outside_sessions, Window("2026-06-01T08:00:00Z", "2026-06-01T10:00:00Z"))
-    assert {a["event"]["id"] for a in other_window}.isdisjoint({a["event"]["id"] for a in whole})
+    # an alert's id is the finding's, not the window's: a wider window names the same alerts
+    assert {a["event"]["id"] for a in other_window} == {a["event"]["id"] for a in whole}
     first = whole[0]
     assert first["rule"]["category"] == "session_ip_binding"
     assert first["sessionwatch"]["evidence"]["event_ids"] == ["s0-0"]
