@@ -135,6 +135,8 @@ def _load_events(client: Elasticsearch, index: str, args: argparse.Namespace, de
                 elif out.enriched and out.doc is not None:
                     docs.setdefault(document_id(out.doc), (out.doc, f"{name}:{out.line}", out.raw or ""))
     print(f"detect: {engine.counts.summary()}", file=sys.stderr)
+    for hint in engine.counts.profiles.hints(profiles.names):  # the same hints as enrich
+        print(f"detect: {hint}", file=sys.stderr)
     loaded = Loaded(enriched=engine.counts.enriched)
     report = index_documents(client, index, ((key, doc) for key, (doc, _, _) in docs.items()))
     rejected = {str(item["id"]): item for item in report.failed}
