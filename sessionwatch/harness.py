@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -12,15 +11,17 @@ from typing import Any
 from elasticsearch import Elasticsearch
 
 from sessionwatch.alerts import alert_key
-from sessionwatch.bulk import index_documents
-from sessionwatch.enrichers import Engine, ProfileRegistry, discover_enrichers, events_mapping
+from sessionwatch.bulk import document_id, index_documents
+from sessionwatch.enrichers import Engine, ProfileRegistry, discover_enrichers
 from sessionwatch.enrichers.events import get_path
-from sessionwatch.evaluate import evaluate
+from sessionwatch.es import COMMAND_RETRY, retrying
 from sessionwatch.fixtures_root import fixture_path
+from sessionwatch.indices import temporary_events_index
 from sessionwatch.renderer import Window
 from sessionwatch.rules.errors import SessionwatchError
 from sessionwatch.rules.instants import iso
 from sessionwatch.rules.model import ExpectedAlert, Rule, RuleCase
+from sessionwatch.runner.evaluation import Request, evaluate_many, evaluate_window
 
 INDEX_PREFIX = "sessionwatch-test-"
 AlertKey = tuple[str | None, str | None, str | None]
@@ -115,37 +116,83 @@ def enrich_fixture(path: Path, profiles: ProfileRegistry, profile: str | None) -
     return [o.doc for o in outputs if o.doc is not None]
 
 
-def create_events_index(client: Elasticsearch, index: str) -> None:
-    client.indices.create(
-        index=index, mappings=events_mapping(), settings={"number_of_shards": 1, "number_of_replicas": 0}
-    )
+def evaluate_case(client: Elasticsearch, rule: Rule, case: RuleCase, index: str) -> CaseResult:
+    """The case's window evaluated the way ``run`` and ``detect`` evaluate (every page)."""
+    result = CaseResult(rule, case)
+    window = _window(rule, case)
+    result.alerts = evaluate_window(client, rule, index, window, max_pages=None, retry=COMMAND_RETRY).alerts
+    result.missing, result.unexpected = compare(case.expect, [alert_key(a) for a in result.alerts])
+    return result
 
 
 def run_case(
     client: Elasticsearch, rule: Rule, case: RuleCase, profiles: ProfileRegistry, fixtures: Path | None = None
 ) -> CaseResult:
-    result = CaseResult(rule, case)
-    index = f"{INDEX_PREFIX}{uuid.uuid4().hex[:12]}"
     try:
         docs = enrich_fixture(fixture_path(rule, case, fixtures), profiles, case.profile)
-        create_events_index(client, index)
-        report = index_documents(client, index, ((d["sessionwatch"]["event"]["id"], d) for d in docs))
-        if not report.ok:
-            result.error = f"{len(report.failed)} fixture events were rejected: {report.failed[0]}"
-            return result
-        start = case.start or case.at - timedelta(seconds=rule.schedule.lookback_seconds)
-        result.alerts = evaluate(client, rule, index, Window(iso(start), iso(case.at)))
-        result.missing, result.unexpected = compare(case.expect, [alert_key(a) for a in result.alerts])
+        with temporary_events_index(client, INDEX_PREFIX) as index:
+            report = index_documents(client, index, ((document_id(d), d) for d in docs))
+            if not report.ok:
+                first = report.failed[0]
+                return CaseResult(
+                    rule, case, error=f"{len(report.failed)} fixture events were rejected: {first['error']}"
+                )
+            return evaluate_case(client, rule, case, index)
     except SessionwatchError as exc:
-        result.error = str(exc)
-    finally:
-        client.indices.delete(index=index, ignore_unavailable=True)
-    return result
+        return CaseResult(rule, case, error=str(exc))
+
+
+def _window(rule: Rule, case: RuleCase) -> Window:
+    start = case.start or case.at - timedelta(seconds=rule.schedule.lookback_seconds)
+    return Window(iso(start), iso(case.at))
 
 
 def run_rules(
     client: Elasticsearch, rules: Iterable[Rule], profiles: ProfileRegistry, fixtures: Path | None = None
 ) -> Iterator[CaseResult]:
-    for rule in rules:
-        for case in rule.tests:
-            yield run_case(client, rule, case, profiles, fixtures)
+    """Every case of ``rules``: all fixtures in one index, a filtered alias per case (its own
+    documents only), every case's first page in one multi-search (``evaluate_many``)."""
+    cases = [(rule, case) for rule in rules for case in rule.tests]
+    results: dict[int, CaseResult] = {}
+    docs: list[tuple[str, dict[str, Any]]] = []
+    ids_of: dict[int, list[str]] = {}
+    for number, (rule, case) in enumerate(cases):
+        try:
+            enriched = enrich_fixture(fixture_path(rule, case, fixtures), profiles, case.profile)
+        except SessionwatchError as exc:
+            results[number] = CaseResult(rule, case, error=str(exc))
+            continue
+        ids = [f"c{number}:{document_id(doc)}" for doc in enriched]
+        ids_of[number] = ids
+        docs += zip(ids, enriched, strict=True)
+    if ids_of:
+        with temporary_events_index(client, INDEX_PREFIX) as index:
+            report = index_documents(client, index, docs)
+            failed = {str(item["id"]): item for item in report.failed}
+            for number, ids in ids_of.items():
+                rejected = [failed[i] for i in ids if i in failed]
+                if rejected:
+                    rule, case = cases[number]
+                    message = f"{len(rejected)} fixture events were rejected: {rejected[0]['error']}"
+                    results[number] = CaseResult(rule, case, error=message)
+            live = [n for n in ids_of if n not in results]
+            actions = [
+                {"add": {"index": index, "alias": f"{index}-c{n}", "filter": {"ids": {"values": ids_of[n]}}}}
+                for n in live
+            ]
+            if actions:
+                retrying(lambda: client.indices.update_aliases(actions=actions), "creating case aliases")
+            requests = [Request(cases[n][0], f"{index}-c{n}", _window(*cases[n])) for n in live]
+            for number, outcome in zip(
+                live, evaluate_many(client, requests, retry=COMMAND_RETRY), strict=True
+            ):
+                rule, case = cases[number]
+                result = CaseResult(rule, case)
+                if isinstance(outcome, str):
+                    result.error = f"search failed: {outcome}"
+                else:
+                    result.alerts = outcome
+                    result.missing, result.unexpected = compare(case.expect, [alert_key(a) for a in outcome])
+                results[number] = result
+    for number in range(len(cases)):
+        yield results[number]

@@ -19,6 +19,8 @@ from typing import Any
 
 from elasticsearch import ApiError, Elasticsearch, TransportError
 
+from sessionwatch.es import describe_error as describe
+from sessionwatch.es import unavailable
 from sessionwatch.indices import ALERTS_INDEX, AUDIT_INDEX, STATE_INDEX
 from sessionwatch.renderer import Window, render_query
 from sessionwatch.rules.counters import Counters
@@ -51,6 +53,7 @@ class RunnerOptions:
     every: timedelta | None = None  # overrides each rule's schedule.interval
     max_span: timedelta | None = None  # default: the interval
     start: datetime | None = None  # first checkpoint when none is stored (default: now - interval)
+    not_before: datetime | None = None  # no window reaches before this (a backfill of exactly it)
     until: datetime | None = None  # horizon instead of the wall clock; ends the run there
     once: bool = False
     retry: Backoff = field(default_factory=lambda: Backoff(base=1.0, cap=60.0))
@@ -79,15 +82,6 @@ class _RuleState:
     failing_since: float | None = None
     retry_at: float = 0.0
     failures: int = 0
-
-
-def describe(exc: BaseException) -> str:
-    """A failure in words that carry no credentials or URLs."""
-    if isinstance(exc, ApiError):
-        return f"HTTP {exc.meta.status} {exc.error}"
-    if isinstance(exc, SessionwatchError):
-        return exc.message
-    return type(exc).__name__
 
 
 class Runner:
@@ -157,7 +151,7 @@ class Runner:
                 continue
             try:
                 left = self._catch_up(state, now, horizon) or left
-            except NODE_ERRORS as exc:
+            except (*NODE_ERRORS, SessionwatchError) as exc:
                 self._failed(state, exc)
                 left = True
         return left
@@ -218,7 +212,9 @@ class Runner:
             checkpoint = self._load(state)
             if not self.finite and not is_due(checkpoint, now, self.interval(rule)):
                 return False
-            slot = next_slot(checkpoint, horizon, lookback=lookback, span=self.span(rule))
+            slot = next_slot(
+                checkpoint, horizon, lookback=lookback, span=self.span(rule), floor=self.options.not_before
+            )
             if slot is None:
                 return False
             self._evaluate(state, slot)
@@ -274,7 +270,9 @@ class Runner:
                 self.audit.add(record)
                 self.audit.flush()
             state.checkpoint = None  # re-read: another runner may have moved it
-            raise ElasticsearchUnavailable(describe(exc)) from exc
+            if isinstance(exc, SessionwatchError):
+                raise
+            raise unavailable(f"{rule.name} {slot.window.start}..{slot.window.end}", exc) from exc
         state.checkpoint = slot.end
         self._count(record)
         log.info(
@@ -311,6 +309,10 @@ class Runner:
             self.summary.terminations[key] = self.summary.terminations.get(key, 0) + value
 
     def _failed(self, state: _RuleState, exc: BaseException) -> None:
+        refused = isinstance(exc, SessionwatchError) and not isinstance(exc, ElasticsearchUnavailable)
+        if self.finite and refused:  # a request the cluster refuses (4xx): waiting will not help
+            self.audit.flush()
+            raise SessionwatchError(f"rule {state.rule.name}: {describe(exc)}") from None
         now = self.monotonic()
         self.summary.errors += 1
         state.failing_since = state.failing_since or now

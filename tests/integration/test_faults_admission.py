@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sessionwatch.enrichers import Engine, ProfileRegistry, discover_enrichers, events_mapping
-from sessionwatch.harness import create_events_index
+from sessionwatch.indices import create_events_index
 from tests.hardening.events_fuzz import hostile_line
 from tests.hardening.test_one_event import event, line, stream
 

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from elasticsearch import Elasticsearch
 
+from sessionwatch.bulk import document_id
 from sessionwatch.follow import default_follower_id
 from tests.integration.test_runner_support import (
     Names,
@@ -61,12 +62,14 @@ def facts_by_event(docs: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def assert_exactly_once(es: Elasticsearch, names: Names, raw: list[dict[str, Any]]) -> None:
-    """Every raw event is in the destination once, under its event id, with the facts file
-    mode gives for the same events in (@timestamp, id) order, the order follow mode feeds."""
+    """Every raw event is in the destination once, under its document id (event id + digest of
+    the event), with the facts file mode gives for the same events in (@timestamp, id) order,
+    the order follow mode feeds."""
     assert len(raw) <= 10000  # one search returns them all
     assert count(es, names.dest) == len(raw)
     written = all_docs(es, names.dest)
-    assert sorted(d["_id"] for d in written) == sorted(e["event"]["id"] for e in raw)
+    assert sorted(d["_id"] for d in written) == sorted(document_id(d) for d in enrich(raw))
+    assert sorted(d["sessionwatch"]["event"]["id"] for d in written) == sorted(e["event"]["id"] for e in raw)
     assert facts_by_event(written) == facts_by_event(enrich(raw))
 
 

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 from elasticsearch import Elasticsearch
 
-from sessionwatch.harness import create_events_index
+from sessionwatch.indices import create_events_index
 from sessionwatch.renderer.kibana import render_kibana_rule
 from sessionwatch.rule_sources import Selection, load_selected
 from sessionwatch.rules import Rule
