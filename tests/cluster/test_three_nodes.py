@@ -1,0 +1,245 @@
+"""``detect``, ``run`` and ``enrich --follow`` on a three-node cluster (indices with one replica)
+while one node is killed, and while the cluster is restarted node by node.
+
+Each test prints its figures (expected, written, lost, duplicated), the numbers
+docs/reliability.md ("Three-node cluster") records. Lost and duplicated must be 0.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from elasticsearch import Elasticsearch
+
+from sessionwatch.indices import index_templates
+from tests.cluster.conftest import NODES, Cluster
+from tests.integration.test_follow import RAW_MAPPING, facts_by_event, follow_args
+from tests.integration.test_runner_support import (
+    DAY,
+    IDLE_RULE,
+    Names,
+    all_docs,
+    cli_env,
+    count,
+    enrich,
+    iso,
+    load,
+    run_cli,
+    start_cli,
+    synthetic_events,
+    wait_for,
+)
+
+REPLICATED = {"number_of_shards": 2, "number_of_replicas": 1}
+UNTIL = DAY + timedelta(hours=21)
+
+
+@pytest.fixture
+def client(cluster: Cluster) -> Iterator[Elasticsearch]:
+    made = cluster.client()
+    yield made
+    made.close()
+
+
+@pytest.fixture
+def names(client: Elasticsearch) -> Iterator[Names]:
+    made = Names()
+    yield made
+    made.drop(client)
+
+
+def figures(what: str, expected: list[Any], written: list[Any]) -> dict[str, int]:
+    """Expected / written / lost / duplicated of one test, printed for the docs."""
+    seen = Counter(written)
+    result = {
+        "expected": len(expected),
+        "written": len(written),
+        "lost": len(set(expected) - set(seen)),
+        "duplicated": sum(n - 1 for n in seen.values()),
+        "unexpected": len(set(seen) - set(expected)),
+    }
+    print(f"\nFIGURES {what}: {json.dumps(result)}")
+    return result
+
+
+def assert_exact(what: str, expected: list[Any], written: list[Any]) -> None:
+    result = figures(what, expected, written)
+    assert result["lost"] == result["duplicated"] == result["unexpected"] == 0, result
+
+
+def alert_pairs(client: Elasticsearch, index: str) -> list[tuple[str, str]]:
+    return [
+        (a["sessionwatch"]["session"]["id"], a["sessionwatch"]["evidence"]["event_ids"][0])
+        for a in all_docs(client, index)
+    ]
+
+
+def replicated_events(client: Elasticsearch, name: str, docs: list[dict[str, Any]]) -> None:
+    template = index_templates()["sessionwatch-events"]["template"]
+    client.indices.create(index=name, mappings=template["mappings"], settings=REPLICATED)
+    load(client, name, docs)
+
+
+def kill_one_node(cluster: Cluster, node: str = "es03") -> Callable[[], None]:
+    """Kill ``node`` (SIGKILL, no goodbye to the cluster); the returned call starts it again."""
+    cluster.docker("kill", node)
+
+    def revive() -> None:
+        cluster.docker("start", node)
+        cluster.wait("green")
+
+    return revive
+
+
+def rolling_restart(cluster: Cluster) -> None:
+    """Restart every node in turn (es03, es02, then es01, the CLI's only address), each once the
+    cluster is green again."""
+    for node in reversed(NODES):
+        cluster.docker("restart", node)
+        cluster.wait("green")
+
+
+def finish(process: subprocess.Popen[bytes], log: Path, timeout: float = 900) -> str:
+    try:
+        assert process.wait(timeout) == 0, log.read_text()
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGKILL)
+    return log.read_text()
+
+
+# --- enrich --follow --------------------------------------------------------------------------------
+
+
+def _follow(cluster: Cluster, client: Elasticsearch, names: Names, tmp_path: Path, disrupt: str) -> None:
+    client.indices.create(index=names.raw, mappings=RAW_MAPPING, settings=REPLICATED)
+    raw, _ = synthetic_events(1500, seed=31)
+    load(client, names.raw, raw, raw=True)
+    log = tmp_path / "follow.log"
+    env = cli_env(cluster.entry_url)
+    follower = start_cli(follow_args(names, "--batch-size", "40"), env, tmp_path, log)
+    revive = None
+    try:
+        wait_for(lambda: count(client, names.dest) >= 300, 300, "300 events written")
+        if disrupt == "kill":
+            revive = kill_one_node(cluster)
+        else:
+            rolling_restart(cluster)
+        finish(follower, log)
+    finally:
+        if revive is not None:
+            revive()
+    written = all_docs(client, names.dest)
+    assert_exact(f"enrich --follow, {disrupt}", [e["event"]["id"] for e in raw], [d["_id"] for d in written])
+    assert facts_by_event(written) == facts_by_event(enrich(raw))
+
+
+def test_follow_while_a_node_is_killed(
+    cluster: Cluster, client: Elasticsearch, names: Names, tmp_path: Path
+) -> None:
+    _follow(cluster, client, names, tmp_path, "kill")
+
+
+def test_follow_through_a_rolling_restart(
+    cluster: Cluster, client: Elasticsearch, names: Names, tmp_path: Path
+) -> None:
+    _follow(cluster, client, names, tmp_path, "rolling restart")
+
+
+# --- run ------------------------------------------------------------------------------------------------
+
+
+def _runner(cluster: Cluster, client: Elasticsearch, names: Names, tmp_path: Path, disrupt: str) -> None:
+    raw, expected = synthetic_events(600, seed=37)
+    replicated_events(client, names.events, enrich(raw))
+    args = names.run_args("--start", iso(DAY), "--until", iso(UNTIL))
+    log = tmp_path / "runner.log"
+    runner = start_cli(args, cli_env(cluster.entry_url), tmp_path, log)
+    revive = None
+    try:
+        wait_for(lambda: count(client, names.audit) >= 30, 300, "30 evaluations")
+        if disrupt == "kill":
+            revive = kill_one_node(cluster)
+        else:
+            rolling_restart(cluster)
+        finish(runner, log)
+    finally:
+        if revive is not None:
+            revive()
+    for index in (names.alerts, names.audit, names.state):
+        replicas = client.indices.get_settings(index=index)
+        assert all(
+            int(s["settings"]["index"].get("number_of_replicas", 0)) >= 1 for s in replicas.values()
+        ), index
+    assert_exact(f"run, {disrupt}", sorted(expected), alert_pairs(client, names.alerts))
+
+
+def test_runner_while_a_node_is_killed(
+    cluster: Cluster, client: Elasticsearch, names: Names, tmp_path: Path
+) -> None:
+    _runner(cluster, client, names, tmp_path, "kill")
+
+
+def test_runner_through_a_rolling_restart(
+    cluster: Cluster, client: Elasticsearch, names: Names, tmp_path: Path
+) -> None:
+    _runner(cluster, client, names, tmp_path, "rolling restart")
+
+
+# --- detect ---------------------------------------------------------------------------------------------
+
+
+def _detect(
+    cluster: Cluster, tmp_path: Path, expected: set[tuple[str, str]], events: Path
+) -> list[tuple[str, str]]:
+    done = run_cli(
+        [
+            "detect",
+            "--events",
+            str(events),
+            "--rules",
+            str(IDLE_RULE),
+            "--from",
+            iso(DAY),
+            "--to",
+            iso(UNTIL),
+        ],
+        cli_env(cluster.entry_url),
+        tmp_path,
+    )
+    assert done.returncode == (1 if expected else 0), done.stderr
+    alerts = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
+    return [
+        (a["sessionwatch"]["session"]["id"], a["sessionwatch"]["evidence"]["event_ids"][0]) for a in alerts
+    ]
+
+
+def test_detect_while_a_node_is_down_and_during_a_restart(cluster: Cluster, tmp_path: Path) -> None:
+    raw, expected = synthetic_events(400, seed=41)
+    events = tmp_path / "events.ndjson"
+    events.write_text("".join(json.dumps(e) + "\n" for e in raw))
+    revive = kill_one_node(cluster)
+    try:
+        assert_exact(
+            "detect, one node killed", sorted(expected), _detect(cluster, tmp_path, expected, events)
+        )
+    finally:
+        revive()
+    outcome: dict[str, list[tuple[str, str]]] = {}
+    restarting = threading.Thread(target=lambda: cluster.docker("restart", "es02"))
+    restarting.start()
+    try:
+        outcome["during"] = _detect(cluster, tmp_path, expected, events)
+    finally:
+        restarting.join()
+        cluster.wait("green")
+    assert_exact("detect, during a node restart", sorted(expected), outcome["during"])
