@@ -65,13 +65,9 @@ class Cluster:
         return self._run("ps", "-q", node).strip()
 
     def url(self, node: str) -> str:
-        out = subprocess.run(
-            ["docker", "port", self.container(node), "9200/tcp"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-        port = out.strip().splitlines()[0].rsplit(":", 1)[1]
+        """The node's HTTP address (host networking, loopback; see docker-compose.cluster.yml)."""
+        number = NODES.index(node) + 1
+        port = os.environ.get(f"SESSIONWATCH_CLUSTER_HTTP_{number}", "").strip() or str(19230 + number)
         return f"http://127.0.0.1:{port}"
 
     @property
