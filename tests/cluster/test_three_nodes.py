@@ -40,7 +40,8 @@ from tests.integration.test_runner_support import (
 )
 
 REPLICATED = {"number_of_shards": 2, "number_of_replicas": 1}
-UNTIL = DAY + timedelta(hours=21)
+SPAN = timedelta(hours=8)  # of the synthetic sessions; the runner covers it and one hour more
+UNTIL = DAY + SPAN + timedelta(hours=1)
 
 
 @pytest.fixture
@@ -48,13 +49,6 @@ def client(cluster: Cluster) -> Iterator[Elasticsearch]:
     made = cluster.client()
     yield made
     made.close()
-
-
-@pytest.fixture
-def names(client: Elasticsearch) -> Iterator[Names]:
-    made = Names()
-    yield made
-    made.drop(client)
 
 
 def figures(what: str, expected: list[Any], written: list[Any]) -> dict[str, int]:
@@ -117,82 +111,63 @@ def finish(process: subprocess.Popen[bytes], log: Path, timeout: float = 900) ->
     return log.read_text()
 
 
-# --- enrich --follow --------------------------------------------------------------------------------
+# --- enrich --follow and run, side by side -----------------------------------------------------------
 
 
-def _follow(cluster: Cluster, client: Elasticsearch, names: Names, tmp_path: Path, disrupt: str) -> None:
-    client.indices.create(index=names.raw, mappings=RAW_MAPPING, settings=REPLICATED)
-    raw, _ = synthetic_events(1500, seed=31)
-    load(client, names.raw, raw, raw=True)
-    log = tmp_path / "follow.log"
-    env = cli_env(cluster.entry_url)
-    follower = start_cli(follow_args(names, "--batch-size", "40"), env, tmp_path, log)
-    revive = None
+def _follow_and_run(cluster: Cluster, client: Elasticsearch, tmp_path: Path, disrupt: str) -> None:
+    """A follower (raw → enriched events) and a runner (enriched events → alerts) on their own
+    indices, both working while the cluster is disrupted; then exact counts for both."""
+    follow_names, run_names = Names(), Names()
     try:
-        wait_for(lambda: count(client, names.dest) >= 300, 300, "300 events written")
-        if disrupt == "kill":
-            revive = kill_one_node(cluster)
-        else:
-            rolling_restart(cluster)
-        finish(follower, log)
+        client.indices.create(index=follow_names.raw, mappings=RAW_MAPPING, settings=REPLICATED)
+        raw, _ = synthetic_events(300, seed=31, span=SPAN)
+        load(client, follow_names.raw, raw, raw=True)
+        run_raw, expected = synthetic_events(300, seed=37, span=SPAN)
+        replicated_events(client, run_names.events, enrich(run_raw))
+        env = cli_env(cluster.entry_url)
+        follow_log, run_log = tmp_path / "follow.log", tmp_path / "runner.log"
+        follower = start_cli(follow_args(follow_names, "--batch-size", "40"), env, tmp_path, follow_log)
+        runner = start_cli(
+            run_names.run_args("--start", iso(DAY), "--until", iso(UNTIL)), env, tmp_path, run_log
+        )
+        revive = None
+        try:
+            wait_for(lambda: count(client, follow_names.dest) >= 200, 600, "200 events written")
+            wait_for(lambda: count(client, run_names.audit) >= 20, 600, "20 evaluations")
+            if disrupt == "kill":
+                revive = kill_one_node(cluster)
+            else:
+                rolling_restart(cluster)
+            finish(follower, follow_log)
+            finish(runner, run_log)
+        finally:
+            if revive is not None:
+                revive()
+        written = all_docs(client, follow_names.dest)
+        assert_exact(
+            f"enrich --follow, {disrupt}", [e["event"]["id"] for e in raw], [d["_id"] for d in written]
+        )
+        assert facts_by_event(written) == facts_by_event(enrich(raw))
+        for index in (run_names.alerts, run_names.audit, run_names.state):
+            settings = client.indices.get_settings(index=index)
+            replicas = [int(s["settings"]["index"].get("number_of_replicas", 0)) for s in settings.values()]
+            assert min(replicas) >= 1, (index, replicas)
+        assert_exact(f"run, {disrupt}", sorted(expected), alert_pairs(client, run_names.alerts))
     finally:
-        if revive is not None:
-            revive()
-    written = all_docs(client, names.dest)
-    assert_exact(f"enrich --follow, {disrupt}", [e["event"]["id"] for e in raw], [d["_id"] for d in written])
-    assert facts_by_event(written) == facts_by_event(enrich(raw))
+        follow_names.drop(client)
+        run_names.drop(client)
 
 
-def test_follow_while_a_node_is_killed(
-    cluster: Cluster, client: Elasticsearch, names: Names, tmp_path: Path
+def test_follow_and_run_while_a_node_is_killed(
+    cluster: Cluster, client: Elasticsearch, tmp_path: Path
 ) -> None:
-    _follow(cluster, client, names, tmp_path, "kill")
+    _follow_and_run(cluster, client, tmp_path, "kill")
 
 
-def test_follow_through_a_rolling_restart(
-    cluster: Cluster, client: Elasticsearch, names: Names, tmp_path: Path
+def test_follow_and_run_through_a_rolling_restart(
+    cluster: Cluster, client: Elasticsearch, tmp_path: Path
 ) -> None:
-    _follow(cluster, client, names, tmp_path, "rolling restart")
-
-
-# --- run ------------------------------------------------------------------------------------------------
-
-
-def _runner(cluster: Cluster, client: Elasticsearch, names: Names, tmp_path: Path, disrupt: str) -> None:
-    raw, expected = synthetic_events(600, seed=37)
-    replicated_events(client, names.events, enrich(raw))
-    args = names.run_args("--start", iso(DAY), "--until", iso(UNTIL))
-    log = tmp_path / "runner.log"
-    runner = start_cli(args, cli_env(cluster.entry_url), tmp_path, log)
-    revive = None
-    try:
-        wait_for(lambda: count(client, names.audit) >= 30, 300, "30 evaluations")
-        if disrupt == "kill":
-            revive = kill_one_node(cluster)
-        else:
-            rolling_restart(cluster)
-        finish(runner, log)
-    finally:
-        if revive is not None:
-            revive()
-    for index in (names.alerts, names.audit, names.state):
-        replicas = client.indices.get_settings(index=index)
-        assert all(
-            int(s["settings"]["index"].get("number_of_replicas", 0)) >= 1 for s in replicas.values()
-        ), index
-    assert_exact(f"run, {disrupt}", sorted(expected), alert_pairs(client, names.alerts))
-
-
-def test_runner_while_a_node_is_killed(
-    cluster: Cluster, client: Elasticsearch, names: Names, tmp_path: Path
-) -> None:
-    _runner(cluster, client, names, tmp_path, "kill")
-
-
-def test_runner_through_a_rolling_restart(
-    cluster: Cluster, client: Elasticsearch, names: Names, tmp_path: Path
-) -> None:
-    _runner(cluster, client, names, tmp_path, "rolling restart")
+    _follow_and_run(cluster, client, tmp_path, "rolling restart")
 
 
 # --- detect ---------------------------------------------------------------------------------------------
@@ -224,7 +199,7 @@ def _detect(
 
 
 def test_detect_while_a_node_is_down_and_during_a_restart(cluster: Cluster, tmp_path: Path) -> None:
-    raw, expected = synthetic_events(400, seed=41)
+    raw, expected = synthetic_events(300, seed=41, span=SPAN)
     events = tmp_path / "events.ndjson"
     events.write_text("".join(json.dumps(e) + "\n" for e in raw))
     revive = kill_one_node(cluster)
