@@ -34,8 +34,8 @@ from sessionwatch.renderer.render import Window, render_query
 from sessionwatch.renderer.watcher import schema_errors
 from sessionwatch.rules.alert_shapes import SHAPES, THRESHOLDS, Shape
 from sessionwatch.rules.durations import format_duration, parse_duration
-from sessionwatch.rules.kinds import Kind, Status
 from sessionwatch.rules.errors import RenderError
+from sessionwatch.rules.kinds import Kind, Status
 from sessionwatch.rules.model import Rule
 
 MITRE = "https://attack.mitre.org"
