@@ -40,8 +40,9 @@ from tests.integration.test_runner_support import (
 )
 
 REPLICATED = {"number_of_shards": 2, "number_of_replicas": 1}
-SPAN = timedelta(hours=8)  # of the synthetic sessions; the runner covers it and one hour more
-UNTIL = DAY + SPAN + timedelta(hours=1)
+SPAN = timedelta(hours=8)  # session starts of the synthetic workload
+# a session goes on for up to 5 gaps of 25 minutes after its start: every event is evaluated
+UNTIL = DAY + SPAN + timedelta(hours=3)
 
 
 @pytest.fixture
