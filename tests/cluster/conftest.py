@@ -6,7 +6,8 @@
   the integration tests use (``SESSIONWATCH_ES_IMAGE`` / ``SESSIONWATCH_ES_VERSION``) and removed
   (``down -v``) after the session.
 
-Without a docker engine the tests are skipped, saying why. Nodes are killed, stopped and started
+Without a docker engine the tests are skipped, saying why; ``SESSIONWATCH_SKIP_CLUSTER=1`` skips
+them too (or ``pytest -m "not cluster"``). Nodes are killed, stopped and started
 with ``docker`` on the compose containers; the tests' own client knows all three nodes, the CLI
 under test is given one (``es01``), as a user gives it a single address.
 """
@@ -108,6 +109,8 @@ class Cluster:
 
 @pytest.fixture(scope="session")
 def cluster() -> Iterator[Cluster]:
+    if os.environ.get("SESSIONWATCH_SKIP_CLUSTER", "").strip() == "1":
+        pytest.skip("SESSIONWATCH_SKIP_CLUSTER=1: the three-node tests are switched off")
     problem = docker_problem()
     if problem:
         pytest.skip(f"the cluster tests start three Elasticsearch containers: {problem}")
