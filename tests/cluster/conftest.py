@@ -84,11 +84,15 @@ class Cluster:
     def docker(self, action: str, node: str) -> None:
         subprocess.run(["docker", action, self.container(node)], capture_output=True, check=True, timeout=180)
 
-    def wait(self, status: str = "green", nodes: int = 3, timeout: float = WAIT_S) -> None:
+    def wait(
+        self, status: str = "green", nodes: int = 3, timeout: float = WAIT_S, via: str | None = None
+    ) -> None:
+        """Until the cluster is ``status`` with ``nodes`` nodes, as seen by ``via`` (that node must
+        answer: after a restart, proof it is back) or by any node."""
         deadline = time.monotonic() + timeout
         last = ""
         while time.monotonic() < deadline:
-            for node in NODES:
+            for node in (via,) if via else NODES:
                 try:
                     probe = Elasticsearch(self.url(node), request_timeout=10)
                     health = probe.cluster.health(wait_for_status=status, timeout="5s")

@@ -90,7 +90,7 @@ def kill_one_node(cluster: Cluster, node: str = "es03") -> Callable[[], None]:
 
     def revive() -> None:
         cluster.docker("start", node)
-        cluster.wait("green")
+        cluster.wait("green", via=node)
 
     return revive
 
@@ -100,7 +100,7 @@ def rolling_restart(cluster: Cluster) -> None:
     cluster is green again."""
     for node in reversed(NODES):
         cluster.docker("restart", node)
-        cluster.wait("green")
+        cluster.wait("green", via=node)  # the restarted node itself answers: it has rejoined
 
 
 def finish(process: subprocess.Popen[bytes], log: Path, timeout: float = 900) -> str:
@@ -217,5 +217,5 @@ def test_detect_while_a_node_is_down_and_during_a_restart(cluster: Cluster, tmp_
         outcome["during"] = _detect(cluster, tmp_path, expected, events)
     finally:
         restarting.join()
-        cluster.wait("green")
+        cluster.wait("green", via="es02")
     assert_exact("detect, during a node restart", sorted(expected), outcome["during"])
