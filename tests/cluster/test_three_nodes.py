@@ -95,14 +95,6 @@ def kill_one_node(cluster: Cluster, node: str = "es03") -> Callable[[], None]:
     return revive
 
 
-def rolling_restart(cluster: Cluster) -> None:
-    """Restart every node in turn (es03, es02, then es01, the CLI's only address), each once the
-    cluster is green again."""
-    for node in reversed(NODES):
-        cluster.docker("restart", node)
-        cluster.wait("green", via=node)  # the restarted node itself answers: it has rejoined
-
-
 def finish(process: subprocess.Popen[bytes], log: Path, timeout: float = 900) -> str:
     try:
         assert process.wait(timeout) == 0, log.read_text()
@@ -115,7 +107,7 @@ def finish(process: subprocess.Popen[bytes], log: Path, timeout: float = 900) ->
 # --- enrich --follow and run, side by side -----------------------------------------------------------
 
 
-def _follow_and_run(cluster: Cluster, client: Elasticsearch, tmp_path: Path, disrupt: str) -> None:
+def _follow_and_run(cluster: Cluster, client: Elasticsearch, tmp_path: Path, disrupt: str = "kill") -> None:
     """A follower (raw → enriched events) and a runner (enriched events → alerts) on their own
     indices, both working while the cluster is disrupted; then exact counts for both."""
     follow_names, run_names = Names(), Names()
@@ -135,10 +127,7 @@ def _follow_and_run(cluster: Cluster, client: Elasticsearch, tmp_path: Path, dis
         try:
             wait_for(lambda: count(client, follow_names.dest) >= 200, 600, "200 events written")
             wait_for(lambda: count(client, run_names.audit) >= 20, 600, "20 evaluations")
-            if disrupt == "kill":
-                revive = kill_one_node(cluster)
-            else:
-                rolling_restart(cluster)
+            revive = kill_one_node(cluster)
             finish(follower, follow_log)
             finish(runner, run_log)
         finally:
@@ -168,7 +157,49 @@ def test_follow_and_run_while_a_node_is_killed(
 def test_follow_and_run_through_a_rolling_restart(
     cluster: Cluster, client: Elasticsearch, tmp_path: Path
 ) -> None:
-    _follow_and_run(cluster, client, tmp_path, "rolling restart")
+    """Node by node (es03, es02, then es01, the CLI's only address): for each node a follower
+    (``--once``) over a third of the raw events and a runner over a third of the windows (resuming
+    from its checkpoint) are started, the node is restarted once both are under way, and both
+    must finish; the next node waits until the restarted one answers as part of a green cluster."""
+    follow_names, run_names = Names(), Names()
+    try:
+        client.indices.create(index=follow_names.raw, mappings=RAW_MAPPING, settings=REPLICATED)
+        raw, _ = synthetic_events(300, seed=31, span=SPAN)
+        run_raw, expected = synthetic_events(300, seed=37, span=SPAN)
+        replicated_events(client, run_names.events, enrich(run_raw))
+        env = cli_env(cluster.entry_url)
+        step = (UNTIL - DAY) / 3
+        thirds = [raw[i * len(raw) // 3 : (i + 1) * len(raw) // 3] for i in range(3)]
+        for i, node in enumerate(reversed(NODES)):
+            load(client, follow_names.raw, thirds[i], raw=True)
+            written, audited = count(client, follow_names.dest), count(client, run_names.audit)
+            follow_log, run_log = tmp_path / f"follow-{node}.log", tmp_path / f"runner-{node}.log"
+            follower = start_cli(follow_args(follow_names, "--batch-size", "20"), env, tmp_path, follow_log)
+            until = iso(DAY + step * (i + 1))
+            runner = start_cli(
+                run_names.run_args("--start", iso(DAY), "--until", until), env, tmp_path, run_log
+            )
+            wait_for(lambda w=written: count(client, follow_names.dest) > w, 600, "the follower under way")
+            wait_for(lambda a=audited: count(client, run_names.audit) > a + 2, 600, "the runner under way")
+            cluster.docker("restart", node)
+            cluster.wait("green", via=node)
+            finish(follower, follow_log)
+            finish(runner, run_log)
+            retried = {
+                name: "retry" in log.read_text() for name, log in (("follow", follow_log), ("run", run_log))
+            }
+            print(f"\nrestart of {node}: retried {retried}")
+        written_docs = all_docs(client, follow_names.dest)
+        assert_exact(
+            "enrich --follow, rolling restart",
+            [e["event"]["id"] for e in raw],
+            [d["_id"] for d in written_docs],
+        )
+        assert facts_by_event(written_docs) == facts_by_event(enrich(raw))
+        assert_exact("run, rolling restart", sorted(expected), alert_pairs(client, run_names.alerts))
+    finally:
+        follow_names.drop(client)
+        run_names.drop(client)
 
 
 # --- detect ---------------------------------------------------------------------------------------------
