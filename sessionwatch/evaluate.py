@@ -19,7 +19,9 @@ MAX_PAGES = 1000
 
 def _search(client: Elasticsearch, rule: Rule, index: str, body: dict[str, Any]) -> dict[str, Any]:
     try:
-        response: dict[str, Any] = client.search(index=index, body=body).body
+        response: dict[str, Any] = client.search(
+            index=index, body=body, allow_partial_search_results=False
+        ).body
     except (ApiError, TransportError) as exc:
         raise ElasticsearchUnavailable(f"search for rule {rule.name} failed: {exc}") from None
     return response

@@ -82,7 +82,8 @@ def evaluate_window(
     alerts: dict[str, dict[str, Any]] = {}
     matches = 0
     for page in range(max_pages):
-        response = client.search(index=index, body=body).body
+        # a shard that fails mid-search (a node dying) must fail the window, not drop its hits
+        response = client.search(index=index, body=body, allow_partial_search_results=False).body
         if page == 0:
             matches = _total(response)
         for alert in alerts_from_response(rule, response, period):
