@@ -71,5 +71,13 @@ class ClusterSettings:
             chosen[index] = replace(getattr(defaults, index), **dict(values))
         return replace(defaults, **chosen)
 
+    @classmethod
+    def from_site(cls, site: Any) -> ClusterSettings:
+        """From the site configuration's ``[cluster]`` (``rules.site_config.ClusterSettings``:
+        ``alerts`` / ``audit`` / ``state``, each with optional values; unset ones keep ours)."""
+        return cls.from_table(
+            {name: getattr(site, name).as_settings() for name in ("alerts", "audit", "state")}
+        )
+
 
 DEFAULT = ClusterSettings()

@@ -31,13 +31,13 @@ from sessionwatch.fixtures_root import fixture_path
 from sessionwatch.harness import create_events_index, enrich_fixture
 from sessionwatch.renderer import Window
 from sessionwatch.renderer.kibana import render_kibana_rule
-from sessionwatch.rule_sources import load_selected
+from sessionwatch.rule_sources import Selection, load_selected
 from sessionwatch.rules import Rule
 from sessionwatch.rules.alert_shapes import SHAPES, Shape
 from sessionwatch.rules.durations import parse_duration
 from sessionwatch.rules.model import RuleCase
 
-RULES = load_selected([], include_deprecated=False)
+RULES = load_selected([], include_deprecated=False, selection=Selection.AS_WRITTEN)
 CASES = [(rule, case) for rule in RULES for case in rule.tests]
 PROFILES = ProfileRegistry.discover()
 

@@ -54,3 +54,14 @@ def test_bad_values_are_named(table: dict[str, dict[str, object]], message: str)
 
 def test_index_settings_are_typed() -> None:
     assert IndexSettings(number_of_replicas=0).as_settings()["number_of_replicas"] == 0
+
+
+def test_the_site_configuration_cluster_table_feeds_it() -> None:
+    from sessionwatch.rules.site_config import ClusterSettings as SiteCluster
+    from sessionwatch.rules.site_config import IndexSettings as SiteIndex
+
+    site = SiteCluster(alerts=SiteIndex(number_of_replicas=2), audit=SiteIndex(refresh_interval="30s"))
+    chosen = ClusterSettings.from_site(site)
+    assert chosen.alerts.as_settings()["number_of_replicas"] == 2
+    assert chosen.audit.refresh_interval == "30s"
+    assert chosen.state == ClusterSettings().state
