@@ -58,7 +58,6 @@ COMPAT_MODULES = frozenset(
         "test_deploy.py",
         "test_follow.py",
         "test_kibana_live.py",
-        "test_cluster_smoke.py",
         "test_facts_mapping.py",
     }
 )
