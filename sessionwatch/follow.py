@@ -191,6 +191,7 @@ class Follower:
                     size=self.batch_size,
                     search_after=search_after,
                     track_total_hits=False,
+                    allow_partial_search_results=False,  # a failed shard must not skip events
                 )
                 pit_id = response.get("pit_id", pit_id)
                 hits = response["hits"]["hits"]

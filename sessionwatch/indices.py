@@ -14,6 +14,8 @@ from elasticsearch import Elasticsearch
 
 from sessionwatch.enrichers.facts import events_mapping
 from sessionwatch.es import retrying
+from sessionwatch.index_settings import DEFAULT as DEFAULT_CLUSTER
+from sessionwatch.index_settings import ClusterSettings
 
 EVENTS_PATTERN = "sessionwatch-events-*"
 ALERTS_INDEX = "sessionwatch-alerts-default"
@@ -73,8 +75,8 @@ def audit_mapping() -> dict[str, Any]:
     }
 
 
-def index_templates() -> dict[str, dict[str, Any]]:
-    """Composable index templates, by template name."""
+def index_templates(cluster: ClusterSettings = DEFAULT_CLUSTER) -> dict[str, dict[str, Any]]:
+    """Composable index templates, by template name; alerts and audit take ``cluster``'s settings."""
     settings = {"number_of_shards": 1}
     return {
         "sessionwatch-events": {
@@ -86,13 +88,13 @@ def index_templates() -> dict[str, dict[str, Any]]:
         "sessionwatch-alerts": {
             "index_patterns": [ALERTS_PATTERN],
             "priority": 200,
-            "template": {"settings": settings, "mappings": alerts_mapping()},
+            "template": {"settings": cluster.alerts.as_settings(), "mappings": alerts_mapping()},
             "_meta": {"managed_by": "sessionwatch"},
         },
         "sessionwatch-audit": {
             "index_patterns": [AUDIT_PATTERN],
             "priority": 200,
-            "template": {"settings": settings, "mappings": audit_mapping()},
+            "template": {"settings": cluster.audit.as_settings(), "mappings": audit_mapping()},
             "_meta": {"managed_by": "sessionwatch"},
         },
     }

@@ -97,7 +97,8 @@ def next_page(body: dict[str, Any], response: dict[str, Any]) -> dict[str, Any] 
 
 
 def _search(client: Elasticsearch, index: str, body: dict[str, Any]) -> dict[str, Any]:
-    response: dict[str, Any] = client.search(index=index, body=body).body
+    # a shard that fails mid-search (a node dying) must fail the window, not drop its hits
+    response: dict[str, Any] = client.search(index=index, body=body, allow_partial_search_results=False).body
     return response
 
 
