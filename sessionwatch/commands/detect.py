@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -20,6 +19,7 @@ from sessionwatch.es import connect
 from sessionwatch.evaluate import evaluate
 from sessionwatch.harness import create_events_index
 from sessionwatch.renderer import Window
+from sessionwatch.reports import alerts_table
 from sessionwatch.rule_sources import load_selected
 from sessionwatch.rules.errors import SessionwatchError
 from sessionwatch.rules.model import Rule, parse_time
@@ -49,6 +49,11 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     when.add_argument("--at", help="evaluation time: each rule looks back its lookback from here")
     when.add_argument("--from", dest="start", help="window start (ISO-8601); needs --to")
     parser.add_argument("--to", dest="end", help="window end (ISO-8601)")
+    parser.add_argument(
+        "--format",
+        choices=alerts_table.FORMATS,
+        help="table (default on a terminal), ndjson (default when piped) or json",
+    )
     parser.set_defaults(run=run)
 
 
@@ -97,6 +102,12 @@ def _window(rule: Rule, args: argparse.Namespace, span: tuple[float, float] | No
     return Window.trailing(rule)
 
 
+def _print_alerts(alerts: list[dict[str, Any]], args: argparse.Namespace) -> None:
+    alerts_table.write_alerts(
+        alerts, args.format, lambda: load_selected(args.rules, include_deprecated=False), sys.stdout
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     if bool(args.start) != bool(args.end):
         raise SessionwatchError("--from and --to go together")
@@ -116,7 +127,6 @@ def run(args: argparse.Namespace) -> int:
         if args.events:
             client.indices.delete(index=index, ignore_unavailable=True)
     alerts.sort(key=lambda a: (str(a["@timestamp"]), a["rule"]["name"], a["event"]["id"]))
-    for alert in alerts:
-        print(json.dumps(alert, sort_keys=True, ensure_ascii=False))
+    _print_alerts(alerts, args)
     print(f"detect: {len(alerts)} alerts from {len(rules)} rules", file=sys.stderr)
     return 1 if alerts else 0
