@@ -57,7 +57,7 @@ def human_duration(seconds: Any) -> str:
         if left >= size or (unit == "s" and not parts):
             parts.append(f"{left // size}{unit}")
             left %= size
-        if len(parts) == 2 or not left:
+        if parts and (len(parts) == 2 or not left):
             break
     return " ".join(parts)
 

@@ -1,0 +1,59 @@
+"""``detect``'s human output on real alerts from Elasticsearch: the table, and the wording of every
+kind's finding on the alerts the shipped pack's own fixtures raise."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from elasticsearch import Elasticsearch
+
+from sessionwatch.cli import main
+from sessionwatch.enrichers import ProfileRegistry
+from sessionwatch.harness import run_case
+from sessionwatch.reports.alerts_table import actual_vs_limit
+from sessionwatch.rule_sources import load_selected
+from sessionwatch.rules.kinds import Kind
+
+
+def test_detect_table_on_the_demo_sample(
+    es_url: str, repo: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sample = repo / "fixtures" / "samples" / "portal-violations.ndjson"
+    assert main(["detect", "--events", str(sample), "--es-url", es_url, "--format", "table"]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split()[:3] == ["nist-63b-r4-aal3-idle-15m", "high", "session_idle_timeout"]
+    assert lines[2].split() == ["TIME", "SESSION", "USER", "ACTUAL", "vs", "LIMIT"]
+    assert lines[3].split() == ["2026-03-02", "09:25:00Z", "sess-a", "alice", "idle", "20m", ">", "15m"]
+    assert lines[-1] == "6 alerts from 3 rules: 4 high, 2 medium · 2 sessions · 2 users"
+
+
+def test_detect_piped_prints_ndjson(es_url: str, repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    sample = repo / "fixtures" / "samples" / "portal-violations.ndjson"
+    assert main(["detect", "--events", str(sample), "--es-url", es_url]) == 1
+    docs = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert len(docs) == 6
+    assert {d["event"]["kind"] for d in docs} == {"alert"}
+
+
+def _one_rule_per_kind() -> list[tuple[Kind, str]]:
+    seen: dict[Kind, str] = {}
+    for rule in load_selected([]):
+        seen.setdefault(rule.kind, rule.name)
+    return sorted(seen.items())
+
+
+@pytest.mark.parametrize(("kind", "name"), _one_rule_per_kind(), ids=lambda v: str(v))
+def test_every_kind_reads_actual_vs_limit_on_real_alerts(kind: Kind, name: str, es: Elasticsearch) -> None:
+    rule = next(r for r in load_selected([]) if r.name == name)
+    profiles = ProfileRegistry.discover()
+    described = []
+    for case in (c for c in rule.tests if c.expect):
+        result = run_case(es, rule, case, profiles)
+        assert result.error is None, result.error
+        described += [actual_vs_limit(alert, rule.params) for alert in result.alerts]
+    assert described, f"{name}: no alert to describe"
+    for text in described:
+        assert "?" not in text, f"{name}: {text!r} lacks a value the alert should carry"
+        assert text != "", name
