@@ -16,6 +16,7 @@ from sessionwatch.rules.errors import (
     PluginError,
     RuleErrors,
     SessionwatchError,
+    UsageError,
 )
 
 COMMANDS = (validate, render, enrich, test, detect, deploy, run, new, coverage)
@@ -42,7 +43,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(error, file=sys.stderr)
         print(f"{len(exc.errors)} problem(s) found", file=sys.stderr)
         return EXIT_FINDINGS
-    except (ElasticsearchUnavailable, PluginError) as exc:
+    except (ElasticsearchUnavailable, PluginError, UsageError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except SessionwatchError as exc:
