@@ -4,17 +4,23 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 from sessionwatch.enrichers import ProfileRegistry, fact_names
 from sessionwatch.enrichers.facts import ECS_FIELDS
 from sessionwatch.fixtures_root import fixture_path
+from sessionwatch.partial_rules import PartialRule, partial_rule
 from sessionwatch.renderer import render_query
+from sessionwatch.reports import human
 from sessionwatch.reports import model as report_model
-from sessionwatch.reports.output import add_report_arguments, write_report
+from sessionwatch.reports.output import add_report_arguments, chosen_format, write_report
 from sessionwatch.rule_sources import load_selected, selected_files
 from sessionwatch.rules.catalog import catalog
 from sessionwatch.rules.errors import Location, RuleErrors, SessionwatchError
 from sessionwatch.rules.lint import Finding, Level, LintContext, lint_rules, rule_files
+from sessionwatch.rules.loader import duplicate_errors, load_rule_file
 from sessionwatch.rules.model import Rule
 from sessionwatch.rules.policies import load_policies
 
@@ -45,14 +51,20 @@ def _as_finding(error: SessionwatchError, code: str) -> Finding:
     return Finding(error.location or Location(""), code, Level.ERROR, error.message)
 
 
-def lint(rule: Rule) -> list[SessionwatchError]:
-    """Problems found by building the rule: missing fixtures, templates that fail to render."""
+def fixture_errors(rule: Rule) -> list[SessionwatchError]:
+    """Test cases whose fixture file cannot be found."""
     errors: list[SessionwatchError] = []
     for case in rule.tests:
         try:
             fixture_path(rule, case)
         except SessionwatchError as exc:
             errors.append(exc)
+    return errors
+
+
+def lint(rule: Rule) -> list[SessionwatchError]:
+    """Problems found by building the rule: missing fixtures, templates that fail to render."""
+    errors = fixture_errors(rule)
     try:
         render_query(rule)
     except SessionwatchError as exc:
@@ -60,27 +72,50 @@ def lint(rule: Rule) -> list[SessionwatchError]:
     return errors
 
 
-def findings(rules: list[Rule]) -> list[Finding]:
-    """Every lint finding and build problem of ``rules``, sorted by location."""
-    found = lint_rules(rules, lint_context(rules))
+def findings(rules: list[Rule], partial: Sequence[PartialRule] = ()) -> list[Finding]:
+    """Every lint finding and build problem of ``rules``, and what can be linted of the files with
+    schema errors (``partial``), sorted by location."""
+    everything = [*rules, *(p.rule for p in partial)]
+    found = lint_rules(everything, lint_context(everything))
     found += [_as_finding(error, "SW601") for rule in rules for error in lint(rule)]
-    return sorted(found)
+    found += [_as_finding(error, "SW601") for p in partial for error in fixture_errors(p.rule)]
+    by_file = {p.rule.source: p for p in partial}
+    kept = [f for f in found if (p := by_file.get(Path(f.location.path))) is None or p.keeps(f)]
+    return sorted(kept)
+
+
+def load_all(
+    paths: Sequence[str],
+) -> tuple[list[Path], list[Rule], list[PartialRule], list[SessionwatchError]]:
+    """Every selected file: the rules that load, partial rules of the others, and the errors."""
+    files = selected_files(paths)
+    if not files:
+        load_selected(paths)  # raises the usual "no rule files found"
+    rules: list[Rule] = []
+    partial: list[PartialRule] = []
+    errors: list[SessionwatchError] = []
+    for path in files:
+        try:
+            rules.append(load_rule_file(path))
+        except RuleErrors as exc:
+            errors += exc.errors
+            salvaged = partial_rule(path)
+            if salvaged is not None:
+                partial.append(salvaged)
+    errors += duplicate_errors(rules)
+    return files, rules, partial, errors
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        rules = load_selected(args.paths)
-    except RuleErrors as exc:
-        write_report(args, report_model.for_validate(selected_files(args.paths), exc.errors))
-        raise
-    found = findings(rules)
-    write_report(args, report_model.for_validate([r.source for r in rules], found))
-    for finding in found:
-        print(finding, file=sys.stderr)
-    errors = sum(f.level is Level.ERROR for f in found)
-    warnings = len(found) - errors
-    if errors or (args.strict and warnings):
-        print(f"{errors} error(s), {warnings} warning(s) in {len(rules)} rules", file=sys.stderr)
-        return 1
-    print(f"{len(rules)} rules valid ({warnings} warning(s))", file=sys.stderr)
-    return 0
+    chosen_format(args)  # a bad --format/--report is a usage error before any work
+    files, rules, partial, errors = load_all(args.paths)
+    found = findings(rules, partial)
+    problems: list[Any] = [*errors, *found]
+    write_report(args, report_model.for_validate(files, problems))
+    for line in sorted(problems, key=lambda p: (p.location or Location(""), p.message)):
+        print(line, file=sys.stderr)
+    failing = len(errors) + sum(f.level is Level.ERROR for f in found)
+    warnings = len(found) - sum(f.level is Level.ERROR for f in found)
+    paint = human.Painter.for_stream(sys.stderr)
+    print(human.validate_summary(failing, warnings, len(rules), len(files), paint), file=sys.stderr)
+    return 1 if failing or (args.strict and warnings) else 0

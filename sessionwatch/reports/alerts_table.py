@@ -10,10 +10,10 @@ What "actual vs limit" says for each kind lives in one table, ``ACTUAL_VS_LIMIT`
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TextIO
 
+from sessionwatch.reports.human import Painter, isatty, plural, use_colour
 from sessionwatch.rules.kinds import Kind
 from sessionwatch.rules.model import Rule
 
@@ -200,21 +200,9 @@ def choose_format(requested: str | None, stream: TextIO) -> str:
     """``requested``, else a table on a terminal and NDJSON anywhere else."""
     if requested:
         return requested
-    return TABLE if _isatty(stream) else NDJSON
+    return TABLE if isatty(stream) else NDJSON
 
 
-def use_colour(stream: TextIO, environ: Mapping[str, str] | None = None) -> bool:
-    """Colour on a terminal, unless ``NO_COLOR`` is set to anything (https://no-color.org)."""
-    env = os.environ if environ is None else environ
-    return _isatty(stream) and not env.get("NO_COLOR") and env.get("TERM") != "dumb"
-
-
-def _isatty(stream: TextIO) -> bool:
-    isatty = getattr(stream, "isatty", None)
-    return bool(isatty and isatty())
-
-
-_STYLES = {"bold": "1", "dim": "2", "red": "31", "yellow": "33", "cyan": "36", "magenta": "35"}
 _SEVERITY_STYLE = {"critical": "magenta", "high": "red", "medium": "yellow", "low": "cyan"}
 SEVERITY_NAMES = ((99, "critical"), (73, "high"), (47, "medium"), (0, "low"))
 
@@ -226,30 +214,16 @@ def severity_name(score: Any) -> str:
     return next(name for floor, name in SEVERITY_NAMES if score >= floor)
 
 
-class _Painter:
-    def __init__(self, colour: bool) -> None:
-        self.colour = colour
-
-    def __call__(self, text: str, style: str) -> str:
-        if not self.colour or style not in _STYLES:
-            return text
-        return f"\x1b[{_STYLES[style]}m{text}\x1b[0m"
-
-
 def _time(alert: Alert) -> str:
     stamp = str(alert.get("@timestamp") or "?")
     return stamp.replace("T", " ").replace(".000Z", "Z")
-
-
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}" + ("" if count == 1 else "s")
 
 
 def format_table(
     alerts: Sequence[Alert], params_by_rule: Mapping[str, Params], *, colour: bool = False
 ) -> str:
     """The table: one block per rule (most severe first), one line per finding, a summary line."""
-    paint = _Painter(colour)
+    paint = Painter(colour)
     if not alerts:
         return paint("no alerts", "bold") + "\n"
     groups: dict[str, list[Alert]] = {}
@@ -281,7 +255,7 @@ def format_table(
         title = _get(first, "rule.description") or ""
         out.append(
             f"{paint(name, 'bold')}  {paint(severity, _SEVERITY_STYLE.get(severity, ''))}  "
-            f"{_get(first, 'rule.category')}  {paint(_plural(len(rows[name]), 'alert'), 'bold')}"
+            f"{_get(first, 'rule.category')}  {paint(plural(len(rows[name]), 'alert'), 'bold')}"
         )
         if title:
             out.append(f"  {paint(str(title), 'dim')}")
@@ -292,9 +266,9 @@ def format_table(
     return "\n".join(out) + "\n"
 
 
-def summary_line(alerts: Sequence[Alert], paint: Callable[[str, str], str] | None = None) -> str:
+def summary_line(alerts: Sequence[Alert], paint: Painter | None = None) -> str:
     """ "6 alerts from 3 rules: 4 high, 2 medium · 2 sessions · 2 users"."""
-    paint = paint or _Painter(False)
+    paint = paint or Painter(False)
     by_severity: dict[str, int] = {}
     for alert in alerts:
         name = severity_name(_get(alert, "event.severity"))
@@ -308,8 +282,8 @@ def summary_line(alerts: Sequence[Alert], paint: Callable[[str, str], str] | Non
     sessions = {_get(a, "sessionwatch.session.id") for a in alerts} - {None}
     users = {_get(a, "user.name") for a in alerts} - {None}
     return (
-        f"{paint(_plural(len(alerts), 'alert'), 'bold')} from {_plural(len(rules), 'rule')}: {levels}"
-        f" · {_plural(len(sessions), 'session')} · {_plural(len(users), 'user')}"
+        f"{paint(plural(len(alerts), 'alert'), 'bold')} from {plural(len(rules), 'rule')}: {levels}"
+        f" · {plural(len(sessions), 'session')} · {plural(len(users), 'user')}"
     )
 
 
