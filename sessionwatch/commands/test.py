@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 
 from sessionwatch.enrichers import ProfileRegistry
 from sessionwatch.es import connect
@@ -44,10 +45,17 @@ def run(args: argparse.Namespace) -> int:
         raise
     client = connect(args.es_url, ca_certs=args.ca_certs)
     cases = sum(len(rule.tests) for rule in rules)
-    results = list(
-        human.with_progress(run_rules(client, rules, ProfileRegistry.discover()), "test", cases, sys.stderr)
+    started = time.perf_counter()
+    running = run_rules(client, rules, ProfileRegistry.discover())
+    timed = list(report_model.timed(human.with_progress(running, "test", cases, sys.stderr)))
+    results = [result for result, _ in timed]
+    report = report_model.for_test(
+        [r.source for r in rules],
+        results,
+        seconds=time.perf_counter() - started,
+        case_seconds=[seconds for _, seconds in timed],
     )
-    write_report(args, report_model.for_test([r.source for r in rules], results))
+    write_report(args, report)
     print(format_table(results), file=sys.stderr if report_on_stdout(args) else sys.stdout)
     failed = sum(not r.passed for r in results)
     paint = human.Painter.for_stream(sys.stderr)

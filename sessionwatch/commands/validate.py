@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +18,9 @@ from sessionwatch.renderer import render_query
 from sessionwatch.reports import human
 from sessionwatch.reports import model as report_model
 from sessionwatch.reports.output import add_report_arguments, chosen_format, write_report
-from sessionwatch.rule_sources import load_selected, selected_files
+from sessionwatch.rule_sources import selected_files
 from sessionwatch.rules.catalog import catalog
-from sessionwatch.rules.errors import Location, RuleErrors, SessionwatchError
+from sessionwatch.rules.errors import Location, RuleErrors, RuleSchemaError, SessionwatchError
 from sessionwatch.rules.lint import Finding, Level, LintContext, lint_rules, rule_files
 from sessionwatch.rules.loader import duplicate_errors, load_rule_file
 from sessionwatch.rules.model import Rule
@@ -84,38 +86,49 @@ def findings(rules: list[Rule], partial: Sequence[PartialRule] = ()) -> list[Fin
     return sorted(kept)
 
 
-def load_all(
-    paths: Sequence[str],
-) -> tuple[list[Path], list[Rule], list[PartialRule], list[SessionwatchError]]:
+@dataclass
+class Loaded:
+    files: list[Path]
+    rules: list[Rule] = field(default_factory=list)
+    partial: list[PartialRule] = field(default_factory=list)
+    errors: list[SessionwatchError] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)  # loading each file
+
+
+def load_all(paths: Sequence[str]) -> Loaded:
     """Every selected file: the rules that load, partial rules of the others, and the errors."""
-    files = selected_files(paths)
-    if not files:
-        load_selected(paths)  # raises the usual "no rule files found"
-    rules: list[Rule] = []
-    partial: list[PartialRule] = []
-    errors: list[SessionwatchError] = []
-    for path in files:
+    loaded = Loaded(selected_files(paths))
+    if not loaded.files:
+        where = ", ".join(paths) or "installed rule packs"
+        loaded.errors.append(RuleSchemaError("no rule files found", Location(where)))
+    for path in loaded.files:
+        started = time.perf_counter()
         try:
-            rules.append(load_rule_file(path))
+            loaded.rules.append(load_rule_file(path))
         except RuleErrors as exc:
-            errors += exc.errors
+            loaded.errors += exc.errors
             salvaged = partial_rule(path)
             if salvaged is not None:
-                partial.append(salvaged)
-    errors += duplicate_errors(rules)
-    return files, rules, partial, errors
+                loaded.partial.append(salvaged)
+        loaded.seconds[str(path)] = time.perf_counter() - started
+    loaded.errors += duplicate_errors(loaded.rules)
+    return loaded
 
 
 def run(args: argparse.Namespace) -> int:
     chosen_format(args)  # a bad --format/--report is a usage error before any work
-    files, rules, partial, errors = load_all(args.paths)
-    found = findings(rules, partial)
+    started = time.perf_counter()
+    loaded = load_all(args.paths)
+    rules, errors = loaded.rules, loaded.errors
+    found = findings(rules, loaded.partial)
     problems: list[Any] = [*errors, *found]
-    write_report(args, report_model.for_validate(files, problems))
+    seconds = time.perf_counter() - started
+    report = report_model.for_validate(loaded.files, problems, seconds=seconds, file_seconds=loaded.seconds)
+    write_report(args, report)
     for line in sorted(problems, key=lambda p: (p.location or Location(""), p.message)):
         print(line, file=sys.stderr)
     failing = len(errors) + sum(f.level is Level.ERROR for f in found)
     warnings = len(found) - sum(f.level is Level.ERROR for f in found)
     paint = human.Painter.for_stream(sys.stderr)
-    print(human.validate_summary(failing, warnings, len(rules), len(files), paint), file=sys.stderr)
+    print(human.validate_summary(failing, warnings, len(rules), len(loaded.files), paint), file=sys.stderr)
     return 1 if failing or (args.strict and warnings) else 0

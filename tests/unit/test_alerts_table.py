@@ -15,9 +15,9 @@ from sessionwatch.reports.alerts_table import (
     choose_format,
     format_table,
     human_duration,
-    use_colour,
     write_alerts,
 )
+from sessionwatch.reports.human import use_colour
 from sessionwatch.rules.kinds import Kind
 
 
