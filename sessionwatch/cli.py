@@ -9,7 +9,6 @@ from collections.abc import Sequence
 
 from elasticsearch import ApiError, TransportError
 
-from sessionwatch import __version__
 from sessionwatch.commands import coverage, deploy, detect, enrich, new, render, run, test, validate
 from sessionwatch.rules.errors import (
     ElasticsearchUnavailable,
@@ -18,6 +17,7 @@ from sessionwatch.rules.errors import (
     SessionwatchError,
     UsageError,
 )
+from sessionwatch.version import VersionAction
 
 COMMANDS = (validate, render, enrich, test, detect, deploy, run, new, coverage)
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
@@ -27,7 +27,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sessionwatch", description="Detective controls for session-timeout policy in an Elastic stack."
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument(
+        "--version",
+        action=VersionAction,
+        help="versions of sessionwatch, the rule schema, the rule packs and the Elasticsearch client",
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for command in COMMANDS:
         command.add_parser(sub)
