@@ -10,8 +10,6 @@ from collections.abc import Sequence
 from importlib import metadata
 from typing import Any
 
-from elasticsearch import __versionstr__ as client_version
-
 from sessionwatch import __version__
 from sessionwatch.rule_sources import ENTRY_POINT_GROUP, packs
 from sessionwatch.rules.loader import discover, rule_schema
@@ -45,7 +43,7 @@ def version_text() -> str:
             f"sessionwatch {__version__}",
             f"rule schema: {rule_schema_version()}",
             f"rule packs: {'; '.join(packs) if packs else 'none installed'}",
-            f"elasticsearch client: {client_version}",
+            f"elasticsearch client: {metadata.version('elasticsearch')}",
             f"python: {platform.python_version()}",
         ]
     )
