@@ -18,7 +18,7 @@ from sessionwatch.renderer import render_query
 from sessionwatch.reports import human
 from sessionwatch.reports import model as report_model
 from sessionwatch.reports.output import add_report_arguments, chosen_format, write_report
-from sessionwatch.rule_sources import selected_files
+from sessionwatch.rule_sources import load_selected, selected_files
 from sessionwatch.rules.catalog import catalog
 from sessionwatch.rules.errors import Location, RuleErrors, RuleSchemaError, SessionwatchError
 from sessionwatch.rules.lint import Finding, Level, LintContext, lint_rules, rule_files
@@ -96,22 +96,37 @@ class Loaded:
 
 
 def load_all(paths: Sequence[str]) -> Loaded:
-    """Every selected file: the rules that load, partial rules of the others, and the errors."""
+    """Every selected file: the rules that load, partial rules of the others, and the errors.
+
+    Each file is loaded on its own (so one broken file hides nothing and each is timed), then
+    the selection is loaded the way every command loads it, for the errors only a whole
+    selection shows (two rules with one id, the site configuration).
+    """
     loaded = Loaded(selected_files(paths))
     if not loaded.files:
         where = ", ".join(paths) or "installed rule packs"
         loaded.errors.append(RuleSchemaError("no rule files found", Location(where)))
+        return loaded
+    each: list[Rule] = []
     for path in loaded.files:
         started = time.perf_counter()
         try:
-            loaded.rules.append(load_rule_file(path))
+            each.append(load_rule_file(path))
         except RuleErrors as exc:
             loaded.errors += exc.errors
             salvaged = partial_rule(path)
             if salvaged is not None:
                 loaded.partial.append(salvaged)
         loaded.seconds[str(path)] = time.perf_counter() - started
-    loaded.errors += duplicate_errors(loaded.rules)
+    try:
+        loaded.rules = load_selected(paths)
+    except RuleErrors as exc:
+        loaded.rules = each
+        seen = {(e.location, e.message) for e in loaded.errors}
+        for error in [*exc.errors, *duplicate_errors(each)]:
+            if (error.location, error.message) not in seen:
+                seen.add((error.location, error.message))
+                loaded.errors.append(error)
     return loaded
 
 
