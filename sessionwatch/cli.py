@@ -4,12 +4,13 @@ environment error. User mistakes print as ``path:line:col: message``, never as a
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
 from elasticsearch import ApiError, TransportError
 
-from sessionwatch.commands import coverage, deploy, detect, enrich, new, render, run, test, validate
+from sessionwatch.commands import coverage, deploy, detect, enrich, new, render, rules, run, test, validate
 from sessionwatch.rules.errors import (
     ElasticsearchUnavailable,
     PluginError,
@@ -19,7 +20,7 @@ from sessionwatch.rules.errors import (
 )
 from sessionwatch.version import VersionAction
 
-COMMANDS = (validate, render, enrich, test, detect, deploy, run, new, coverage)
+COMMANDS = (validate, render, enrich, test, detect, deploy, run, new, coverage, rules)
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 
 
@@ -62,6 +63,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except TransportError as exc:
         print(f"error: Elasticsearch unreachable: {type(exc).__name__}: {exc.message}", file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:  # `sessionwatch rules | head`: the reader has seen enough
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     except OSError as exc:
         where = exc.filename if exc.filename is not None else "I/O"
         print(f"{where}: {exc.strerror or exc}", file=sys.stderr)
