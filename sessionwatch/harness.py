@@ -118,6 +118,40 @@ def enrich_fixture(path: Path, profiles: ProfileRegistry, profile: str | None) -
     return [o.doc for o in outputs if o.doc is not None]
 
 
+def _reason(error: Any) -> str:
+    """``mapper_parsing_exception: failed to parse field [x] …`` from a bulk item error."""
+    if isinstance(error, dict):
+        cause = error.get("caused_by")
+        text = f"{error.get('type', 'error')}: {error.get('reason', '')}".strip()
+        if isinstance(cause, dict) and cause.get("reason"):
+            text += f" ({cause['reason']})"
+        return text
+    return str(error)
+
+
+def rejection_message(
+    path: Path, profiles: ProfileRegistry, profile: str | None, failed: list[dict[str, Any]]
+) -> str:
+    """Where the first rejected event is in the fixture (``path:line``) and why Elasticsearch said no."""
+    first = failed[0]
+    engine = Engine(profiles, discover_enrichers(), forced_profile=profiles.get(profile) if profile else None)
+    with path.open("rb") as handle:
+        line = next(
+            (
+                out.line
+                for out in engine.process(handle)
+                if out.doc is not None and get_path(out.doc, "sessionwatch.event.id") == first.get("id")
+            ),
+            0,
+        )
+    where = f"{path}:{line}" if line else str(path)
+    others = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
+    return (
+        f"{where}: fixture event {first.get('id')!r} rejected by Elasticsearch{others}: "
+        f"{_reason(first.get('error'))}"
+    )
+
+
 def create_events_index(client: Elasticsearch, index: str) -> None:
     client.indices.create(
         index=index, mappings=events_mapping(), settings={"number_of_shards": 1, "number_of_replicas": 0}
@@ -130,11 +164,12 @@ def run_case(
     result = CaseResult(rule, case)
     index = f"{INDEX_PREFIX}{uuid.uuid4().hex[:12]}"
     try:
-        docs = enrich_fixture(fixture_path(rule, case, fixtures), profiles, case.profile)
+        path = fixture_path(rule, case, fixtures)
+        docs = enrich_fixture(path, profiles, case.profile)
         create_events_index(client, index)
         report = index_documents(client, index, ((d["sessionwatch"]["event"]["id"], d) for d in docs))
         if not report.ok:
-            result.error = f"{len(report.failed)} fixture events were rejected: {report.failed[0]}"
+            result.error = rejection_message(path, profiles, case.profile, report.failed)
             return result
         start = case.start or case.at - timedelta(seconds=rule.schedule.lookback_seconds)
         result.alerts = evaluate(client, rule, index, Window(_iso(start), _iso(case.at)))
