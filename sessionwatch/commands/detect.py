@@ -19,7 +19,7 @@ from sessionwatch.es import connect
 from sessionwatch.evaluate import evaluate
 from sessionwatch.harness import create_events_index
 from sessionwatch.renderer import Window
-from sessionwatch.reports import alerts_table
+from sessionwatch.reports import alerts_table, human
 from sessionwatch.rule_sources import load_selected
 from sessionwatch.rules.errors import SessionwatchError
 from sessionwatch.rules.model import Rule, parse_time
@@ -67,7 +67,9 @@ def _load_events(client: Elasticsearch, files: list[str], profile: str | None) -
     docs: list[dict[str, Any]] = []
     for name in files:
         with Path(name).open("rb") as handle:
-            for out in engine.process(handle):
+            for out in human.with_progress(
+                engine.process(handle), f"detect: reading {name}", None, sys.stderr
+            ):
                 if out.dead is not None:
                     print(f"{name}:{out.dead.line}: skipped: {out.dead.reason}", file=sys.stderr)
                 elif out.enriched and out.doc is not None:
@@ -120,8 +122,9 @@ def run(args: argparse.Namespace) -> int:
     else:
         index = args.index
     try:
+        evaluating = human.with_progress(rules, "detect: rules evaluated", len(rules), sys.stderr)
         alerts = [
-            alert for rule in rules for alert in evaluate(client, rule, index, _window(rule, args, span))
+            alert for rule in evaluating for alert in evaluate(client, rule, index, _window(rule, args, span))
         ]
     finally:
         if args.events:

@@ -3,7 +3,9 @@ kind's finding on the alerts the shipped pack's own fixtures raise."""
 
 from __future__ import annotations
 
+import io
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -57,3 +59,22 @@ def test_every_kind_reads_actual_vs_limit_on_real_alerts(kind: Kind, name: str, 
     for text in described:
         assert "?" not in text, f"{name}: {text!r} lacks a value the alert should carry"
         assert text != "", name
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_detect_shows_progress_on_a_terminal_only(
+    es_url: str, repo: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sample = repo / "fixtures" / "samples" / "portal-violations.ndjson"
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    assert main(["detect", "--events", str(sample), "--es-url", es_url, "--format", "ndjson"]) == 1
+    rules = len(load_selected([], include_deprecated=False))
+    assert f"detect: rules evaluated: {rules}/{rules}" in terminal.getvalue()
+    monkeypatch.undo()
+    assert main(["detect", "--events", str(sample), "--es-url", es_url, "--format", "ndjson"]) == 1
+    assert "rules evaluated" not in capsys.readouterr().err

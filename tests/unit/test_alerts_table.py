@@ -17,7 +17,7 @@ from sessionwatch.reports.alerts_table import (
     human_duration,
     write_alerts,
 )
-from sessionwatch.reports.human import use_colour
+from sessionwatch.reports.human import use_colour, with_progress
 from sessionwatch.rules.kinds import Kind
 
 
@@ -263,3 +263,14 @@ def test_no_alerts_says_so() -> None:
 
 def test_formats_are_the_documented_ones() -> None:
     assert alerts_table.FORMATS == ("table", "ndjson", "json")
+
+
+def test_progress_only_on_a_terminal_and_cleared_at_the_end() -> None:
+    terminal = Tty()
+    assert list(with_progress(iter(range(5)), "test", 5, terminal)) == [0, 1, 2, 3, 4]
+    shown = terminal.getvalue()
+    assert "test: 5/5" in shown  # the last count is always shown
+    assert shown.endswith("\r\x1b[K")  # and the line cleared for the summary
+    piped = io.StringIO()
+    assert list(with_progress(iter(range(5)), "test", 5, piped)) == [0, 1, 2, 3, 4]
+    assert piped.getvalue() == ""
