@@ -343,8 +343,8 @@ name: {name}
 title: {_flow(chosen_title(kind, params, choices))}
 kind: {kind.value}
 description: >
-  Scaffolded by `sessionwatch new` ({limits}): say what this rule catches,
-  which policy it enforces, and what an analyst should do with an alert.
+  Scaffolded by `sessionwatch new` with {limits}.
+  Say what this rule catches, which policy it enforces, and what an analyst should do with an alert.
 severity: medium
 status: experimental
 version: 1
