@@ -78,3 +78,19 @@ def test_detect_shows_progress_on_a_terminal_only(
     monkeypatch.undo()
     assert main(["detect", "--events", str(sample), "--es-url", es_url, "--format", "ndjson"]) == 1
     assert "rules evaluated" not in capsys.readouterr().err
+
+
+def test_readme_shows_what_detect_prints(
+    es_url: str, repo: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """README's "Reading the alerts" block is the demo's real output (first rule and summary)."""
+    monkeypatch.chdir(repo)
+    readme = (repo / "README.md").read_text()
+    block = readme.split("### Reading the alerts", 1)[1].split("```", 2)[1].strip("\n").splitlines()
+    sample = "fixtures/samples/portal-violations.ndjson"
+    assert f"`sessionwatch detect --events {sample}`" in readme
+    assert main(["detect", "--events", sample, "--es-url", es_url, "--format", "table"]) == 1
+    printed = capsys.readouterr().out.splitlines()
+    elided = block.index("…")
+    assert block[:elided] == printed[:elided]
+    assert block[elided + 1 :] == printed[-(len(block) - elided - 1) :]
