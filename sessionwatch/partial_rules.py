@@ -119,24 +119,37 @@ def _mark(removed: bool, touched: set[str], path: Sequence[Any]) -> bool:
     return removed
 
 
+KINDS = frozenset(k.value for k in Kind)
+UNUSABLE = (KeyError, TypeError, ValueError, AttributeError, IndexError)  # too little left to be a rule
+
+
+def _has_kind(data: Any) -> bool:
+    return isinstance(data, dict) and isinstance(data.get("kind"), str) and data["kind"] in KINDS
+
+
 def partial_rule(path: Path) -> PartialRule | None:
-    """The lintable part of the rule file at ``path``; None when too little of it is a rule."""
+    """The lintable part of the rule file at ``path``; None when too little of it is a rule.
+
+    Best effort by design: the file's schema errors are reported whatever happens here.
+    """
     try:
         doc = parse_yaml(path.read_text(encoding="utf-8"), str(path))
     except (OSError, UnicodeDecodeError, SessionwatchError):
         return None
-    if not isinstance(doc.data, dict) or doc.data.get("kind") not in {k.value for k in Kind}:
+    if not _has_kind(doc.data):
         return None
     data = copy.deepcopy(doc.data)
     touched: set[str] = set()
-    data.setdefault("name", path.stem)
-    for _ in range(MAX_ROUNDS):
-        if not _repair_round(data, touched):
-            break
-    if data.get("kind") not in {k.value for k in Kind}:
-        return None
     try:
+        for _ in range(MAX_ROUNDS):
+            if not _repair_round(data, touched):
+                break
+        if not _has_kind(data):
+            return None
+        if not isinstance(data.get("name"), str):
+            data["name"] = path.stem
+            touched.add("/name")
         rule = build_rule(data, path, doc.locate)
-    except (KeyError, TypeError, ValueError, AttributeError):  # too little left to be a rule
+    except UNUSABLE:
         return None
     return PartialRule(rule, frozenset(touched))

@@ -88,3 +88,19 @@ def test_summary_line_counts_errors_warnings_and_files(
     path = write_rule(tmp_path, idle_rule_data)
     assert main(["validate", str(path)]) == 1
     assert capsys.readouterr().err.splitlines()[-1] == "1 rule file: 6 errors, 0 warnings"
+
+
+@pytest.mark.parametrize("kind", [{}, [], 7, None], ids=["mapping", "list", "number", "null"])
+def test_a_kind_of_the_wrong_type_is_a_schema_error_not_a_crash(
+    kind: Any,
+    tmp_path: Path,
+    idle_rule_data: dict[str, Any],
+    write_rule: RuleWriter,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    idle_rule_data["kind"] = kind
+    path = write_rule(tmp_path, idle_rule_data)
+    assert main(["validate", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert "(/kind)" in err
+    assert "SW" not in err  # without a kind nothing is linted
