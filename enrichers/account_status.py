@@ -11,15 +11,19 @@ from sessionwatch.enrichers.timefmt import isoformat
 
 MAX_ACTORS = 5_000_000
 DAY = 86400.0
+LIFECYCLE = frozenset({"account_disable", "account_enable"})
 
 
 class AccountStatus:
     """Facts: ``sessionwatch.account.{status,dormant_days,last_seen}`` for the event's actor.
 
     Status comes from the inventory (option ``inventory``: a JSON / NDJSON / CSV file, or
-    ``inventory_records``: already-read records, e.g. from an index), overridden by an accepted
-    ``account_disable`` event in the stream for the account it names (``account_target``, else
-    the actor) from that event's time on: then ``disabled``. Without either: ``unknown``.
+    ``inventory_records``: already-read records, e.g. from an index), overridden by the stream's
+    accepted admin lifecycle events for the account they act on (``account_target`` — never the
+    actor: the admin who suspends someone stays active): ``account_disable`` makes it
+    ``disabled`` from that event's time on, ``account_enable`` (unsuspend, activate, unlock)
+    makes it ``active`` again. An event without a target changes no account. Without either
+    source: ``unknown``.
     ``dormant_days`` is the time since the account's previous accepted activity — the later of
     the inventory's ``last_seen`` and the stream's own history — absent when neither is known.
     Stream-scoped: an account spans sessions. Names compare case-insensitively.
@@ -60,6 +64,10 @@ class AccountStatus:
                 last, disabled = record[0], record[1]
                 if disabled is not None and disabled <= ts:
                     status = "disabled"
+                elif len(record) > 3 and record[3] is not None and record[3] <= ts:
+                    since = account.disabled_at if account is not None else None
+                    if since is None or record[3] >= since:
+                        status = "active"  # re-enabled in the stream after the inventory's word
                 if last is not None and last <= ts and (previous is None or last > previous):
                     previous = last
             out["sessionwatch.account.status"] = status
@@ -69,25 +77,31 @@ class AccountStatus:
                 else:
                     out["sessionwatch.account.last_seen"] = isoformat(previous)
                 out["sessionwatch.account.dormant_days"] = round((ts - previous) / DAY, 4)
-            if event.accepted and event.action != "account_disable":
+            acted_on_self = event.action in LIFECYCLE and key == (event.account_target or "").lower()
+            if event.accepted and not acted_on_self:  # an admin's action is the admin's activity
                 if record is None:
                     record = self._new(actors, key)
                 if record[0] is None or ts > record[0]:
                     record[0] = ts
                     record[2] = isoformat(ts)
-        if event.action == "account_disable" and event.accepted:
-            target = event.account_target or event.actor
-            if target is not None:
-                key = target.lower()
-                record = actors.get(key) or self._new(actors, key)
-                if record[1] is None or ts < record[1]:
+        if event.action in LIFECYCLE and event.accepted and event.account_target is not None:
+            key = event.account_target.lower()
+            record = actors.get(key) or self._new(actors, key)
+            if len(record) < 4:
+                record.append(None)  # state saved before re-enable events existed
+            if event.action == "account_disable":
+                if record[1] is None:
                     record[1] = ts
+            else:  # account_enable restores the account from now on
+                record[1] = None
+                record[3] = ts
         return out
 
     @staticmethod
     def _new(actors: dict[str, list[Any]], key: str) -> list[Any]:
         if len(actors) >= MAX_ACTORS:
             del actors[next(iter(actors))]
-        record: list[Any] = [None, None, None]  # last accepted activity, disabled at, last as text
+        # last accepted activity, disabled at, last as text, re-enabled at
+        record: list[Any] = [None, None, None, None]
         actors[key] = record
         return record

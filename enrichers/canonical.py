@@ -21,6 +21,7 @@ class BadEvent(ValueError):
 _TIMESTAMP = compile_path("@timestamp")
 
 
+ACCOUNT_ACTIONS = frozenset({"account_disable", "account_enable"})
 LATEST = 253402300799.0  # 9999-12-31T23:59:59Z: the last second datetime can format
 
 
@@ -184,8 +185,9 @@ def canonical_fields(event: CanonicalEvent) -> dict[str, Any]:
     ):
         if value is not None:
             out[name] = value
-    if event.action == "account_disable" and (event.account_target or event.actor):
-        out["sessionwatch.account.target"] = event.account_target or event.actor
+    if event.action in ACCOUNT_ACTIONS and event.account_target is not None:
+        # the account acted on, never the actor (an admin suspending someone stays active)
+        out["sessionwatch.account.target"] = event.account_target
     if event.token_issued_at is not None:
         out["sessionwatch.token.issued_at"] = isoformat(event.token_issued_at)
     if event.token_expires_at is not None:

@@ -22,6 +22,7 @@ from typing import Any, NamedTuple
 from sessionwatch.enrichers.base import CanonicalEvent, Enricher, scope_of
 from sessionwatch.enrichers.canonical import BadEvent, canonical_fields, canonicalize, parse_timestamp
 from sessionwatch.enrichers.events import has_dotted_keys, nest_facts
+from sessionwatch.enrichers.profile_hint import ProfileUsage
 from sessionwatch.enrichers.profiles import Profile, ProfileRegistry
 from sessionwatch.enrichers.reorder import ReorderBuffer
 from sessionwatch.enrichers.state import STATE_FORMAT, Limits, SessionStore
@@ -50,6 +51,7 @@ class Counts:
     dead_letter: int = 0
     out_of_order: int = 0
     state_evicted: int = 0
+    profiles: ProfileUsage = field(default_factory=ProfileUsage, repr=False, compare=False)
 
     @property
     def conserved(self) -> bool:
@@ -176,6 +178,8 @@ class Front:
                 raise BadEvent(f"expected a JSON object, got {type(doc).__name__}")
             dotted = has_dotted_keys(doc)
             profile = self.forced_profile or self.profiles.for_event(doc, dotted)
+            if self.forced_profile is None:
+                self.counts.profiles.record(doc, dotted, profile.name if profile is not None else None)
             if profile is None:
                 self.counts.passed_through += 1
                 yield Output(number, source=doc, raw=text)

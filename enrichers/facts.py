@@ -36,7 +36,7 @@ FACTS: tuple[Fact, ...] = (
         "sessionwatch.event.action",
         "keyword",
         "Normalized action: login, reauth, activity, logout, termination, token_issue, "
-        "token_refresh, token_revoke, account_disable.",
+        "token_refresh, token_revoke, account_disable, account_enable.",
         "profile",
     ),
     Fact("sessionwatch.event.outcome", "keyword", "success, failure or unknown.", "profile"),
@@ -218,7 +218,8 @@ FACTS: tuple[Fact, ...] = (
     Fact(
         "sessionwatch.account.status",
         "keyword",
-        "active, disabled, deprovisioned or unknown (inventory plus account_disable events).",
+        "active, disabled, deprovisioned or unknown (inventory, then account_disable / "
+        "account_enable events on the account).",
         "account_status",
     ),
     Fact(
@@ -236,7 +237,8 @@ FACTS: tuple[Fact, ...] = (
     Fact(
         "sessionwatch.account.target",
         "keyword",
-        "On account_disable events: the account disabled (the profile's account_target field).",
+        "On account_disable / account_enable events: the account acted on (the profile's "
+        "account_target field; never the actor).",
         "profile",
     ),
     # --- request pattern ---------------------------------------------------------------------

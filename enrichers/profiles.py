@@ -33,6 +33,7 @@ ACTIONS = (
     "token_refresh",
     "token_revoke",
     "account_disable",
+    "account_enable",
 )
 CANONICAL_FIELDS = (
     "session_id",
@@ -57,9 +58,40 @@ ENTRY_POINT_GROUP = "sessionwatch.profiles"
 PathSpec = str | Mapping[str, Any]  # "a.b" or {"join": ["a", "b"], "separator": "|"}
 
 
+def _selecting(path: str) -> Getter:
+    """A reader for ``list.path[key=value].rest``: the first element of the array at
+    ``list.path`` whose ``key`` equals ``value`` (case-insensitive; ``[]`` takes any element),
+    then ``rest`` inside it. A single object at ``list.path`` counts as a one-element array.
+    Nothing else is ever read instead: no element matching means no value."""
+    head, _, tail = path.partition("[")
+    selector, _, rest = tail.partition("]")
+    key, _, wanted = selector.partition("=")
+    read_list = compile_path(head)
+    read_key = compile_path(key) if key else None
+    read_rest = compile_path(rest.lstrip(".")) if rest.strip(".") else None
+    wanted = wanted.lower()
+
+    def select(doc: Mapping[str, Any], dotted: bool = True) -> Any:
+        found = read_list(doc, dotted)
+        items = found if isinstance(found, list) else [found] if isinstance(found, dict) else []
+        for item in items:
+            if not isinstance(item, dict):
+                continue
+            if read_key is not None:
+                label = read_key(item, True)
+                if not isinstance(label, str) or label.lower() != wanted:
+                    continue
+            value = item if read_rest is None else read_rest(item, True)
+            if not empty(value):
+                return value
+        return None
+
+    return select
+
+
 def _reader(spec: PathSpec) -> Getter:
     if isinstance(spec, str):
-        return compile_path(spec)
+        return _selecting(spec) if "[" in spec else compile_path(spec)
     parts = [compile_path(p) for p in spec["join"]]
     separator = str(spec.get("separator", "|"))
 
@@ -70,6 +102,11 @@ def _reader(spec: PathSpec) -> Getter:
         return separator.join(str(v) for v in values)
 
     return joined
+
+
+def _plain(spec: PathSpec) -> tuple[str, ...] | None:
+    """The parts of a plain dotted path (the extractor walks those inline), else None."""
+    return tuple(spec.split(".")) if isinstance(spec, str) and "[" not in spec else None
 
 
 def _values(raw: Any) -> list[str]:
@@ -91,7 +128,7 @@ class Condition:
     _read: Getter = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "_read", compile_path(self.path))
+        object.__setattr__(self, "_read", _reader(self.path))
 
     def matches(self, doc: Mapping[str, Any], dotted: bool = True) -> bool:
         raw = self._read(doc, dotted)
@@ -136,6 +173,7 @@ class Profile:
     failure: frozenset[str] = frozenset({"failure"})
     claims_unlabelled: bool = False
     caveats: tuple[str, ...] = ()
+    references: tuple[tuple[str, str], ...] = ()  # (title, url) of the vendor documentation
     specs: Mapping[str, tuple[PathSpec, ...]] | None = None  # with composite keys; default: ``fields``
     origin: str = field(default="", compare=False)
     _readers: dict[str, tuple[Getter, ...]] = field(init=False, repr=False, compare=False)
@@ -147,8 +185,7 @@ class Profile:
         readers = {key: tuple(_reader(spec) for spec in specs) for key, specs in source.items()}
         object.__setattr__(self, "_readers", readers)
         plan = tuple(
-            (key, tuple(tuple(spec.split(".")) if isinstance(spec, str) else _reader(spec) for spec in specs))
-            for key, specs in source.items()
+            (key, tuple(_plain(spec) or _reader(spec) for spec in specs)) for key, specs in source.items()
         )
         object.__setattr__(self, "_extract", compile_extractor(plan))
         times = {"token_issued_at", "token_expires_at", "token_ttl"}
@@ -259,6 +296,7 @@ def profile_from_yaml(text: str, origin: str) -> Profile:
         failure=frozenset(v.lower() for v in outcomes.get("failure", ["failure"])),
         claims_unlabelled=data.get("claims_unlabelled", False),
         caveats=tuple(data.get("caveats", [])),
+        references=tuple((r["title"], r["url"]) for r in data.get("references", [])),
         origin=origin,
     )
 
@@ -335,11 +373,18 @@ class ProfileRegistry:
         return found
 
     def for_event(self, doc: Mapping[str, Any], dotted: bool = True) -> Profile | None:
+        """The profile for ``event.dataset``, else for ``data_stream.dataset`` (indexed documents
+        carry both, exports often only one); an event with neither label goes to the profile
+        that claims unlabelled events."""
+        labelled = False
         for read in _DATASET_PATHS:
             label = read(doc, dotted)
             if isinstance(label, str) and label:
-                return self.for_dataset(label)
-        return self.for_dataset(None)
+                labelled = True
+                found = self.for_dataset(label)
+                if found is not None:
+                    return found
+        return None if labelled else self.for_dataset(None)
 
 
 __all__ = ["ActionRule", "Condition", "Profile", "ProfileRegistry", "get_path", "load_builtin"]

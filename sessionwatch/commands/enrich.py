@@ -204,6 +204,8 @@ def run(args: argparse.Namespace) -> int:
         _save_state(args.state, result.state)
     counts = result.counts
     print(f"enrich: {counts.summary()} open_sessions={result.open_sessions}", file=sys.stderr)
+    for hint in counts.profiles.hints(profiles.names):
+        print(f"enrich: {hint}", file=sys.stderr)
     if not counts.conserved:  # a bug, never a user mistake: say so loudly
         print(
             "enrich: counts are not conserved (read != enriched + passed_through + dead_letter)",

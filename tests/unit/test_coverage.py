@@ -39,7 +39,7 @@ def test_markdown_shows_coverage_and_gaps(capsys: pytest.CaptureFixture[str], on
     assert _row(out, "T1539").endswith("| pci-dss-idle-15m |")
     assert _row(out, "T1528").endswith("| **gap** |")
     # the profiles come from the fixtures: generic events and the Okta case
-    assert "| generic, okta |" in _row(out, "pci-dss-idle-15m")
+    assert "| generic, okta, salesforce |" in _row(out, "pci-dss-idle-15m")
 
 
 def test_deprecated_rules_count_for_nothing(

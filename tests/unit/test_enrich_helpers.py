@@ -12,6 +12,7 @@ from sessionwatch.enrichers import Engine, EngineOptions, ProfileRegistry, disco
 from sessionwatch.enrichers.engine import Output
 
 PROFILE_DATA = Path(__file__).resolve().parent / "data" / "profiles"
+CONFORMANCE = Path(__file__).resolve().parents[2] / "fixtures" / "profiles"  # every shipped profile
 
 
 def run(lines: Iterable[bytes | str], **options: Any) -> tuple[Engine, list[Output]]:
@@ -50,7 +51,8 @@ def sample_outputs() -> list[dict[str, Any]]:
     """Enriched documents carrying every fact: all vendor fixtures, plus what they lack (a late
     event, a session evicted after a month, a generic token timeline)."""
     lines: list[bytes | str] = []
-    for fixture in sorted(PROFILE_DATA.glob("*/events.ndjson")):
+    fixtures = [*sorted(PROFILE_DATA.glob("*/events.ndjson")), *sorted(CONFORMANCE.glob("*/events.ndjson"))]
+    for fixture in fixtures:
         lines += fixture.read_bytes().splitlines()
     lines += [
         json.dumps({"@timestamp": t, "event": {"id": i, "action": a}, "session": {"id": "q1"}, **extra})

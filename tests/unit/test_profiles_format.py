@@ -15,14 +15,25 @@ from tests.unit.test_enrich_helpers import facts_by_id, get, run
 
 BUILTIN = {
     "auth0",
+    "aws_cloudtrail",
+    "cisco_duo",
     "entra",
     "generic",
+    "github",
     "google_workspace",
+    "google_workspace_admin",
+    "google_workspace_token",
     "hashicorp_vault",
+    "keycloak",
+    "o365",
     "okta",
+    "onepassword",
     "salesforce",
+    "salesforce_apex",
+    "slack",
     "system_auth",
     "teleport",
+    "zscaler_zpa",
 }
 
 MINIMAL = """\

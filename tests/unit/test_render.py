@@ -44,7 +44,7 @@ def test_scope_values_stay_values(
     body = render_query(rule, WINDOW)
     filters = body["query"]["bool"]["filter"]
     assert filters[1] == {"terms": {"event.dataset": [value]}}
-    assert len(filters) == 6
+    assert len(filters) == 7  # window, scope, session, accepted, reauth, not ending, idle
     assert set(body) == {"size", "track_total_hits", "sort", "query"}
 
 
