@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from elasticsearch import ApiError, TransportError
 
 from sessionwatch.commands import coverage, deploy, detect, enrich, new, render, rules, run, test, validate
+from sessionwatch.reports.human import plural
 from sessionwatch.rules.errors import (
     ElasticsearchUnavailable,
     PluginError,
@@ -46,7 +47,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except RuleErrors as exc:
         for error in exc.errors:
             print(error, file=sys.stderr)
-        print(f"{len(exc.errors)} problem(s) found", file=sys.stderr)
+        print(f"{plural(len(exc.errors), 'problem')} found", file=sys.stderr)
         return EXIT_FINDINGS
     except (ElasticsearchUnavailable, PluginError, UsageError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
+from sessionwatch.reports.human import plural
 from sessionwatch.reports.model import CaseOutcome, Problem, Report, Status
 
 
@@ -64,7 +65,7 @@ def _file_element(report: Report, path: str, problems: list[Problem]) -> ET.Elem
     errors = [p for p in problems if report.failing(p)]
     if errors:
         child = ET.SubElement(
-            element, "failure", message=f"{len(errors)} problem(s)", type="sessionwatch.validate"
+            element, "failure", message=plural(len(errors), "problem"), type="sessionwatch.validate"
         )
         child.text = "\n".join(_line(p) for p in problems)
     elif problems:  # warnings only: the file passes, the findings stay visible
