@@ -94,3 +94,20 @@ def test_readme_shows_what_detect_prints(
     elided = block.index("…")
     assert block[:elided] == printed[:elided]
     assert block[elided + 1 :] == printed[-(len(block) - elided - 1) :]
+
+
+def test_test_command_shows_progress_on_a_terminal_only(
+    es_url: str, idle_rule_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cases = len(next(r for r in load_selected([str(idle_rule_path)])).tests)
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    assert main(["test", str(idle_rule_path), "--es-url", es_url]) == 0
+    shown = terminal.getvalue()
+    assert f"test: {cases}/{cases}" in shown
+    assert shown.splitlines()[-1].endswith(f"{cases} cases: \x1b[32m{cases} passed\x1b[0m, 0 failed")
+    monkeypatch.undo()
+    assert main(["test", str(idle_rule_path), "--es-url", es_url]) == 0
+    err = capsys.readouterr().err
+    assert "\r" not in err
+    assert err.splitlines()[-1] == f"{cases} cases: {cases} passed, 0 failed"
