@@ -12,6 +12,7 @@ from elasticsearch import ApiError, TransportError
 
 from sessionwatch.commands import coverage, deploy, detect, enrich, new, render, rules, run, test, validate
 from sessionwatch.reports.human import plural
+from sessionwatch.rule_sources import config_flag
 from sessionwatch.rules.errors import (
     ElasticsearchUnavailable,
     PluginError,
@@ -23,6 +24,10 @@ from sessionwatch.version import VersionAction
 
 COMMANDS = (validate, render, enrich, test, detect, deploy, run, new, coverage, rules)
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+CONFIG_HELP = (
+    "site configuration file (default: $SESSIONWATCH_CONFIG, else the nearest sessionwatch.toml or "
+    "pyproject.toml with [tool.sessionwatch] from the working directory upward)"
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -34,16 +39,20 @@ def build_parser() -> argparse.ArgumentParser:
         action=VersionAction,
         help="versions of sessionwatch, the rule schema, the rule packs and the Elasticsearch client",
     )
+    parser.add_argument("--config", metavar="FILE", help=CONFIG_HELP)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for command in COMMANDS:
         command.add_parser(sub)
+    for command_parser in sub.choices.values():  # also after the command; SUPPRESS keeps a global one
+        command_parser.add_argument("--config", metavar="FILE", default=argparse.SUPPRESS, help=CONFIG_HELP)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        code: int = args.run(args)
+        with config_flag(args.config):
+            code: int = args.run(args)
     except RuleErrors as exc:
         for error in exc.errors:
             print(error, file=sys.stderr)

@@ -17,7 +17,7 @@ from typing import Any, TextIO
 
 from sessionwatch.reports.alerts_table import FORMATS, JSON, NDJSON, choose_format
 from sessionwatch.reports.human import Painter, plural
-from sessionwatch.rule_sources import load_selected
+from sessionwatch.rule_sources import Selection, load_selected
 from sessionwatch.rules.kinds import Kind
 from sessionwatch.rules.model import Rule
 
@@ -66,17 +66,14 @@ class RuleLine:
 
 
 def enabled_names(paths: Sequence[str]) -> set[str]:
-    """The rules ``detect`` and ``run`` evaluate: what ``load_selected`` returns by default.
-
-    This is the one place "enabled" is decided here, so it follows the site configuration
-    (which decides what ``load_selected`` returns) without a second reading of it.
-    """
+    """The rules ``detect`` and ``run`` evaluate: what ``load_selected`` returns by default, that
+    is what the site configuration turns on (deprecated rules never run)."""
     return {rule.name for rule in load_selected(paths, include_deprecated=False)}
 
 
 def every_rule(paths: Sequence[str]) -> list[Rule]:
-    """Every rule of the selection, enabled or not."""
-    return load_selected(paths)
+    """Every rule of the selection, enabled or not (enabled ones as the site configuration has them)."""
+    return load_selected(paths, selection=Selection.EVERY)
 
 
 def _words(text: str) -> list[str]:

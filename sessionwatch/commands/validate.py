@@ -18,7 +18,7 @@ from sessionwatch.renderer import render_query
 from sessionwatch.reports import human
 from sessionwatch.reports import model as report_model
 from sessionwatch.reports.output import add_report_arguments, chosen_format, write_report
-from sessionwatch.rule_sources import load_selected, selected_files
+from sessionwatch.rule_sources import Selection, config_summary, load_selected, selected_files
 from sessionwatch.rules.catalog import catalog
 from sessionwatch.rules.errors import Location, RuleErrors, RuleSchemaError, SessionwatchError
 from sessionwatch.rules.lint import Finding, Level, LintContext, lint_rules, rule_files
@@ -119,7 +119,7 @@ def load_all(paths: Sequence[str]) -> Loaded:
                 loaded.partial.append(salvaged)
         loaded.seconds[str(path)] = time.perf_counter() - started
     try:
-        loaded.rules = load_selected(paths)
+        loaded.rules = load_selected(paths, selection=Selection.EVERY)  # as the site configuration has them
     except RuleErrors as exc:
         loaded.rules = each
         seen = {(e.location, e.message) for e in loaded.errors}
@@ -146,4 +146,7 @@ def run(args: argparse.Namespace) -> int:
     warnings = len(found) - sum(f.level is Level.ERROR for f in found)
     paint = human.Painter.for_stream(sys.stderr)
     print(human.validate_summary(failing, warnings, len(rules), len(loaded.files), paint), file=sys.stderr)
-    return 1 if failing or (args.strict and warnings) else 0
+    if failing or (args.strict and warnings):
+        return 1
+    print(config_summary(args.paths), file=sys.stderr)
+    return 0
