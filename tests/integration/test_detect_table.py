@@ -15,40 +15,54 @@ from sessionwatch.cli import main
 from sessionwatch.enrichers import ProfileRegistry
 from sessionwatch.harness import run_case
 from sessionwatch.reports.alerts_table import actual_vs_limit
-from sessionwatch.rule_sources import load_selected
+from sessionwatch.rule_sources import Selection, load_selected
 from sessionwatch.rules.kinds import Kind
+
+PCI = 'policies = ["baseline", "pci-dss-4.0"]\n'  # the README's one line that turns PCI DSS on
+
+
+@pytest.fixture
+def pci_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A working directory whose sessionwatch.toml turns PCI DSS 4.0 on, as the demo does."""
+    monkeypatch.delenv("SESSIONWATCH_CONFIG", raising=False)
+    (tmp_path / "sessionwatch.toml").write_text(PCI)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
 
 
 def test_detect_table_on_the_demo_sample(
-    es_url: str, repo: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    es_url: str, repo: Path, pci_config: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     sample = repo / "fixtures" / "samples" / "portal-violations.ndjson"
     assert main(["detect", "--events", str(sample), "--es-url", es_url, "--format", "table"]) == 1
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].split()[:3] == ["nist-63b-r4-aal3-idle-15m", "high", "session_idle_timeout"]
+    assert lines[0].split() == ["pci-dss-idle-15m", "high", "session_idle_timeout", "2", "alerts"]
     assert lines[2].split() == ["TIME", "SESSION", "USER", "ACTUAL", "vs", "LIMIT"]
     assert lines[3].split() == ["2026-03-02", "09:25:00Z", "sess-a", "alice", "idle", "20m", ">", "15m"]
-    assert lines[-1] == "6 alerts from 3 rules: 4 high, 2 medium · 2 sessions · 2 users"
+    assert "  2026-03-02 09:06:00Z  sess-e   erin   used 2m after logout" in lines
+    assert lines[-1] == "4 alerts from 3 rules: 3 high, 1 medium · 4 sessions · 4 users"
 
 
-def test_detect_piped_prints_ndjson(es_url: str, repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_detect_piped_prints_ndjson(
+    es_url: str, repo: Path, pci_config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     sample = repo / "fixtures" / "samples" / "portal-violations.ndjson"
     assert main(["detect", "--events", str(sample), "--es-url", es_url]) == 1
     docs = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert len(docs) == 6
+    assert len(docs) == 4
     assert {d["event"]["kind"] for d in docs} == {"alert"}
 
 
 def _one_rule_per_kind() -> list[tuple[Kind, str]]:
     seen: dict[Kind, str] = {}
-    for rule in load_selected([]):
+    for rule in load_selected([], selection=Selection.EVERY):  # enabled by default or not
         seen.setdefault(rule.kind, rule.name)
     return sorted(seen.items())
 
 
 @pytest.mark.parametrize(("kind", "name"), _one_rule_per_kind(), ids=lambda v: str(v))
 def test_every_kind_reads_actual_vs_limit_on_real_alerts(kind: Kind, name: str, es: Elasticsearch) -> None:
-    rule = next(r for r in load_selected([]) if r.name == name)
+    rule = next(r for r in load_selected([], selection=Selection.EVERY) if r.name == name)
     profiles = ProfileRegistry.discover()
     described = []
     for case in (c for c in rule.tests if c.expect):
@@ -81,19 +95,17 @@ def test_detect_shows_progress_on_a_terminal_only(
 
 
 def test_readme_shows_what_detect_prints(
-    es_url: str, repo: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    es_url: str, repo: Path, pci_config: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """README's "Reading the alerts" block is the demo's real output (first rule and summary)."""
-    monkeypatch.chdir(repo)
+    """README's "Reading the alerts" block is the real output of the demo with PCI DSS on."""
     readme = (repo / "README.md").read_text()
-    block = readme.split("### Reading the alerts", 1)[1].split("```", 2)[1].strip("\n").splitlines()
-    sample = "fixtures/samples/portal-violations.ndjson"
-    assert f"`sessionwatch detect --events {sample}`" in readme
-    assert main(["detect", "--events", sample, "--es-url", es_url, "--format", "table"]) == 1
-    printed = capsys.readouterr().out.splitlines()
-    elided = block.index("…")
-    assert block[:elided] == printed[:elided]
-    assert block[elided + 1 :] == printed[-(len(block) - elided - 1) :]
+    section = readme.split("### Reading the alerts", 1)[1]
+    assert PCI.strip() in section
+    assert "`sessionwatch detect --events fixtures/samples/portal-violations.ndjson`" in section
+    block = section.split("```", 2)[1].strip("\n").splitlines()
+    sample = repo / "fixtures" / "samples" / "portal-violations.ndjson"
+    assert main(["detect", "--events", str(sample), "--es-url", es_url, "--format", "table"]) == 1
+    assert block == capsys.readouterr().out.splitlines()
 
 
 def test_test_command_shows_progress_on_a_terminal_only(

@@ -11,6 +11,7 @@ import yaml
 
 from sessionwatch.cli import main
 from sessionwatch.commands import rules as rules_command
+from sessionwatch.rules.site_config import ENV_CONFIG
 
 
 def _text(rule: dict[str, Any]) -> str:
@@ -25,18 +26,41 @@ def _listed(capsys: pytest.CaptureFixture[str], *args: str) -> list[dict[str, An
     return data
 
 
-def test_every_rule_with_the_columns_asked_for(capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.fixture
+def no_site_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A working directory without a site configuration: the shipped defaults decide."""
+    monkeypatch.delenv(ENV_CONFIG, raising=False)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_every_rule_with_the_columns_asked_for(
+    no_site_config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     found = _listed(capsys)
     assert len(found) > 15
     assert {"id", "name", "kind", "policy", "status", "enabled", "severity"} <= set(found[0])
     pci = next(r for r in found if r["name"] == "pci-dss-idle-15m")
-    assert (pci["kind"], pci["policy"], pci["status"], pci["enabled"], pci["severity"]) == (
+    assert (pci["kind"], pci["policy"], pci["status"], pci["severity"]) == (
         "session_idle_timeout",
         "pci-dss-4.0",
         "stable",
-        True,
         "high",
     )
+
+
+def test_enabled_comes_from_the_site_configuration(
+    no_site_config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """PCI DSS rules are off by default; one line of sessionwatch.toml turns them on."""
+    before = {r["name"]: r["enabled"] for r in _listed(capsys)}
+    assert before["pci-dss-idle-15m"] is False
+    (no_site_config / "sessionwatch.toml").write_text('policies = ["baseline", "pci-dss-4.0"]\n')
+    after = {r["name"]: r["enabled"] for r in _listed(capsys)}
+    assert after["pci-dss-idle-15m"] is True
+    assert {n for n, on in after.items() if on} > {n for n, on in before.items() if on}
+    assert main(["rules", "--enabled", "--format", "json"]) == 0
+    assert {r["name"] for r in json.loads(capsys.readouterr().out)} == {n for n, on in after.items() if on}
 
 
 @pytest.mark.parametrize(
@@ -79,7 +103,8 @@ def test_enabled_follows_what_detect_evaluates(
     assert [r["name"] for r in _listed(capsys, str(tmp_path), "--disabled")] == ["pci-dss-idle-15m"]
 
 
-def test_table_and_summary(capsys: pytest.CaptureFixture[str]) -> None:
+def test_table_and_summary(no_site_config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (no_site_config / "sessionwatch.toml").write_text('policies = ["baseline", "pci-dss-4.0"]\n')
     assert main(["rules", "--format", "table", "--kind", "session_idle_timeout"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].split() == list(rules_command.HEADER)
@@ -92,8 +117,10 @@ def test_table_and_summary(capsys: pytest.CaptureFixture[str]) -> None:
         "yes",
         "high",
     ]
-    assert lines[-1].startswith("4 rules of ")
-    assert lines[-1].endswith(": 4 enabled, 0 disabled · 1 kind")
+    rows = lines[1 : lines.index("")]
+    enabled = sum(1 for row in rows if row.split()[5] == "yes")
+    assert lines[-1].startswith(f"{len(rows)} rules of ")
+    assert lines[-1].endswith(f": {enabled} enabled, {len(rows) - enabled} disabled · 1 kind")
 
 
 def test_piped_output_is_ndjson(capsys: pytest.CaptureFixture[str]) -> None:
