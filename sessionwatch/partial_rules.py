@@ -149,7 +149,18 @@ def partial_rule(path: Path) -> PartialRule | None:
         if not isinstance(data.get("name"), str):
             data["name"] = path.stem
             touched.add("/name")
-        rule = build_rule(data, path, doc.locate)
+        rule = _build(data, path, doc, touched)
     except UNUSABLE:
         return None
     return PartialRule(rule, frozenset(touched))
+
+
+def _build(data: dict[str, Any], path: Path, doc: Any, touched: set[str]) -> Rule:
+    """The rule; when its parameters cannot be typed (one was left out), the kind's sample
+    parameters stand in, and nothing is said about ``/params``."""
+    try:
+        return build_rule(data, path, doc.locate)
+    except UNUSABLE:
+        data["params"] = dict(Kind(data["kind"]).spec.sample().params)
+        touched.add("/params")
+        return build_rule(data, path, doc.locate)

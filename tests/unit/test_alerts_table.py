@@ -57,38 +57,38 @@ def alert(
 
 # One realistic alert per kind (evidence as the alert builder writes it), the rule's parameters,
 # and what the table must say.
-CASES: dict[Kind, tuple[dict[str, Any], dict[str, Any], str]] = {
-    Kind.SESSION_IDLE_TIMEOUT: (
+CASES: dict[str, tuple[dict[str, Any], dict[str, Any], str]] = {
+    "session_idle_timeout": (
         alert("session_idle_timeout", {"session.idle_seconds": 1620.0, "session.age_seconds": 2000.0}),
         {"idle_timeout": "15m"},
         "idle 27m > 15m",
     ),
-    Kind.SESSION_MAX_LIFETIME: (
+    "session_max_lifetime": (
         alert("session_max_lifetime", {"session.age_seconds": 30600, "session.since_auth_seconds": 30600}),
         {"max_lifetime": "8h", "anchor": "session_start"},
         "age 8h 30m > 8h",
     ),
-    Kind.SESSION_POST_LOGOUT: (
+    "session_post_logout": (
         alert("session_post_logout", {"session.end_action": "logout", "session.since_end_seconds": 660}),
         {"grace": "30s"},
         "used 11m after logout",
     ),
-    Kind.TOKEN_REVOKED_USE: (
+    "token_revoked_use": (
         alert("token_revoked_use", {"token.id": "t-1", "token.since_revocation_seconds": 120}),
         {"grace": "30s"},
         "used 2m after revocation",
     ),
-    Kind.TOKEN_EXPIRED_USE: (
+    "token_expired_use": (
         alert("token_expired_use", {"token.id": "t-1", "token.past_expiry_seconds": 300}),
         {"clock_skew": "60s"},
         "used 5m past expiry > 60s skew",
     ),
-    Kind.TOKEN_LIFETIME_POLICY: (
+    "token_lifetime_policy": (
         alert("token_lifetime_policy", {"token.id": "t-1", "token.lifetime_seconds": 28800}),
         {"max_token_lifetime": "1h"},
         "lifetime 8h > 1h",
     ),
-    Kind.TOKEN_RENEWAL_OUTSIDE_WORKFLOW: (
+    "token_renewal_outside_workflow": (
         alert(
             "token_renewal_outside_workflow",
             {"token.grant_type": "refresh_token", "token.client_id": "legacy-cli"},
@@ -96,17 +96,17 @@ CASES: dict[Kind, tuple[dict[str, Any], dict[str, Any], str]] = {
         {"allowed_grant_types": ["refresh_token"], "allowed_clients": ["portal-web"]},
         "client legacy-cli not in portal-web",
     ),
-    Kind.ACCOUNT_INACTIVE_USE: (
+    "account_inactive_use": (
         alert("account_inactive_use", {"account.status": "active", "account.dormant_days": 120.5}),
         {"inactive_statuses": ["disabled"], "max_dormancy": "90d"},
         "dormant 120d 12h > 90d",
     ),
-    Kind.SESSION_IP_BINDING: (
+    "session_ip_binding": (
         alert("session_ip_binding", {"source.ip": "203.0.113.9", "ip.first": "10.1.2.3"}),
         {"allowed_cidrs": ["10.0.0.0/8"]},
         "203.0.113.9 outside 10.0.0.0/8",
     ),
-    Kind.SESSION_DEVICE_BINDING: (
+    "session_device_binding": (
         alert(
             "session_device_binding",
             {"device.distinct": 2, "device.fingerprint": "dev-2", "device.first": "dev-1"},
@@ -115,12 +115,12 @@ CASES: dict[Kind, tuple[dict[str, Any], dict[str, Any], str]] = {
         {"max_devices": 1},
         "2 devices > 1: dev-2, bound to dev-1",
     ),
-    Kind.SESSION_REQUEST_PATTERN: (
+    "session_request_pattern": (
         alert("session_request_pattern", {"session.requests_last_minute": 121, "url.path": "/app"}),
         {"max_requests_per_minute": 120},
         "121 requests/min > 120",
     ),
-    Kind.SESSION_CONCURRENCY: (
+    "session_concurrency": (
         alert("session_concurrency", {}, {"sessions": 7, "events": 9}, session=None),
         {"max_sessions": 3, "within": "15m"},
         "7 sessions > 3",
@@ -129,12 +129,12 @@ CASES: dict[Kind, tuple[dict[str, Any], dict[str, Any], str]] = {
 
 
 def test_every_kind_has_its_wording() -> None:
-    assert set(ACTUAL_VS_LIMIT) == set(Kind)
-    assert set(CASES) == set(Kind)
+    assert set(ACTUAL_VS_LIMIT) == {k.value for k in Kind}
+    assert set(CASES) == {k.value for k in Kind}
 
 
-@pytest.mark.parametrize("kind", list(Kind), ids=[k.value for k in Kind])
-def test_actual_vs_limit_per_kind(kind: Kind) -> None:
+@pytest.mark.parametrize("kind", [k.value for k in Kind])
+def test_actual_vs_limit_per_kind(kind: str) -> None:
     doc, params, expected = CASES[kind]
     assert actual_vs_limit(doc, params) == expected
 
@@ -201,7 +201,7 @@ def test_colour_only_on_a_terminal_and_never_with_no_color() -> None:
 
 
 def test_write_alerts_ndjson_and_json_are_the_documents_unchanged() -> None:
-    docs = [CASES[Kind.SESSION_IDLE_TIMEOUT][0], CASES[Kind.SESSION_CONCURRENCY][0]]
+    docs = [CASES["session_idle_timeout"][0], CASES["session_concurrency"][0]]
     called: list[bool] = []
 
     def rules() -> list[Any]:
