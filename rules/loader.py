@@ -17,6 +17,7 @@ from typing import Any
 from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError
 
+from sessionwatch.rules.durations import PATTERN as DURATION_PATTERN
 from sessionwatch.rules.errors import (
     Location,
     RuleErrors,
@@ -103,6 +104,13 @@ def _leaf_errors(error: ValidationError) -> Iterator[ValidationError]:
         yield error
 
 
+def _message(error: ValidationError) -> str:
+    """The schema's message, in words for the patterns an author meets (not a regular expression)."""
+    if error.validator == "pattern" and error.validator_value == DURATION_PATTERN:
+        return f"not a duration: {error.instance!r} (use 15m, 1h, 30d: a whole number and s, m, h or d)"
+    return str(error.message)
+
+
 def _schema_errors(doc: YamlDocument) -> list[SessionwatchError]:
     errors: list[SessionwatchError] = []
     for top in _validator().iter_errors(doc.data):
@@ -119,7 +127,7 @@ def _schema_errors(doc: YamlDocument) -> list[SessionwatchError]:
                     child = f"{pointer}/{escape_pointer_token(extra)}"
                     errors.append(RuleSchemaError(f"unknown field {extra!r}", doc.locate(child, key=True)))
                 continue
-            errors.append(RuleSchemaError(error.message, doc.locate(pointer)))
+            errors.append(RuleSchemaError(_message(error), doc.locate(pointer)))
     unique: dict[tuple[object, str], SessionwatchError] = {}
     for found in errors:  # a type error can be found by the base schema and a kind's branch alike
         unique.setdefault((found.location, found.message), found)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -125,21 +126,65 @@ def evaluate_case(client: Elasticsearch, rule: Rule, case: RuleCase, index: str)
     return result
 
 
+def _reason(error: Any) -> str:
+    """``mapper_parsing_exception: failed to parse field [x] …`` from a bulk item error."""
+    if isinstance(error, dict):
+        cause = error.get("caused_by")
+        text = f"{error.get('type', 'error')}: {error.get('reason', '')}".strip()
+        if isinstance(cause, dict) and cause.get("reason"):
+            text += f" ({cause['reason']})"
+        return text
+    return str(error)
+
+
+def rejection_message(
+    path: Path,
+    profiles: ProfileRegistry,
+    profile: str | None,
+    failed: list[dict[str, Any]],
+    bulk_id: Callable[[dict[str, Any]], str] = document_id,
+) -> str:
+    """Where the first rejected event is in the fixture (``path:line``) and why Elasticsearch said
+    no; ``bulk_id`` gives the id a document was indexed under."""
+    first = failed[0]
+    engine = Engine(profiles, discover_enrichers(), forced_profile=profiles.get(profile) if profile else None)
+    with path.open("rb") as handle:
+        line = next(
+            (
+                out.line
+                for out in engine.process(handle)
+                if out.doc is not None and bulk_id(out.doc) == first.get("id")
+            ),
+            0,
+        )
+    where = f"{path}:{line}" if line else str(path)
+    others = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
+    return (
+        f"{where}: fixture event {first.get('id')!r} rejected by Elasticsearch{others}: "
+        f"{_reason(first.get('error'))}"
+    )
+
+
 def run_case(
     client: Elasticsearch, rule: Rule, case: RuleCase, profiles: ProfileRegistry, fixtures: Path | None = None
 ) -> CaseResult:
     try:
-        docs = enrich_fixture(fixture_path(rule, case, fixtures), profiles, case.profile)
+        path = fixture_path(rule, case, fixtures)
+        docs = enrich_fixture(path, profiles, case.profile)
         with temporary_events_index(client, INDEX_PREFIX) as index:
             report = index_documents(client, index, ((document_id(d), d) for d in docs))
             if not report.ok:
-                first = report.failed[0]
                 return CaseResult(
-                    rule, case, error=f"{len(report.failed)} fixture events were rejected: {first['error']}"
+                    rule, case, error=rejection_message(path, profiles, case.profile, report.failed)
                 )
             return evaluate_case(client, rule, case, index)
     except SessionwatchError as exc:
         return CaseResult(rule, case, error=str(exc))
+
+
+def _case_document_id(number: int, doc: dict[str, Any]) -> str:
+    """The id of case ``number``'s document in the shared index of ``run_rules``."""
+    return f"c{number}:{document_id(doc)}"
 
 
 def _window(rule: Rule, case: RuleCase) -> Window:
@@ -162,7 +207,7 @@ def run_rules(
         except SessionwatchError as exc:
             results[number] = CaseResult(rule, case, error=str(exc))
             continue
-        ids = [f"c{number}:{document_id(doc)}" for doc in enriched]
+        ids = [_case_document_id(number, doc) for doc in enriched]
         ids_of[number] = ids
         docs += zip(ids, enriched, strict=True)
     if ids_of:
@@ -173,7 +218,13 @@ def run_rules(
                 rejected = [failed[i] for i in ids if i in failed]
                 if rejected:
                     rule, case = cases[number]
-                    message = f"{len(rejected)} fixture events were rejected: {rejected[0]['error']}"
+                    message = rejection_message(
+                        fixture_path(rule, case, fixtures),
+                        profiles,
+                        case.profile,
+                        rejected,
+                        partial(_case_document_id, number),
+                    )
                     results[number] = CaseResult(rule, case, error=message)
             live = [n for n in ids_of if n not in results]
             actions = [

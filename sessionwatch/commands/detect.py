@@ -28,6 +28,7 @@ from sessionwatch.enrichers.events import get_path
 from sessionwatch.es import COMMAND_RETRY, connect
 from sessionwatch.indices import temporary_events_index
 from sessionwatch.renderer import Window
+from sessionwatch.reports import alerts_table, human
 from sessionwatch.rule_sources import load_selected
 from sessionwatch.rules.durations import parse_duration
 from sessionwatch.rules.errors import SessionwatchError
@@ -85,6 +86,11 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     when.add_argument("--at", help="evaluation time: each rule looks back its lookback from here")
     when.add_argument("--from", dest="start", help="window start (ISO-8601); needs --to")
     parser.add_argument("--to", dest="end", help="window end (ISO-8601)")
+    parser.add_argument(
+        "--format",
+        choices=alerts_table.FORMATS,
+        help="table (default on a terminal), ndjson (default when piped) or json",
+    )
     parser.set_defaults(run=run)
 
 
@@ -130,7 +136,9 @@ def _load_events(client: Elasticsearch, index: str, args: argparse.Namespace, de
     docs: dict[str, tuple[dict[str, Any], str, str]] = {}  # id -> (document, file:line, raw)
     for name in args.events:
         with Path(name).open("rb") as handle:
-            for out in engine.process(handle):
+            for out in human.with_progress(
+                engine.process(handle), f"detect: reading {name}", None, sys.stderr
+            ):
                 if out.dead is not None:
                     dead.add(f"{name}:{out.dead.line}", out.dead.reason, out.dead.raw)
                 elif out.enriched and out.doc is not None:
@@ -195,12 +203,6 @@ def _warn_if_outside(loaded: Loaded, windows: list[Window], args: argparse.Names
         )
 
 
-def _print_alerts(alerts: list[dict[str, Any]], args: argparse.Namespace) -> None:
-    """The alerts on stdout, one NDJSON line each (the one place detect prints them)."""
-    for alert in alerts:
-        print(json.dumps(alert, sort_keys=True, ensure_ascii=False))
-
-
 @contextmanager
 def _events_index(client: Elasticsearch, args: argparse.Namespace) -> Iterator[str]:
     if args.events:
@@ -208,6 +210,12 @@ def _events_index(client: Elasticsearch, args: argparse.Namespace) -> Iterator[s
             yield index
     else:
         yield args.index
+
+
+def _print_alerts(alerts: list[dict[str, Any]], args: argparse.Namespace) -> None:
+    alerts_table.write_alerts(
+        alerts, args.format, lambda: load_selected(args.rules, include_deprecated=False), sys.stdout
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -225,7 +233,8 @@ def run(args: argparse.Namespace) -> int:
         windows = [_window(rule, args, loaded.span, now) for rule in rules]
         _warn_if_outside(loaded, windows, args)
         alerts: list[dict[str, Any]] = []
-        for rule, window in zip(rules, windows, strict=True):
+        pairs = list(zip(rules, windows, strict=True))
+        for rule, window in human.with_progress(pairs, "detect: rules evaluated", len(pairs), sys.stderr):
             result = evaluate_window(client, rule, index, window, max_pages=None, retry=COMMAND_RETRY)
             alerts += result.alerts
     alerts.sort(key=lambda a: (str(a["@timestamp"]), a["rule"]["name"], a["event"]["id"]))

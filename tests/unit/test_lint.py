@@ -75,7 +75,7 @@ def test_a_clean_rule_passes(
 ) -> None:
     code, found, err = _validate(capsys, str(write_rule(folder, idle_rule_data)))
     assert (code, found) == (0, [])
-    assert "1 rules valid (0 warning(s))" in err
+    assert "1 rule valid: 0 errors, 0 warnings" in err
 
 
 def _variant(
