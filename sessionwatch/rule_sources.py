@@ -17,7 +17,7 @@ error located in the configuration file. ``active_config`` is the one way a comm
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -227,8 +227,13 @@ def load_selected(
     include_deprecated: bool = True,
     config: SiteConfig | None = None,
     selection: Selection = Selection.ENABLED,
+    on_error: Callable[[SessionwatchError], None] | None = None,
 ) -> list[Rule]:
     """The rules of ``paths`` (see the module doc) as the site configuration has them.
+
+    With ``on_error``, a rule file with a problem is reported to it and skipped, and the other
+    rules are returned (what ``detect`` and ``run`` do); problems of the configuration itself
+    still raise.
 
     ``config`` defaults to ``active_config()``. Rules named in ``paths`` (a file, or a directory's
     files) are on unless the configuration disables them (or, in a directory, they lack site
@@ -242,7 +247,7 @@ def load_selected(
     step = _Configurator(config, selection, _chosen(paths))
     errors: list[SessionwatchError] = []
     try:
-        rules = load_rules(files, adjust=step)
+        rules = load_rules(files, adjust=step, on_error=on_error)
     except RuleErrors as exc:
         errors.extend(exc.errors)
         rules = []

@@ -22,6 +22,7 @@ from typing import IO, Any
 from elasticsearch import Elasticsearch
 
 from sessionwatch.bulk import document_id, index_documents
+from sessionwatch.commands.skipped import SkippedRules
 from sessionwatch.enrichers import Engine, EngineOptions, ProfileRegistry, discover_enrichers
 from sessionwatch.enrichers.engine import parse_timestamp
 from sessionwatch.enrichers.events import get_path
@@ -221,7 +222,8 @@ def _print_alerts(alerts: list[dict[str, Any]], args: argparse.Namespace) -> Non
 def run(args: argparse.Namespace) -> int:
     if bool(args.start) != bool(args.end):
         raise SessionwatchError("--from and --to go together")
-    rules = load_selected(args.rules, include_deprecated=False)
+    skipped = SkippedRules("detect")
+    rules = load_selected(args.rules, include_deprecated=False, on_error=skipped)
     client = connect(args.es_url, ca_certs=args.ca_certs)
     now = utc_now()
     with ExitStack() as stack:
@@ -242,4 +244,5 @@ def run(args: argparse.Namespace) -> int:
     print(f"detect: {len(alerts)} alerts from {len(rules)} rules", file=sys.stderr)
     if dead.count:
         print(f"detect: {dead.count} events rejected, written to {dead.path}", file=sys.stderr)
-    return 1 if alerts or dead.count else 0
+    skipped.report()
+    return 1 if alerts or dead.count or skipped.count else 0

@@ -9,6 +9,7 @@ import sys
 from datetime import datetime, timedelta
 from types import FrameType
 
+from sessionwatch.commands.skipped import SkippedRules
 from sessionwatch.renderer.webhooks import PROVIDERS
 from sessionwatch.rule_sources import load_selected
 from sessionwatch.rules.durations import parse_duration
@@ -104,7 +105,11 @@ def run(args: argparse.Namespace) -> int:
     )
     logging.getLogger("elastic_transport").setLevel(logging.CRITICAL)  # our own lines say what failed
     options = options_from(args)
-    rules = load_selected(args.rules, include_deprecated=False)
+    skipped = SkippedRules("run")
+    rules = load_selected(args.rules, include_deprecated=False, on_error=skipped)
+    skipped.report()
+    if not rules:
+        raise SessionwatchError("no rule left to run")
     webhook = None
     if args.terminate:
         webhook = WebhookClient(args.terminate, timeout=args.webhook_timeout, attempts=args.webhook_attempts)

@@ -18,7 +18,7 @@ from sessionwatch.renderer import render_query
 from sessionwatch.reports import human
 from sessionwatch.reports import model as report_model
 from sessionwatch.reports.output import add_report_arguments, chosen_format, write_report
-from sessionwatch.rule_sources import Selection, config_summary, load_selected, selected_files
+from sessionwatch.rule_sources import Selection, active_config, config_summary, load_selected, selected_files
 from sessionwatch.rules.catalog import catalog
 from sessionwatch.rules.errors import Location, RuleErrors, RuleSchemaError, SessionwatchError
 from sessionwatch.rules.lint import Finding, Level, LintContext, lint_rules, rule_files
@@ -46,6 +46,7 @@ def lint_context(rules: list[Rule]) -> LintContext:
         profile_fields=frozenset(profile_fields),
         policies=load_policies(rule_files(rules)),
         catalog=catalog(),
+        broad_indices_allowed=frozenset(active_config().site.get("allowed_index_patterns", ())),
     )
 
 

@@ -177,3 +177,20 @@ def test_deprecated_rules_are_not_rendered(
     assert main(["render", str(folder / "pci-dss-idle-15m.yml"), str(folder / "old-idle.yml")]) == 0
     rendered = [yaml.safe_load(line)["rule"] for line in capsys.readouterr().out.splitlines()]
     assert rendered == ["pci-dss-idle-15m"]
+
+
+def test_the_site_configuration_allows_a_broad_index_pattern(
+    capsys: pytest.CaptureFixture[str], folder: Path, idle_rule_data: dict[str, Any], write_rule: RuleWriter
+) -> None:
+    """SW110 (a scope reaching every index) is an error until the site allows that pattern."""
+    broad = copy.deepcopy(idle_rule_data)
+    broad["scope"]["index"] = "*"
+    write_rule(folder, broad)
+    code, found, err = _validate(capsys, str(folder))
+    assert code == 1, err
+    assert [f["code"] for f in found if f["level"] == "error"] == ["SW110"]
+    config = folder / "site.toml"
+    config.write_text('[site]\nallowed_index_patterns = ["*"]\n', encoding="utf-8")
+    code, found, err = _validate(capsys, "--config", str(config), str(folder))
+    assert "SW110" not in err
+    assert code == 0, err
