@@ -27,6 +27,7 @@ from elasticsearch import ApiError, Elasticsearch, TransportError
 from sessionwatch.bulk import document_id, index_documents
 from sessionwatch.enrichers.engine import Engine
 from sessionwatch.es import RETRY_STATUSES, ClusterDown, describe_error
+from sessionwatch.index_settings import site_cluster_settings
 from sessionwatch.indices import STATE_INDEX
 from sessionwatch.rules.counters import Counters
 from sessionwatch.rules.errors import ElasticsearchUnavailable
@@ -155,7 +156,7 @@ class Follower:
 
     def _load(self) -> Engine:
         if not self._prepared:
-            ensure_indices(self.client, self.state_index)
+            ensure_indices(self.client, self.state_index, site_cluster_settings())
             self._prepared = True
         if self._engine is None:
             stored = self.store.get(self.doc_id)

@@ -15,6 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
+from sessionwatch.rule_sources import active_config
+
 _INTERVAL = re.compile(r"^(-1|[1-9][0-9]*(ms|s|m|h))$")
 
 
@@ -81,3 +83,8 @@ class ClusterSettings:
 
 
 DEFAULT = ClusterSettings()
+
+
+def site_cluster_settings() -> ClusterSettings:
+    """The settings the active site configuration gives (``[cluster]``), ours where it is silent."""
+    return ClusterSettings.from_site(active_config().cluster)

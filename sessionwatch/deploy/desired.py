@@ -10,6 +10,7 @@ from typing import Any
 
 from sessionwatch.deploy.model import OWNER_KEY, Kind, Resource
 from sessionwatch.deploy.roles import roles
+from sessionwatch.index_settings import site_cluster_settings
 from sessionwatch.indices import ALERTS_INDEX, index_templates
 from sessionwatch.renderer import Window, render_query
 from sessionwatch.renderer.watcher import WatchOptions, render_watch, validate_watch, watch_id
@@ -71,7 +72,10 @@ def desired(
     """Index templates, roles (when the cluster has security), and watches or runner entries."""
     out = Desired()
     owner = pack_owner(rules)
-    out.resources += [Resource(Kind.INDEX_TEMPLATE, n, b) for n, b in sorted(index_templates().items())]
+    out.resources += [
+        Resource(Kind.INDEX_TEMPLATE, n, b)
+        for n, b in sorted(index_templates(site_cluster_settings()).items())
+    ]
     if with_roles:
         out.resources += [Resource(Kind.ROLE, n, b) for n, b in sorted(roles(rules, mode).items())]
     for rule in rules:

@@ -21,6 +21,7 @@ from elasticsearch import ApiError, Elasticsearch, TransportError
 
 from sessionwatch.es import describe_error as describe
 from sessionwatch.es import unavailable
+from sessionwatch.index_settings import site_cluster_settings
 from sessionwatch.indices import ALERTS_INDEX, AUDIT_INDEX, STATE_INDEX
 from sessionwatch.renderer import Window, render_query
 from sessionwatch.rules.counters import Counters
@@ -179,7 +180,7 @@ class Runner:
         if self._ready:
             return True
         try:
-            created = ensure_indices(self.client, self.options.state_index)
+            created = ensure_indices(self.client, self.options.state_index, site_cluster_settings())
         except NODE_ERRORS as exc:
             for state in self.rules:
                 self._failed(state, exc)
