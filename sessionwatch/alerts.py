@@ -1,4 +1,4 @@
-"""ECS alert documents (the format DESIGN.md fixes) built from search results.
+"""ECS alert documents (the format docs/architecture.md fixes) built from search results.
 
 Kinds come in four shapes (``SHAPES``): one alert per offending event (search hits); one alert
 per session or per token, naming its first offending event (a composite aggregation with

@@ -28,7 +28,7 @@ _KEYWORD = {"type": "keyword", "ignore_above": 1024}
 
 
 def alerts_mapping() -> dict[str, Any]:
-    """Alert documents (DESIGN.md format); evidence facts are kept, not indexed."""
+    """Alert documents (the format docs/architecture.md fixes); evidence facts are kept, not indexed."""
     return {
         "dynamic": False,
         "properties": {

@@ -65,7 +65,7 @@ class KindSpec:
     reads: frozenset[str]
     evidence: tuple[str, ...]
     sample: Callable[[], Sample]
-    position: int  # where the kind appears in lists (DESIGN.md's table order)
+    position: int  # where the kind appears in lists (the order of docs/architecture.md's kind table)
     threshold: Threshold | None = None
     names_session: bool = True
     # A threshold counted per period: the duration parameter that sets the period's length.
