@@ -99,7 +99,7 @@ def account_inactive(ctx: Ctx, t: float) -> None:
     # pam_faillock locks expire by themselves (unlock_time, 10 min by default)
     who = ctx.new_user()
     sysauth = ctx.v("system_auth")
-    b.emit(sysauth, _act("account_disable", t + 3 * HOUR, who, address(b.rng, VPN_NETS[0]), target=who))
+    b.emit(sysauth, _act("account_lock", t + 3 * HOUR, who, address(b.rng, VPN_NETS[0]), target=who))
     s = ctx.start("system_auth", t + 4 * HOUR, user=who)
     b.label(
         "account_inactive_use",
