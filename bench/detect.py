@@ -27,13 +27,10 @@ from bench.workload import Spec
 from sessionwatch.evaluate import evaluate
 from sessionwatch.renderer import Window, render_query
 from sessionwatch.rule_sources import load_selected
+from sessionwatch.rules.instants import iso
 from sessionwatch.rules.model import Rule
 
 TARGET_ALL_RULES_S = 1.0
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def full_window(client: Elasticsearch, index: str) -> tuple[Window, datetime]:
@@ -41,7 +38,7 @@ def full_window(client: Elasticsearch, index: str) -> tuple[Window, datetime]:
     response = client.search(index=index, size=0, aggs=aggs).body["aggregations"]
     first = datetime.fromtimestamp(response["first"]["value"] / 1000, UTC)
     last = datetime.fromtimestamp(response["last"]["value"] / 1000, UTC) + timedelta(milliseconds=1)
-    return Window(_iso(first), _iso(last)), last
+    return Window(iso(first), iso(last)), last
 
 
 def _msearch(
@@ -80,7 +77,7 @@ def _scheduled_flags(
         stamp = datetime.fromisoformat(hit["hits"]["hits"][0]["_source"]["@timestamp"].replace("Z", "+00:00"))
         end = stamp + timedelta(minutes=5)
         for rule in chosen:
-            window = Window(_iso(end - timedelta(seconds=rule.schedule.lookback_seconds)), _iso(end))
+            window = Window(iso(end - timedelta(seconds=rule.schedule.lookback_seconds)), iso(end))
             for alert in evaluate(client, rule, index, window):
                 flagged.add(str(alert.get("user", {}).get("name")))
     return flagged
@@ -166,7 +163,7 @@ def detection(client: Elasticsearch, events: int, reps: int, *, naive: bool) -> 
         per_rule[rule.name]["took_in_msearch_median_ms"] = median(took_list)
 
     scheduled = [
-        render_query(r, Window(_iso(last - timedelta(seconds=r.schedule.lookback_seconds)), _iso(last)))
+        render_query(r, Window(iso(last - timedelta(seconds=r.schedule.lookback_seconds)), iso(last)))
         for r in rules
     ]
     walls = [_msearch(client, index, scheduled)[0] for _ in range(reps)]

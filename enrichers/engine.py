@@ -26,6 +26,7 @@ from sessionwatch.enrichers.profile_hint import ProfileUsage
 from sessionwatch.enrichers.profiles import Profile, ProfileRegistry
 from sessionwatch.enrichers.reorder import ReorderBuffer
 from sessionwatch.enrichers.state import STATE_FORMAT, Limits, SessionStore
+from sessionwatch.rules.counters import Counters
 from sessionwatch.rules.errors import EnrichError
 
 SWEEP_EVERY = 4096
@@ -44,7 +45,7 @@ class DeadLetter:
 
 
 @dataclass
-class Counts:
+class Counts(Counters):
     read: int = 0
     enriched: int = 0
     passed_through: int = 0
@@ -56,13 +57,6 @@ class Counts:
     @property
     def conserved(self) -> bool:
         return self.read == self.enriched + self.passed_through + self.dead_letter
-
-    def summary(self) -> str:
-        return (
-            f"read={self.read} enriched={self.enriched} passed_through={self.passed_through} "
-            f"dead_letter={self.dead_letter} out_of_order={self.out_of_order} "
-            f"state_evicted={self.state_evicted}"
-        )
 
 
 @dataclass

@@ -52,6 +52,21 @@ class Result:
     open_sessions: int = 0
 
 
+@dataclass(frozen=True, kw_only=True)
+class Job:
+    """One enrichment run: where its output goes, what it enriches with, and what it starts from."""
+
+    write: Callable[[str], Any]  # one NDJSON line each, newline included
+    dead: Callable[[DeadLetter], Any]
+    profiles: ProfileRegistry
+    enrichers: tuple[Enricher, ...]
+    forced_profile: Profile | None = None
+    options: EngineOptions = field(default_factory=EngineOptions)
+    workers: int = 1
+    state: Mapping[str, Any] | None = None
+    progress: Progress | None = None
+
+
 def partition(session_id: str | None, line: int, workers: int) -> int:
     if session_id is None:
         return line % workers
@@ -73,13 +88,19 @@ def run(
 ) -> Result:
     """Enrich ``lines``: documents to ``write`` (one NDJSON line each, newline included), bad
     lines to ``dead``. Returns the counts and the state to save."""
-    opts = options or EngineOptions()
+    job = Job(
+        write=write,
+        dead=dead,
+        profiles=profiles,
+        enrichers=tuple(enrichers),
+        forced_profile=forced_profile,
+        options=options or EngineOptions(),
+        workers=workers,
+        state=state,
+        progress=progress,
+    )
     with _fewer_collections():
-        if workers <= 1:
-            return _run_single(lines, write, dead, profiles, enrichers, forced_profile, opts, state, progress)
-        return _run_parallel(
-            lines, write, dead, profiles, enrichers, forced_profile, opts, workers, state, progress
-        )
+        return _run_single(lines, job) if job.workers <= 1 else _run_parallel(lines, job)
 
 
 @contextmanager
@@ -94,25 +115,15 @@ def _fewer_collections() -> Iterator[None]:
         gc.set_threshold(*before)
 
 
-def _run_single(
-    lines: Iterable[bytes | str],
-    write: Callable[[str], Any],
-    dead: Callable[[DeadLetter], Any],
-    profiles: ProfileRegistry,
-    enrichers: Iterable[Enricher],
-    forced: Profile | None,
-    options: EngineOptions,
-    state: Mapping[str, Any] | None,
-    progress: Progress | None,
-) -> Result:
-    engine = Engine(profiles, enrichers, forced_profile=forced, options=options)
-    if state:
-        engine.load_state(state)
-    for out in engine.process(_reporting(lines, engine.counts, progress)):
+def _run_single(lines: Iterable[bytes | str], job: Job) -> Result:
+    engine = Engine(job.profiles, job.enrichers, forced_profile=job.forced_profile, options=job.options)
+    if job.state:
+        engine.load_state(job.state)
+    for out in engine.process(_reporting(lines, engine.counts, job.progress)):
         if out.dead is not None:
-            dead(out.dead)
+            job.dead(out.dead)
         else:
-            write(out.text() + "\n")
+            job.write(out.text() + "\n")
     return Result(engine.counts, engine.state(), engine.open_sessions)
 
 
@@ -182,22 +193,12 @@ def _merge(paths: list[Path]) -> Iterator[str]:
             handle.close()
 
 
-def _run_parallel(
-    lines: Iterable[bytes | str],
-    write: Callable[[str], Any],
-    dead: Callable[[DeadLetter], Any],
-    profiles: ProfileRegistry,
-    enrichers: Iterable[Enricher],
-    forced: Profile | None,
-    options: EngineOptions,
-    workers: int,
-    state: Mapping[str, Any] | None,
-    progress: Progress | None,
-) -> Result:
-    stream, session = split_enrichers(enrichers)
+def _run_parallel(lines: Iterable[bytes | str], job: Job) -> Result:
+    profiles, options, workers, state = job.profiles, job.options, job.workers, job.state
+    stream, session = split_enrichers(job.enrichers)
     configure(stream, options)
     counts = Counts()
-    front = Front(profiles, stream, forced, options, counts)
+    front = Front(profiles, stream, job.forced_profile, options, counts)
     initial: list[dict[str, Any]] = [{"sessions": {}, "tombstones": {}} for _ in range(workers)]
     if state:
         check_state(state, "state")
@@ -222,7 +223,7 @@ def _run_parallel(
         for process in processes:
             process.start()
         try:
-            _feed(lines, front, inboxes, processes, Path(folder, "shard-front"), dead, counts, progress)
+            _feed(lines, job, front, inboxes, processes, Path(folder, "shard-front"), counts)
         except BaseException:
             for process in processes:
                 process.terminate()
@@ -246,19 +247,18 @@ def _run_parallel(
             merged_state["tombstones"].update(result["store"]["tombstones"])
         shards = [Path(folder, "shard-front"), *(Path(folder, f"shard-{i}") for i in range(workers))]
         for line in _merge(shards):
-            write(line)
+            job.write(line)
     return Result(counts, merged_state, len(merged_state["sessions"]))
 
 
 def _feed(
     lines: Iterable[bytes | str],
+    job: Job,
     front: Front,
     inboxes: list[Any],
     processes: list[Any],
     own_shard: Path,
-    dead: Callable[[DeadLetter], Any],
     counts: Counts,
-    progress: Progress | None,
 ) -> None:
     workers = len(inboxes)
     batches: list[list[tuple[int, str, str, dict[str, Any]]]] = [[] for _ in range(workers)]
@@ -269,7 +269,7 @@ def _feed(
         seq += 1
         if isinstance(item, Output):
             if item.dead is not None:
-                dead(item.dead)
+                job.dead(item.dead)
             elif item.raw is not None:
                 shard.write(f"{seq}\t{item.raw}\n")
             return
@@ -281,7 +281,7 @@ def _feed(
             batches[target] = []
 
     with own_shard.open("w", encoding="utf-8") as shard:
-        for number, raw in enumerate(_reporting(lines, counts, progress), start=1):
+        for number, raw in enumerate(_reporting(lines, counts, job.progress), start=1):
             for item in front.feed(number, raw):
                 route(item)
         for item in front.flush():

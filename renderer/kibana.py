@@ -98,9 +98,9 @@ def _threshold(rule: Rule, query: Mapping[str, Any]) -> dict[str, Any] | None:
         return None
     field = groups["composite"]["sources"][0]["entity"]["terms"]["field"]
     if rule.kind in THRESHOLDS:
-        metric, param = THRESHOLDS[rule.kind].metric, THRESHOLDS[rule.kind].param
-        distinct = groups["aggs"][metric]["cardinality"]["field"]
-        limit = int(rule.params[param]) + 1
+        threshold = THRESHOLDS[rule.kind]
+        distinct = groups["aggs"][threshold.metric]["cardinality"]["field"]
+        limit = threshold.limit(rule.params) + 1
         return {"field": [field], "value": 1, "cardinality": [{"field": distinct, "value": limit}]}
     return {"field": [field], "value": 1}  # one signal per entity (session, token, …) and run
 

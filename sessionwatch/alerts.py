@@ -99,7 +99,7 @@ def over_threshold(rule: Rule, bucket: Mapping[str, Any]) -> bool:
     if threshold is None:
         return True
     value = get_path(bucket, f"{threshold.metric}.value")
-    return value is not None and value > rule.params[threshold.param]
+    return value is not None and value > threshold.limit(rule.params)
 
 
 def alert_from_bucket(rule: Rule, bucket: Mapping[str, Any], window: tuple[str, str]) -> dict[str, Any]:

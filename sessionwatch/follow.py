@@ -35,6 +35,7 @@ from sessionwatch.enrichers.engine import Engine
 from sessionwatch.enrichers.events import get_path
 from sessionwatch.enrichers.profiles import Profile
 from sessionwatch.indices import STATE_INDEX
+from sessionwatch.rules.counters import Counters
 from sessionwatch.rules.durations import parse_duration
 from sessionwatch.rules.errors import ElasticsearchUnavailable, SessionwatchError
 from sessionwatch.runner.backoff import Backoff
@@ -93,15 +94,12 @@ class Position:
 
 
 @dataclass
-class FollowSummary:
+class FollowSummary(Counters):
     pages: int = 0
     read: int = 0
     indexed: int = 0
     dead_letter: int = 0
     errors: int = 0
-
-    def line(self) -> str:
-        return " ".join(f"{k}={v}" for k, v in dataclasses.asdict(self).items())
 
 
 EngineFactory = Callable[[], Engine]

@@ -19,14 +19,11 @@ from sessionwatch.evaluate import evaluate
 from sessionwatch.fixtures_root import fixture_path
 from sessionwatch.renderer import Window
 from sessionwatch.rules.errors import SessionwatchError
+from sessionwatch.rules.instants import iso
 from sessionwatch.rules.model import ExpectedAlert, Rule, RuleCase
 
 INDEX_PREFIX = "sessionwatch-test-"
 AlertKey = tuple[str | None, str | None, str | None]
-
-
-def _iso(moment: Any) -> str:
-    return str(moment.isoformat().replace("+00:00", "Z"))
 
 
 @dataclass
@@ -137,7 +134,7 @@ def run_case(
             result.error = f"{len(report.failed)} fixture events were rejected: {report.failed[0]}"
             return result
         start = case.start or case.at - timedelta(seconds=rule.schedule.lookback_seconds)
-        result.alerts = evaluate(client, rule, index, Window(_iso(start), _iso(case.at)))
+        result.alerts = evaluate(client, rule, index, Window(iso(start), iso(case.at)))
         result.missing, result.unexpected = compare(case.expect, [alert_key(a) for a in result.alerts])
     except SessionwatchError as exc:
         result.error = str(exc)

@@ -22,6 +22,7 @@ from sessionwatch.harness import create_events_index
 from sessionwatch.renderer import Window
 from sessionwatch.rule_sources import load_selected
 from sessionwatch.rules.errors import SessionwatchError
+from sessionwatch.rules.instants import iso
 from sessionwatch.rules.model import Rule, parse_time
 
 
@@ -52,10 +53,6 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     parser.set_defaults(run=run)
 
 
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
 def _load_events(client: Elasticsearch, files: list[str], profile: str | None) -> tuple[str, float, float]:
     profiles = ProfileRegistry.discover()
     engine = Engine(profiles, discover_enrichers(), forced_profile=profiles.get(profile) if profile else None)
@@ -67,7 +64,7 @@ def _load_events(client: Elasticsearch, files: list[str], profile: str | None) -
                     print(f"{name}:{out.dead.line}: skipped: {out.dead.reason}", file=sys.stderr)
                 elif out.enriched and out.doc is not None:
                     docs.append(out.doc)
-    print(f"detect: {engine.counts.summary()}", file=sys.stderr)
+    print(f"detect: {engine.counts.line()}", file=sys.stderr)
     if not docs:
         raise SessionwatchError("no event could be enriched: nothing to evaluate")
     index = f"sessionwatch-detect-{uuid.uuid4().hex[:12]}"
@@ -84,15 +81,15 @@ def _load_events(client: Elasticsearch, files: list[str], profile: str | None) -
 
 def _window(rule: Rule, args: argparse.Namespace, span: tuple[float, float] | None) -> Window:
     if args.start:
-        return Window(_iso(parse_time(args.start)), _iso(parse_time(args.end)))
+        return Window(iso(parse_time(args.start)), iso(parse_time(args.end)))
     if args.at:
         end = parse_time(args.at)
-        return Window(_iso(end - timedelta(seconds=rule.schedule.lookback_seconds)), _iso(end))
+        return Window(iso(end - timedelta(seconds=rule.schedule.lookback_seconds)), iso(end))
     if span is not None:  # the whole file
         first, last = span
         return Window(
-            _iso(datetime.fromtimestamp(first, UTC)),
-            _iso(datetime.fromtimestamp(last, UTC) + timedelta(milliseconds=1)),
+            iso(datetime.fromtimestamp(first, UTC)),
+            iso(datetime.fromtimestamp(last, UTC) + timedelta(milliseconds=1)),
         )
     return Window.trailing(rule)
 

@@ -207,7 +207,7 @@ def run(args: argparse.Namespace) -> int:
     if args.state:
         _save_state(args.state, result.state)
     counts = result.counts
-    print(f"enrich: {counts.summary()} open_sessions={result.open_sessions}", file=sys.stderr)
+    print(f"enrich: {counts.line()} open_sessions={result.open_sessions}", file=sys.stderr)
     for hint in counts.profiles.hints(profiles.names):
         print(f"enrich: {hint}", file=sys.stderr)
     if not counts.conserved:  # a bug, never a user mistake: say so loudly

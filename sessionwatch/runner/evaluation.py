@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import copy
-import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from elasticsearch import Elasticsearch
@@ -14,6 +12,7 @@ from elasticsearch import Elasticsearch
 from sessionwatch.alerts import GROUPS_AGG, alerts_from_response
 from sessionwatch.enrichers.events import get_path
 from sessionwatch.renderer import Window, render_query
+from sessionwatch.rules.identity import rule_hash as rule_hash  # re-exported: the runner's import
 from sessionwatch.rules.model import Rule
 from sessionwatch.runner.clock import iso, parse_iso
 
@@ -24,15 +23,6 @@ class Evaluation:
     matches: int  # hits.total of the rule's search
     examined: int  # documents in the rule's index inside the window
     truncated: bool = False  # more matches than could be paged through
-
-
-def rule_hash(rule: Rule) -> str:
-    """``sha256:<hex>`` of the rule file's bytes: which exact policy text was enforced."""
-    try:
-        data = Path(rule.source).read_bytes()
-    except OSError:
-        data = repr(rule).encode("utf-8")
-    return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
 def _total(response: dict[str, Any]) -> int:

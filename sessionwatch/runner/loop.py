@@ -20,6 +20,7 @@ from elasticsearch import ApiError, Elasticsearch, TransportError
 
 from sessionwatch.indices import ALERTS_INDEX, AUDIT_INDEX, STATE_INDEX
 from sessionwatch.renderer import Window, render_query
+from sessionwatch.rules.counters import Counters
 from sessionwatch.rules.errors import ElasticsearchUnavailable, SessionwatchError
 from sessionwatch.rules.model import Rule
 from sessionwatch.runner.alert_store import record_termination, write_alerts
@@ -56,7 +57,7 @@ class RunnerOptions:
 
 
 @dataclass
-class Summary:
+class Summary(Counters):
     evaluations: int = 0
     errors: int = 0
     alerts_raised: int = 0
@@ -65,10 +66,7 @@ class Summary:
 
     def line(self) -> str:
         calls = " ".join(f"{k}={v}" for k, v in sorted(self.terminations.items()))
-        return (
-            f"evaluations={self.evaluations} errors={self.errors} alerts_raised={self.alerts_raised} "
-            f"alerts_known={self.alerts_known}" + (f" webhook: {calls}" if calls else "")
-        )
+        return super().line() + (f" webhook: {calls}" if calls else "")
 
 
 @dataclass

@@ -155,7 +155,7 @@ def check_stream(raw_lines: list[bytes]) -> list[Output]:
     assert sorted(o.line for o in outputs) == counted, "every non-blank line exactly once"
     counts = engine.counts
     assert counts.read == len(counted)
-    assert counts.conserved, counts.summary()
+    assert counts.conserved, counts.line()
     assert counts.dead_letter == sum(o.dead is not None for o in outputs)
     assert counts.enriched == sum(o.enriched for o in outputs)
     for out in outputs:

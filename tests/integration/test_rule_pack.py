@@ -7,7 +7,6 @@ import dataclasses
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any
 
 import pytest
@@ -47,7 +46,7 @@ NOT_WEAKENABLE = frozenset({"anchor"})
 
 
 def _with_params(rule: Rule, params: dict[str, Any]) -> Rule:
-    return dataclasses.replace(rule, params=MappingProxyType(params))
+    return rule.with_params(params)
 
 
 def _is_duration(value: Any) -> bool:
@@ -202,7 +201,7 @@ def test_account_alert_lists_its_sessions(es: Elasticsearch, outside_sessions: s
     """One account with five sessions: one alert naming the account (no session), the count and
     the session ids as evidence."""
     rule = next(r for r in RULES if r.name == "org-concurrent-sessions")
-    crowded = dataclasses.replace(rule, params=MappingProxyType({**rule.params, "max_sessions": 0}))
+    crowded = rule.with_params({**rule.params, "max_sessions": 0})
     window = Window("2026-06-01T09:00:00Z", "2026-06-01T09:10:00Z")
     alerts = evaluate(es, crowded, outside_sessions, window)
     assert [a["user"]["name"] for a in alerts] == [f"user-{n}" for n in range(5)]

@@ -44,7 +44,7 @@ def test_every_kind_scaffolds_a_valid_rule(
 def test_fixtures_go_to_the_nearest_existing_fixtures_dir(tmp_path: Path) -> None:
     (tmp_path / "fixtures").mkdir()
     rules = tmp_path / "detections" / "rules"
-    made = scaffold(Kind.SESSION_IDLE_TIMEOUT, "acme-idle", rules)
+    made = scaffold(Kind("session_idle_timeout"), "acme-idle", rules)
     assert made.rule == rules / "session_idle_timeout" / "acme-idle.yml"
     assert made.positive == tmp_path / "fixtures" / "session_idle_timeout" / "acme-idle" / "positive.ndjson"
     rule = load_rule_file(made.rule)
