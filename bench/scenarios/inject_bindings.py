@@ -257,3 +257,23 @@ def concurrency(ctx: Ctx, t: float) -> None:
         spans,
         account=user,
     )
+    # an engineer's usual day: a Teleport session, an sshd session, two portal tabs and Keycloak at
+    # once. Five sessions of one account name, but at most two per application: policy limits
+    # concurrent sessions per account per application (NIST SP 800-53 AC-10, OWASP ASVS V3)
+    engineer = ctx.new_user()
+    apps = ("teleport", "system_auth", "generic", "generic", "keycloak")
+    open_ = [ctx.start(app, t + 7200 + i * 45, user=engineer) for i, app in enumerate(apps)]
+    spans = [(s.login_eid, s.start) for s in open_]
+    for s in open_:
+        if s.vendor.name != "system_auth":
+            spans += drive(ctx, s, s.start + 900)
+    b.label(
+        "session_concurrency",
+        N,
+        open_[0].vendor,
+        "teleport, sshd, two portal sessions and keycloak at once: 5 sessions, at most 2 per application",
+        spans,
+        account=engineer,
+    )
+    for s in open_:
+        b.end(s, s.last + 30)
