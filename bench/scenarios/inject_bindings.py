@@ -265,7 +265,7 @@ def concurrency(ctx: Ctx, t: float) -> None:
     open_ = [ctx.start(app, t + 7200 + i * 45, user=engineer) for i, app in enumerate(apps)]
     spans = [(s.login_eid, s.start) for s in open_]
     for s in open_:
-        if s.vendor.name != "system_auth":
+        if s.vendor.name != "system_auth":  # the sshd session shows its login and its logout only
             spans += drive(ctx, s, s.start + 900)
     b.label(
         "session_concurrency",
@@ -275,5 +275,6 @@ def concurrency(ctx: Ctx, t: float) -> None:
         spans,
         account=engineer,
     )
+    done = max(s.last for s in open_) + 30  # all five stay open until then
     for s in open_:
-        b.end(s, s.last + 30)
+        b.end(s, done)
