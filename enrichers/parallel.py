@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from sessionwatch.enrichers.base import Enricher
-from sessionwatch.enrichers.canonical import canonicalize
+from sessionwatch.enrichers.canonical import BadEvent, canonicalize
 from sessionwatch.enrichers.engine import (
     Back,
     Counts,
@@ -33,6 +33,7 @@ from sessionwatch.enrichers.engine import (
     Output,
     check_state,
     configure,
+    dead_reason,
     splice,
     split_enrichers,
 )
@@ -124,6 +125,7 @@ def _run_single(lines: Iterable[bytes | str], job: Job) -> Result:
             job.dead(out.dead)
         else:
             job.write(out.text() + "\n")
+    engine.counts.evicted_for_memory = engine.back.store.evicted_cap
     return Result(engine.counts, engine.state(), engine.open_sessions)
 
 
@@ -153,18 +155,30 @@ def _worker(
     configure(enrichers, options)
     back = Back(enrichers, options.limits, counts)
     back.store.load(sessions)
-    with open(Path(folder, f"shard-{index}"), "w", encoding="utf-8") as shard:
+    with (
+        open(Path(folder, f"shard-{index}"), "w", encoding="utf-8") as shard,
+        open(Path(folder, f"dead-{index}"), "w", encoding="utf-8") as dead,
+    ):
         while True:
             batch = inbox.get()
             if batch is None:
                 break
-            for seq, profile_name, raw, facts in batch:
-                source = json.loads(raw)
-                event = canonicalize(source, profiles.get(profile_name), raw)
-                shard.write(f"{seq}\t{splice(raw, source, back.facts(event, facts))}\n")
+            for seq, line, profile_name, raw, facts in batch:
+                try:  # the front parsed this text already; a failure here is this event's alone
+                    source = json.loads(raw)
+                    event = canonicalize(source, profiles.get(profile_name), raw)
+                    written = splice(raw, source, back.facts(event, facts))
+                except Exception as exc:
+                    reason = str(exc) if isinstance(exc, BadEvent) else dead_reason(exc)
+                    dead.write(DeadLetter(line, reason, raw).to_json() + "\n")
+                    counts.dead_letter += 1
+                    continue
+                shard.write(f"{seq}\t{written}\n")
     result = {
         "out_of_order": counts.out_of_order,
         "state_evicted": counts.state_evicted,
+        "dead_letter": counts.dead_letter,
+        "evicted_for_memory": back.store.evicted_cap,
         "store": back.store.to_json(),
     }
     Path(folder, f"result-{index}.json").write_text(json.dumps(result), encoding="utf-8")
@@ -243,6 +257,13 @@ def _run_parallel(lines: Iterable[bytes | str], job: Job) -> Result:
             result = json.loads(Path(folder, f"result-{i}.json").read_text(encoding="utf-8"))
             counts.out_of_order += result["out_of_order"]
             counts.state_evicted += result["state_evicted"]
+            counts.enriched -= result["dead_letter"]
+            counts.dead_letter += result["dead_letter"]
+            counts.evicted_for_memory += result["evicted_for_memory"]
+            with Path(folder, f"dead-{i}").open(encoding="utf-8") as letters:
+                for text in letters:
+                    letter = json.loads(text)
+                    job.dead(DeadLetter(letter["line"], letter["reason"], letter["raw"]))
             merged_state["sessions"].update(result["store"]["sessions"])
             merged_state["tombstones"].update(result["store"]["tombstones"])
         shards = [Path(folder, "shard-front"), *(Path(folder, f"shard-{i}") for i in range(workers))]
@@ -261,7 +282,7 @@ def _feed(
     counts: Counts,
 ) -> None:
     workers = len(inboxes)
-    batches: list[list[tuple[int, str, str, dict[str, Any]]]] = [[] for _ in range(workers)]
+    batches: list[list[tuple[int, int, str, str, dict[str, Any]]]] = [[] for _ in range(workers)]
     seq = 0
 
     def route(item: Any) -> None:
@@ -271,11 +292,11 @@ def _feed(
             if item.dead is not None:
                 job.dead(item.dead)
             elif item.raw is not None:
-                shard.write(f"{seq}\t{item.raw}\n")
+                shard.write(f"{seq}\t{item.text()}\n")
             return
         target = partition(item.event.session_id, item.line, workers)
         batch = batches[target]
-        batch.append((seq, item.event.profile, item.raw, item.facts))
+        batch.append((seq, item.line, item.event.profile, item.raw, item.facts))
         if len(batch) >= BATCH:
             _send(inboxes[target], batch, processes[target])
             batches[target] = []

@@ -44,6 +44,9 @@ class LintContext:
     profile_fields: frozenset[str]  # vendor fields that input profiles read (kept in _source only)
     policies: Mapping[str, Policy]
     catalog: Catalog
+    # index patterns a site allows although they reach every index or system (dot) indices;
+    # none by default (the site configuration will supply them)
+    broad_indices_allowed: frozenset[str] = frozenset()
 
 
 Locator = Callable[[str], Location]
@@ -79,7 +82,26 @@ def lint_rule(rule: Rule, ctx: LintContext) -> list[Finding]:
     _ids(rule, ctx, add)
     _cases(rule, add)
     _params(rule, add)
+    _scope(rule, ctx, add)
     return findings
+
+
+def reaches_system_indices(pattern: str) -> bool:
+    """Whether an index pattern can name every index or a system (dot) index: ``*``, ``*foo``,
+    ``.security*`` (each comma-separated part is checked)."""
+    return any(part.strip().startswith(("*", ".")) for part in pattern.split(","))
+
+
+def _scope(rule: Rule, ctx: LintContext, add: Add) -> None:
+    index = rule.scope.index
+    if reaches_system_indices(index) and index not in ctx.broad_indices_allowed:
+        add(
+            "/scope/index",
+            "SW110",
+            Level.ERROR,
+            f"scope.index {index!r} reaches every index or system indices: the runner's role would "
+            "read them all; name the event indices (or allow the pattern in the site configuration)",
+        )
 
 
 Add = Callable[[str, str, Level, str], None]

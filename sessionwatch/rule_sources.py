@@ -26,7 +26,14 @@ from importlib import metadata
 from pathlib import Path
 
 from sessionwatch.rules import plugins
-from sessionwatch.rules.errors import Location, PluginError, RuleErrors, RuleSchemaError, SessionwatchError
+from sessionwatch.rules.errors import (
+    Location,
+    PluginError,
+    RuleErrors,
+    RuleSchemaError,
+    SessionwatchError,
+    UsageError,
+)
 from sessionwatch.rules.kinds import Status
 from sessionwatch.rules.loader import discover, load_rules
 from sessionwatch.rules.model import Rule
@@ -137,6 +144,8 @@ def resolve_sources(paths: Sequence[str]) -> list[Path]:
     sources: list[Path] = []
     for item in paths:
         if not item.startswith(PACK_PREFIX):
+            if not Path(item).exists():
+                raise UsageError("no such file or directory", Location(item))
             sources.append(Path(item))
             continue
         installed = packs() if installed is None else installed

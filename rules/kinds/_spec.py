@@ -68,6 +68,10 @@ class KindSpec:
     position: int  # where the kind appears in lists (DESIGN.md's table order)
     threshold: Threshold | None = None
     names_session: bool = True
+    # A threshold counted per period: the duration parameter that sets the period's length.
+    period_param: str | None = None
+    # Per-account alerts whose identity also names the session (one alert per account+session).
+    alert_per_session: bool = False
     checks: Callable[[Rule], Iterator[Issue]] | None = None
 
     @property
@@ -77,6 +81,10 @@ class KindSpec:
     @property
     def per_account(self) -> bool:
         return self.shape is Shape.ACTORS
+
+    def period_seconds(self, params: Params) -> int | None:
+        """The length of the periods the threshold counts in (None: the kind has none)."""
+        return None if self.period_param is None else int(getattr(params, self.period_param).seconds)
 
     def parse_params(self, raw: Any) -> Params:
         return raw if isinstance(raw, self.params) else self.params.from_raw(raw)

@@ -36,6 +36,7 @@ def _sample() -> Sample:
 
 
 KIND = KindSpec(
+    alert_per_session=True,
     name="account_inactive_use",
     summary="activity by an inactive account",
     position=8,

@@ -50,6 +50,7 @@ KIND = KindSpec(
     params=ConcurrencyParams,
     shape=Shape.ACTORS,
     threshold=Threshold(metric="sessions", param="max_sessions"),
+    period_param="within",
     names_session=False,
     reads=frozenset({"sessionwatch.actor.name", "sessionwatch.session.ended", "sessionwatch.session.id"}),
     evidence=("sessionwatch.session.id",),

@@ -53,4 +53,4 @@ def test_rendered_search_answers_in_the_declared_shape(
     else:
         assert response["aggregations"][GROUPS_AGG]["buckets"] == []
         assert response["hits"]["hits"] == []  # size 0: buckets, not hits, carry the findings
-    assert alerts_from_response(rule, response, (WINDOW.start, WINDOW.end)) == []
+    assert alerts_from_response(rule, response) == []

@@ -42,10 +42,12 @@ def test_validate_reports_every_mistake_without_traceback(tmp_path: Path) -> Non
     ]
 
 
-def test_missing_rule_path_is_reported(tmp_path: Path) -> None:
-    result = run("validate", str(tmp_path / "nope.yml"), cwd=tmp_path)
-    assert result.returncode == 1
-    assert f"{tmp_path / 'nope.yml'}: no such file" in result.stderr
+def test_missing_rule_path_is_a_usage_error(tmp_path: Path) -> None:
+    for command in ("validate", "coverage", "render --target query --out out"):
+        result = run(*command.split(), str(tmp_path / "nope.yml"), cwd=tmp_path)
+        assert result.returncode == 2, command
+        assert f"error: {tmp_path / 'nope.yml'}: no such file or directory" in result.stderr
+        assert "Traceback" not in result.stderr
 
 
 def test_enrich_writes_dead_letter_and_counts(tmp_path: Path) -> None:

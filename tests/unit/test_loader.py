@@ -130,5 +130,7 @@ def test_kind_specific_params(tmp_path: Path, idle_rule_data: dict[str, Any], wr
     with pytest.raises(RuleErrors) as caught:
         load_rule_file(path)
     found = messages(caught.value)
-    assert any("(/params/idle_timeout)" in m and "does not match" in m for m in found)
+    assert any(
+        "(/params/idle_timeout)" in m and "not a duration: '15 minutes' (use 15m, 1h, 30d" in m for m in found
+    )
     assert any("unknown field 'extra' (/params/extra)" in m for m in found)
