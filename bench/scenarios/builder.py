@@ -118,6 +118,9 @@ class Builder:
             "okta": "102" + raw.replace("-", ""),
             "entra": f"{self.rng.getrandbits(128):032x}",
             "salesforce": "LK" + raw.replace("-", ""),
+            "salesforce_apex": "LK" + raw.replace("-", ""),
+            "aws_cloudtrail": f"ASIA{self.rng.getrandbits(64):016X}",
+            "o365": f"{self.rng.getrandbits(128):032x}",
             "teleport": f"{self.rng.getrandbits(64):016x}-sess",
         }.get(vendor.name, raw)
 

@@ -27,8 +27,16 @@ OFFICE_NETS = ["81.2.69", "216.160.83"]
 VPN_NETS = ["89.160.20", "67.43.156", "175.16.199"]
 OUTSIDE_NETS = ["2.125.160", "1.128.0"]  # never used by clean traffic
 CARRIER_NETS = ["202.196.224"]  # phones approving MFA pushes
-WORKFORCE_EXTRA = ["google_workspace", "salesforce", "generic", "onepassword", "slack", "zscaler_zpa"]
-ENGINEER_TOOLS = ["teleport", "system_auth", "hashicorp_vault", "keycloak"]
+WORKFORCE_EXTRA = [
+    "google_workspace",
+    "salesforce",
+    "generic",
+    "onepassword",
+    "slack",
+    "zscaler_zpa",
+    "salesforce_apex",
+]
+ENGINEER_TOOLS = ["teleport", "system_auth", "hashicorp_vault", "keycloak", "aws_cloudtrail", "github"]
 LOGIN_LOGOUT_ONLY = frozenset({"salesforce", "system_auth", "google_workspace", "slack"})
 SIGN_IN_ONLY = frozenset({"onepassword"})  # the stream shows sign-ins, nothing after them
 _CHROME = "AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36"
@@ -55,6 +63,10 @@ def population(rng: random.Random, count: int) -> list[User]:
             if vendors[0] == "okta" and rng.random() < 0.5:
                 vendors.append("cisco_duo")  # Okta sign-ins approved by a Duo push
             vendors += [v for v in WORKFORCE_EXTRA if rng.random() < 0.4]
+            if vendors[0] == "entra" and rng.random() < 0.7:
+                vendors.append("o365")  # Microsoft 365 on the Entra ID sessions' tokens
+            if "google_workspace" in vendors and rng.random() < 0.5:
+                vendors.append("google_workspace_token")  # an add-on calling Google APIs
             if role > 0.75:
                 vendors += ENGINEER_TOOLS
         users.append(

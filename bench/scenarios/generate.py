@@ -19,6 +19,7 @@ from bench.scenarios.inject_bindings import (
     ip_binding,
     request_pattern,
 )
+from bench.scenarios.inject_vendors import dormancy, google_grants, vendor_accounts, vendor_sessions
 from bench.scenarios.model import Label, Limits, Scenario, User
 from bench.scenarios.vendors import all_vendors, entra
 
@@ -35,6 +36,10 @@ INJECTORS: tuple[Callable[[Ctx, float], None], ...] = (
     device_binding,
     request_pattern,
     concurrency,
+    vendor_sessions,
+    vendor_accounts,
+    dormancy,
+    google_grants,
 )
 EPOCH = datetime(2026, 3, 2, tzinfo=UTC).timestamp()  # a Monday
 APPROVED_CLIENTS = ["cp-web-7Qm2xK9v", "cp-mobile-4Lz8nR1d"]

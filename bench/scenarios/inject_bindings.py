@@ -99,7 +99,7 @@ def account_inactive(ctx: Ctx, t: float) -> None:
     # pam_faillock locks expire by themselves (unlock_time, 10 min by default)
     who = ctx.new_user()
     sysauth = ctx.v("system_auth")
-    b.emit(sysauth, _act("account_disable", t + 3 * HOUR, who, address(b.rng, VPN_NETS[0]), target=who))
+    b.emit(sysauth, _act("account_lock", t + 3 * HOUR, who, address(b.rng, VPN_NETS[0]), target=who))
     s = ctx.start("system_auth", t + 4 * HOUR, user=who)
     b.label(
         "account_inactive_use",
@@ -257,3 +257,24 @@ def concurrency(ctx: Ctx, t: float) -> None:
         spans,
         account=user,
     )
+    # an engineer's usual day: a Teleport session, an sshd session, two portal tabs and Keycloak at
+    # once. Five sessions of one account name, but at most two per application: policy limits
+    # concurrent sessions per account per application (NIST SP 800-53 AC-10, OWASP ASVS V3)
+    engineer = ctx.new_user()
+    apps = ("teleport", "system_auth", "generic", "generic", "keycloak")
+    open_ = [ctx.start(app, t + 7200 + i * 45, user=engineer) for i, app in enumerate(apps)]
+    spans = [(s.login_eid, s.start) for s in open_]
+    for s in open_:
+        if s.vendor.name != "system_auth":  # the sshd session shows its login and its logout only
+            spans += drive(ctx, s, s.start + 900)
+    b.label(
+        "session_concurrency",
+        N,
+        open_[0].vendor,
+        "teleport, sshd, two portal sessions and keycloak at once: 5 sessions, at most 2 per application",
+        spans,
+        account=engineer,
+    )
+    done = max(s.last for s in open_) + 30  # all five stay open until then
+    for s in open_:
+        b.end(s, done)

@@ -1,6 +1,6 @@
 """Detection quality on generated traffic (issue 11, section 5; docs/detection-quality.md).
 
-A seeded scenario (bench/scenarios: 14 vendor layouts interleaved, clean behaviour drawn from
+A seeded scenario (bench/scenarios: 20 vendor layouts interleaved, clean behaviour drawn from
 distributions, every kind injected with wide margins, near misses at each boundary) goes through
 ``sessionwatch detect --events FILE`` with the default configuration, against the real node.
 Per kind, precision and recall must be at least 0.98; on clean traffic the default pack must

@@ -47,10 +47,14 @@ def _get(doc: dict[str, Any], path: str) -> Any:
 
 
 def _eid(event: dict[str, Any]) -> str:
-    """The generator's event id: event.id, Salesforce's event.code, or the sshd line's tag."""
+    """The generator's event id: event.id, Salesforce's event.code, the Apex request id, or the sshd
+    line's tag."""
     found = _get(event, "event.id") or _get(event, "event.code") or _get(event, "onepassword.uuid")
     if found:
         return str(found)
+    request = str(_get(event, "salesforce.apex.request_id") or "")
+    if request.startswith("4exsc"):  # Apex records: the generator's id in the request id
+        return "sc-" + request.removeprefix("4exsc")
     txid = _get(event, "cisco_duo.auth.txid")
     if txid:  # the generator derives Duo's transaction id from its own event id
         return f"sc-{uuid.UUID(txid).int - (1 << 100):07d}"
@@ -243,3 +247,27 @@ def test_some_okta_events_arrive_late_but_within_a_minute(clean: Scenario) -> No
         newest = max(newest, now)
     assert lateness
     assert max(lateness) < 60  # inside the default reorder window of enrich
+
+
+def test_added_vendors_carry_violations_and_near_misses(scenario: Scenario) -> None:
+    by_vendor: dict[str, set[str]] = defaultdict(set)
+    for label in scenario.labels:
+        by_vendor[label.vendor].add(label.truth)
+    for vendor in ("salesforce_apex", "aws_cloudtrail", "o365", "github", "google_workspace_admin"):
+        assert by_vendor[vendor] == {"violation", "near_miss"}, vendor
+    assert by_vendor["google_workspace_token"] == {"near_miss"}
+
+
+def test_dormant_accounts_have_a_history_older_than_the_limit(scenario: Scenario) -> None:
+    events = defaultdict(list)
+    for event in scenario.events:
+        name = _get(event, "user.name") or _get(event, "user.email")
+        events[name].append(_epoch(event["@timestamp"]))
+    dormant = [label for label in scenario.labels if "days without activity" in label.description]
+    assert {label.truth for label in dormant} == {"violation", "near_miss"}
+    for label in dormant:
+        assert label.account is not None
+        back = _epoch(label.start)
+        history = [t for t in events[label.account] + events[label.account.split("@")[0]] if t < back - 86400]
+        gap_days = (back - max(history)) / 86400
+        assert gap_days > 90 if label.truth == "violation" else 85 < gap_days < 90, label

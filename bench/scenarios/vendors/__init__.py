@@ -22,6 +22,12 @@ MODULES = (
     "onepassword",
     "slack",
     "zscaler_zpa",
+    "salesforce_apex",
+    "aws_cloudtrail",
+    "github",
+    "o365",
+    "google_workspace_token",
+    "google_workspace_admin",
 )
 
 

@@ -2,8 +2,10 @@
 
 sshd logs ``Accepted publickey`` (``ssh_login``), then PAM ``session opened`` / ``session closed``
 (``logged-on`` / ``logged-off``) from the same process: host + pid is the session. The close is
-the end of the session, not a use of it. pam_faillock logs a locked account. No event.id: the
-integration does not write one.
+the end of the session, not a use of it. pam_faillock logs ``account-locked`` (outcome failure)
+while it refuses a login after consecutive failures; the lock lifts after ``unlock_time``. No
+event.id: the integration does not write one. Layout of the faillock line: the integration's
+pipeline test ``test-pam-faillock.log`` (no source address, the sshd process, ``message``).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ _ACTIONS = {
     "login": ("ssh_login", ["authentication", "session"], ["info"]),
     "activity": ("logged-on", ["authentication", "session"], ["start"]),
     "logout": ("logged-off", ["authentication", "session"], ["end"]),
-    "account_disable": ("account-locked", ["authentication"], ["info"]),
+    "account_lock": ("account-locked", ["authentication"], ["info"]),
 }
 
 
@@ -27,7 +29,9 @@ def account(user: User) -> str:
 
 def render(act: Act) -> list[Event]:
     action, category, types = _ACTIONS[act.action]
-    doc = base.ecs_base(act, "system.auth", action)
+    doc = base.ecs_base(
+        act, "system.auth", action, outcome="failure" if act.action == "account_lock" else "success"
+    )
     del doc["event"]["id"]
     doc["event"]["category"] = category
     doc["event"]["type"] = types
@@ -36,6 +40,12 @@ def render(act: Act) -> list[Event]:
     doc["process"] = {"name": "sshd", "pid": pid}
     subject = act.target or act.user
     doc["user"] = {"name": subject.name}
+    if act.action == "account_lock":
+        doc["message"] = (
+            f"pam_faillock(sshd:auth): Consecutive login failures for user {subject.name} "
+            f"account temporarily locked [{act.eid}]"
+        )
+        return [doc]
     doc["source"] = {"ip": act.ip, "port": 50000 + pid % 10000}
     if act.action == "login":
         doc["system"] = {
