@@ -8,21 +8,23 @@ back by number, so the result is the same, line for line, as with one process.
 
 from __future__ import annotations
 
+import dataclasses
 import gc
-import heapq
 import json
 import multiprocessing
+import operator
 import queue
 import tempfile
 import zlib
+from array import array
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import IO, Any
 
-from sessionwatch.enrichers.base import Enricher
-from sessionwatch.enrichers.canonical import canonicalize
+from sessionwatch.enrichers.base import CanonicalEvent, Enricher
 from sessionwatch.enrichers.engine import (
     Back,
     Counts,
@@ -31,6 +33,9 @@ from sessionwatch.enrichers.engine import (
     EngineOptions,
     Front,
     Output,
+    Released,
+    append_facts,
+    appendable,
     check_state,
     configure,
     splice,
@@ -129,10 +134,38 @@ def _reporting(
             progress(counts)
 
 
+@cache
+def _shipped() -> tuple[Callable[[CanonicalEvent], tuple[Any, ...]], int]:
+    """A reader of every ``CanonicalEvent`` field but ``doc`` (as one tuple), and where ``doc``
+    goes back in: the front sends workers the event it mapped, never the input to map again."""
+    names = [f.name for f in dataclasses.fields(CanonicalEvent)]
+    at = names.index("doc")
+    return operator.attrgetter(*names[:at], *names[at + 1 :]), at
+
+
+Shipped = tuple[tuple[Any, ...], str, dict[str, Any], Mapping[str, Any] | None]
+
+
+def ship(item: Released) -> Shipped:
+    """What a worker needs of a released event: its canonical values, its line (right-stripped
+    when the facts can simply be appended, which is nearly always; then the document stays
+    here), the stream-scoped facts, and the document only when it has to be written whole."""
+    fields, _ = _shipped()
+    text = item.raw.rstrip()
+    if appendable(text, item.event.doc):
+        return fields(item.event), text, item.facts, None
+    return fields(item.event), item.raw, item.facts, item.event.doc
+
+
+def unship(fields: tuple[Any, ...], doc: Mapping[str, Any] | None) -> CanonicalEvent:
+    _, at = _shipped()
+    make: Callable[..., CanonicalEvent] = CanonicalEvent
+    return make(*fields[:at], doc if doc is not None else {}, *fields[at:])
+
+
 def _worker(
     index: int,
     inbox: Any,
-    profiles: ProfileRegistry,
     enrichers: list[Enricher],
     options: EngineOptions,
     sessions: dict[str, Any],
@@ -142,15 +175,16 @@ def _worker(
     configure(enrichers, options)
     back = Back(enrichers, options.limits, counts)
     back.store.load(sessions)
+    facts_of = back.facts
     with open(Path(folder, f"shard-{index}"), "w", encoding="utf-8") as shard:
+        write = shard.write
         while True:
             batch = inbox.get()
             if batch is None:
                 break
-            for seq, profile_name, raw, facts in batch:
-                source = json.loads(raw)
-                event = canonicalize(source, profiles.get(profile_name), raw)
-                shard.write(f"{seq}\t{splice(raw, source, back.facts(event, facts))}\n")
+            for fields, raw, stream_facts, doc in batch:
+                facts = facts_of(unship(fields, doc), stream_facts)
+                write((append_facts(raw, facts) if doc is None else splice(raw, doc, facts)) + "\n")
     result = {
         "out_of_order": counts.out_of_order,
         "state_evicted": counts.state_evicted,
@@ -171,12 +205,13 @@ def _send(inbox: Any, item: Any, process: Any) -> None:
                 ) from None
 
 
-def _merge(paths: list[Path]) -> Iterator[str]:
+def _merge(paths: list[Path], order: array[int]) -> Iterator[str]:
+    """The shards' lines in output order: ``order[i]`` is the shard holding the i-th line."""
     handles: list[IO[str]] = [p.open(encoding="utf-8") for p in paths]
     try:
-        streams = [((int(line.split("\t", 1)[0]), line) for line in handle) for handle in handles]
-        for _, line in heapq.merge(*streams, key=lambda item: item[0]):
-            yield line.split("\t", 1)[1]
+        readers = [handle.readline for handle in handles]
+        for shard in order:
+            yield readers[shard]()
     finally:
         for handle in handles:
             handle.close()
@@ -194,7 +229,7 @@ def _run_parallel(
     state: Mapping[str, Any] | None,
     progress: Progress | None,
 ) -> Result:
-    stream, session = split_enrichers(enrichers)
+    stream, session = split_enrichers(enrichers, options.facts)
     configure(stream, options)
     counts = Counts()
     front = Front(profiles, stream, forced, options, counts)
@@ -213,7 +248,7 @@ def _run_parallel(
         processes = [
             context.Process(
                 target=_worker,
-                args=(i, inboxes[i], profiles, session, options, initial[i], folder),
+                args=(i, inboxes[i], session, options, initial[i], folder),
                 name=f"enrich-{i}",
                 daemon=True,
             )
@@ -222,7 +257,8 @@ def _run_parallel(
         for process in processes:
             process.start()
         try:
-            _feed(lines, front, inboxes, processes, Path(folder, "shard-front"), dead, counts, progress)
+            own = Path(folder, "shard-front")
+            order = _feed(lines, front, inboxes, processes, own, dead, counts, progress)
         except BaseException:
             for process in processes:
                 process.terminate()
@@ -244,8 +280,8 @@ def _run_parallel(
             counts.state_evicted += result["state_evicted"]
             merged_state["sessions"].update(result["store"]["sessions"])
             merged_state["tombstones"].update(result["store"]["tombstones"])
-        shards = [Path(folder, "shard-front"), *(Path(folder, f"shard-{i}") for i in range(workers))]
-        for line in _merge(shards):
+        shards = [*(Path(folder, f"shard-{i}") for i in range(workers)), Path(folder, "shard-front")]
+        for line in _merge(shards, order):
             write(line)
     return Result(counts, merged_state, len(merged_state["sessions"]))
 
@@ -259,23 +295,25 @@ def _feed(
     dead: Callable[[DeadLetter], Any],
     counts: Counts,
     progress: Progress | None,
-) -> None:
+) -> array[int]:
+    """Run the front, send each released event to its worker; returns which shard holds each
+    output line (worker index, or ``workers`` for the lines written here)."""
     workers = len(inboxes)
-    batches: list[list[tuple[int, str, str, dict[str, Any]]]] = [[] for _ in range(workers)]
-    seq = 0
+    batches: list[list[Shipped]] = [[] for _ in range(workers)]
+    order: array[int] = array("H")  # up to 65,535 workers
 
-    def route(item: Any) -> None:
-        nonlocal seq
-        seq += 1
+    def route(item: Output | Released) -> None:
         if isinstance(item, Output):
             if item.dead is not None:
                 dead(item.dead)
             elif item.raw is not None:
-                shard.write(f"{seq}\t{item.raw}\n")
+                shard.write(f"{item.raw}\n")
+                order.append(workers)
             return
         target = partition(item.event.session_id, item.line, workers)
+        order.append(target)
         batch = batches[target]
-        batch.append((seq, item.event.profile, item.raw, item.facts))
+        batch.append(ship(item))
         if len(batch) >= BATCH:
             _send(inboxes[target], batch, processes[target])
             batches[target] = []
@@ -290,3 +328,4 @@ def _feed(
         if batches[target]:
             _send(inboxes[target], batches[target], processes[target])
         _send(inboxes[target], None, processes[target])
+    return order
