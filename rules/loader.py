@@ -6,7 +6,7 @@ Every problem in every file is collected and reported together, each with its lo
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -23,9 +23,13 @@ from sessionwatch.rules.errors import (
     SessionwatchError,
 )
 from sessionwatch.rules.model import Rule, build_rule, parse_time
+from sessionwatch.rules.site_config import with_examples
 from sessionwatch.rules.yaml_source import YamlDocument, escape_pointer_token, parse_yaml
 
 RULE_SUFFIXES = (".yml", ".yaml")
+
+Adjust = Callable[[YamlDocument, Path], "YamlDocument | None"]
+"""Turns a parsed rule document into the one to validate and build (None: leave the rule out)."""
 
 
 @cache
@@ -101,7 +105,14 @@ def _semantic_errors(doc: YamlDocument, path: Path) -> list[SessionwatchError]:
 
 
 def load_rule_file(path: Path) -> Rule:
-    """Load one rule; raise ``RuleErrors`` listing every problem in the file."""
+    """Load one rule as written (site params from their examples); raise ``RuleErrors`` listing
+    every problem in the file."""
+    rule = _load_rule_file(path, None)
+    assert rule is not None  # without an adjust function no rule is left out
+    return rule
+
+
+def _load_rule_file(path: Path, adjust: Adjust | None) -> Rule | None:
     display = str(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -122,6 +133,10 @@ def load_rule_file(path: Path) -> Rule:
         raise RuleErrors([exc]) from None
     if not isinstance(doc.data, dict):
         raise RuleErrors([RuleSchemaError("a rule file must hold a mapping", doc.locate(""))])
+    adjusted = adjust(doc, path) if adjust is not None else with_examples(doc)
+    if adjusted is None:
+        return None
+    doc = adjusted
     errors = _schema_errors(doc)
     if not errors:
         errors = _semantic_errors(doc, path)
@@ -141,8 +156,10 @@ def discover(paths: Iterable[Path]) -> list[Path]:
     return sorted(found)
 
 
-def load_rules(paths: Iterable[Path]) -> list[Rule]:
-    """Load every rule under ``paths``; raise ``RuleErrors`` with all problems of all files."""
+def load_rules(paths: Iterable[Path], adjust: Adjust | None = None) -> list[Rule]:
+    """Load every rule under ``paths``; raise ``RuleErrors`` with all problems of all files.
+
+    ``adjust`` (default: fill site params from their examples) may rewrite or leave out a rule."""
     rules: list[Rule] = []
     errors: list[SessionwatchError] = []
     files = discover(paths)
@@ -153,9 +170,12 @@ def load_rules(paths: Iterable[Path]) -> list[Rule]:
             errors.append(RuleSchemaError("no such file", Location(str(path))))
             continue
         try:
-            rules.append(load_rule_file(path))
+            rule = _load_rule_file(path, adjust)
         except RuleErrors as exc:
             errors.extend(exc.errors)
+            continue
+        if rule is not None:
+            rules.append(rule)
     errors.extend(duplicate_errors(rules))
     if errors:
         raise RuleErrors(errors)

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The main job: validate and render the rule pack, then detect over the shipped sample logs.
+# The main job: validate and render the rule pack, then detect over the shipped sample logs with
+# the default site configuration and with the one line that turns PCI DSS 4.0 on.
 # Uses $SESSIONWATCH_ES_URL when set; otherwise starts the test node with docker-compose and
 # stops it again at the end.
 set -euo pipefail
@@ -27,14 +28,39 @@ if [[ -z "${SESSIONWATCH_ES_URL:-}" ]]; then
   done
 fi
 
+# The site configuration: none is needed (the default runs the baseline policy set); one line
+# turns a compliance set on. Both are written out here so the demo does not depend on a
+# sessionwatch.toml that might sit above this directory.
+mkdir -p build/demo
+printf 'policies = ["baseline"]   # the default, the same as having no file\n' > build/demo/default.toml
+printf 'policies = ["baseline", "pci-dss-4.0"]\n' > build/demo/pci.toml
+
 echo "== sessionwatch validate"
-"$BIN/sessionwatch" validate
+"$BIN/sessionwatch" --config build/demo/default.toml validate
 echo "== sessionwatch render --target query --out build/rendered"
-"$BIN/sessionwatch" render --target query --out build/rendered
+"$BIN/sessionwatch" --config build/demo/default.toml render --target query --out build/rendered
+
 # detect exits 1 when it finds something: that is the expected result for the violations sample.
-for sample in fixtures/samples/*.ndjson; do
-  echo "== sessionwatch detect --events $sample"
-  status=0
-  "$BIN/sessionwatch" detect --events "$sample" || status=$?
+detect() {
+  local config="$1" sample="$2" status=0
+  echo "== sessionwatch --config $config detect --events $sample"
+  "$BIN/sessionwatch" --config "$config" detect --events "$sample" >build/demo/alerts.ndjson || status=$?
   if [[ $status -gt 1 ]]; then exit "$status"; fi
+  "$BIN/python" -c '
+import json, sys
+for line in open(sys.argv[1], encoding="utf-8"):
+    a = json.loads(line)
+    print("  %s  %-28s %s" % (a["@timestamp"], a["rule"]["name"], a["message"]))
+' build/demo/alerts.ndjson
+}
+
+echo "-- build/demo/default.toml:"
+cat build/demo/default.toml
+for sample in fixtures/samples/portal-clean.ndjson fixtures/samples/portal-violations.ndjson; do
+  detect build/demo/default.toml "$sample"
+done
+echo "-- build/demo/pci.toml (one line turns PCI DSS 4.0 on: 15-minute idle timeout, 8.2.8):"
+cat build/demo/pci.toml
+for sample in fixtures/samples/portal-clean.ndjson fixtures/samples/portal-violations.ndjson; do
+  detect build/demo/pci.toml "$sample"
 done

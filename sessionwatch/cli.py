@@ -11,6 +11,7 @@ from elasticsearch import ApiError, TransportError
 
 from sessionwatch import __version__
 from sessionwatch.commands import coverage, deploy, detect, enrich, new, render, run, test, validate
+from sessionwatch.rule_sources import config_flag
 from sessionwatch.rules.errors import (
     ElasticsearchUnavailable,
     PluginError,
@@ -20,6 +21,10 @@ from sessionwatch.rules.errors import (
 
 COMMANDS = (validate, render, enrich, test, detect, deploy, run, new, coverage)
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+CONFIG_HELP = (
+    "site configuration file (default: $SESSIONWATCH_CONFIG, else the nearest sessionwatch.toml or "
+    "pyproject.toml with [tool.sessionwatch] from the working directory upward)"
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -27,16 +32,20 @@ def build_parser() -> argparse.ArgumentParser:
         prog="sessionwatch", description="Detective controls for session-timeout policy in an Elastic stack."
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--config", metavar="FILE", help=CONFIG_HELP)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for command in COMMANDS:
         command.add_parser(sub)
+    for command_parser in sub.choices.values():  # also after the command; SUPPRESS keeps a global one
+        command_parser.add_argument("--config", metavar="FILE", default=argparse.SUPPRESS, help=CONFIG_HELP)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        code: int = args.run(args)
+        with config_flag(args.config):
+            code: int = args.run(args)
     except RuleErrors as exc:
         for error in exc.errors:
             print(error, file=sys.stderr)

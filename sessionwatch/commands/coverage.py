@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sessionwatch import coverage
 from sessionwatch.enrichers import ProfileRegistry
-from sessionwatch.rule_sources import load_selected
+from sessionwatch.rule_sources import Selection, load_selected
 from sessionwatch.rules.catalog import catalog
 
 FORMATS = {"md": ("md",), "html": ("html",), "both": ("md", "html")}
@@ -27,7 +27,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def run(args: argparse.Namespace) -> int:
-    rules = load_selected(args.paths)
+    rules = load_selected(args.paths, selection=Selection.EVERY)  # what the rules can cover, on or off
     report = coverage.build(rules, catalog(), ProfileRegistry.discover())
     if args.out is None:
         sys.stdout.write(coverage.markdown(report))

@@ -16,6 +16,7 @@ from sessionwatch import follow
 from sessionwatch.enrichers import EngineOptions, Limits, ProfileRegistry, discover_enrichers
 from sessionwatch.enrichers.engine import Counts, DeadLetter
 from sessionwatch.enrichers.parallel import run as run_engine
+from sessionwatch.rule_sources import active_config
 from sessionwatch.rules.durations import parse_duration
 from sessionwatch.rules.errors import EnrichError, Location
 
@@ -117,14 +118,14 @@ def _save_state(path: str, state: Mapping[str, Any]) -> None:
     os.replace(partial, target)  # atomic: a crash leaves the previous state intact
 
 
-def _inventory_records(args: argparse.Namespace) -> Iterator[tuple[Location, Mapping[str, Any]]]:
+def _inventory_records(index: str, es_url: str | None) -> Iterator[tuple[Location, Mapping[str, Any]]]:
     from elasticsearch.helpers import scan
 
     from sessionwatch.es import connect
 
-    client = connect(args.es_url)
-    for hit in scan(client, index=args.inventory_index, query={"query": {"match_all": {}}}):
-        yield Location(f"{args.inventory_index}/{hit['_id']}"), hit["_source"]
+    client = connect(es_url)
+    for hit in scan(client, index=index, query={"query": {"match_all": {}}}):
+        yield Location(f"{index}/{hit['_id']}"), hit["_source"]
 
 
 class _Progress:
@@ -148,10 +149,13 @@ def run(args: argparse.Namespace) -> int:
     profiles = ProfileRegistry.discover()
     forced = profiles.get(args.profile) if args.profile else None
     enricher_options: dict[str, Any] = {}
-    if args.inventory:
-        enricher_options["inventory"] = args.inventory
-    if args.inventory_index:
-        enricher_options["inventory_records"] = list(_inventory_records(args))
+    site = active_config()  # the flags win over the site configuration's inventory
+    inventory = args.inventory or (str(site.inventory) if site.inventory else None)
+    if inventory:
+        enricher_options["inventory"] = inventory
+    inventory_index = args.inventory_index or site.inventory_index
+    if inventory_index:
+        enricher_options["inventory_records"] = list(_inventory_records(inventory_index, args.es_url))
     for option in ("geoip_city", "geoip_asn"):
         if getattr(args, option):
             enricher_options[option] = getattr(args, option)

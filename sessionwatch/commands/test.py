@@ -10,7 +10,7 @@ from sessionwatch.es import connect
 from sessionwatch.harness import CaseResult, run_rules
 from sessionwatch.reports import model as report_model
 from sessionwatch.reports.output import add_report_arguments, chosen_format, report_on_stdout, write_report
-from sessionwatch.rule_sources import load_selected, selected_files
+from sessionwatch.rule_sources import Selection, load_selected, selected_files
 from sessionwatch.rules.errors import RuleErrors
 
 
@@ -37,7 +37,7 @@ def format_table(results: list[CaseResult]) -> str:
 def run(args: argparse.Namespace) -> int:
     chosen_format(args)  # a bad --format/--report is a usage error before any work
     try:
-        rules = load_selected(args.paths)
+        rules = load_selected(args.paths, selection=Selection.AS_WRITTEN)
     except RuleErrors as exc:
         write_report(args, report_model.for_test(selected_files(args.paths), [], exc.errors))
         raise

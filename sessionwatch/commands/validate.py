@@ -11,7 +11,7 @@ from sessionwatch.fixtures_root import fixture_path
 from sessionwatch.renderer import render_query
 from sessionwatch.reports import model as report_model
 from sessionwatch.reports.output import add_report_arguments, write_report
-from sessionwatch.rule_sources import load_selected, selected_files
+from sessionwatch.rule_sources import Selection, config_summary, load_selected, selected_files
 from sessionwatch.rules.catalog import catalog
 from sessionwatch.rules.errors import Location, RuleErrors, SessionwatchError
 from sessionwatch.rules.lint import Finding, Level, LintContext, lint_rules, rule_files
@@ -69,7 +69,7 @@ def findings(rules: list[Rule]) -> list[Finding]:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        rules = load_selected(args.paths)
+        rules = load_selected(args.paths, selection=Selection.EVERY)
     except RuleErrors as exc:
         write_report(args, report_model.for_validate(selected_files(args.paths), exc.errors))
         raise
@@ -83,4 +83,5 @@ def run(args: argparse.Namespace) -> int:
         print(f"{errors} error(s), {warnings} warning(s) in {len(rules)} rules", file=sys.stderr)
         return 1
     print(f"{len(rules)} rules valid ({warnings} warning(s))", file=sys.stderr)
+    print(config_summary(args.paths), file=sys.stderr)
     return 0

@@ -12,10 +12,10 @@ from elasticsearch import Elasticsearch
 
 from sessionwatch.harness import create_events_index
 from sessionwatch.renderer.kibana import render_kibana_rule
-from sessionwatch.rule_sources import load_selected
+from sessionwatch.rule_sources import Selection, load_selected
 from sessionwatch.rules import Rule
 
-RULES = load_selected([], include_deprecated=False)
+RULES = load_selected([], include_deprecated=False, selection=Selection.AS_WRITTEN)
 
 
 @pytest.fixture(scope="module")

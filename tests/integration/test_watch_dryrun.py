@@ -31,7 +31,7 @@ from sessionwatch.indices import alerts_mapping
 from sessionwatch.renderer import Window
 from sessionwatch.renderer.watcher import WatchOptions, render_watch
 from sessionwatch.renderer.webhooks import inject
-from sessionwatch.rule_sources import load_selected
+from sessionwatch.rule_sources import Selection, load_selected
 from sessionwatch.rules import RenderError, Rule, RuleCase, load_rule_file
 from sessionwatch.watch_dryrun import DryRunResult, bulk_documents, dry_run
 
@@ -54,7 +54,7 @@ def _watchable(rule: Rule) -> bool:
 
 CASES = [
     (rule, case)
-    for rule in load_selected([], include_deprecated=False)
+    for rule in load_selected([], include_deprecated=False, selection=Selection.AS_WRITTEN)
     if _watchable(rule)
     for case in rule.tests
     if case.start is None  # a watch's window always ends at the trigger and spans the lookback

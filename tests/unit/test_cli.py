@@ -74,5 +74,5 @@ def test_unreachable_elasticsearch_is_an_environment_error(tmp_path: Path) -> No
 def test_render_to_directory(tmp_path: Path) -> None:
     result = run("render", "--target", "query", "--out", str(tmp_path / "out"), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    body = json.loads((tmp_path / "out" / "query" / "pci-dss-idle-15m.json").read_text())
+    body = json.loads((tmp_path / "out" / "query" / "nist-63b-r4-aal2-idle-1h.json").read_text())
     assert "query" in body

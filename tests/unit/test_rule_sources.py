@@ -9,10 +9,18 @@ from typing import Any
 
 import pytest
 
-from sessionwatch.rule_sources import ENV_RULE_PATH, load_selected, packs, resolve_sources, selected_files
+from sessionwatch.rule_sources import (
+    ENV_RULE_PATH,
+    Selection,
+    load_selected,
+    packs,
+    resolve_sources,
+    selected_files,
+)
 from sessionwatch.rules.errors import PluginError, RuleErrors
 from tests.conftest import RuleWriter
 
+EVERY = Selection.EVERY  # which files are selected, whatever the site configuration turns on
 USER_ID = "0b6c3f5e-8d41-4a53-9c55-1f1d2c3b4a59"
 
 
@@ -46,7 +54,7 @@ def test_pack_prefix_selects_the_builtin_pack_next_to_a_directory(
     _user_rule(tmp_path / "mine", idle_rule_data, write_rule)
     assert resolve_sources(["pack:builtin"]) == [packs()["builtin"].folder]
     assert packs()["builtin"].folder.resolve() == pack_dir.resolve()
-    names = {rule.name for rule in load_selected(["pack:builtin", str(tmp_path / "mine")])}
+    names = {rule.name for rule in load_selected(["pack:builtin", str(tmp_path / "mine")], selection=EVERY)}
     assert {"pci-dss-idle-15m", "acme-idle-30m"} <= names
 
 
@@ -62,7 +70,7 @@ def test_env_rule_path_adds_directories_to_the_installed_packs(
 ) -> None:
     _user_rule(tmp_path / "mine", idle_rule_data, write_rule)
     monkeypatch.setenv(ENV_RULE_PATH, str(tmp_path / "mine"))
-    names = {rule.name for rule in load_selected([])}
+    names = {rule.name for rule in load_selected([], selection=EVERY)}
     assert {"pci-dss-idle-15m", "acme-idle-30m"} <= names
 
 
@@ -76,7 +84,7 @@ def test_id_clash_with_the_builtin_pack_names_both_files(
     mine = _user_rule(tmp_path / "mine", idle_rule_data, write_rule, id=idle_rule_data["id"])
     monkeypatch.setenv(ENV_RULE_PATH, str(tmp_path / "mine"))
     with pytest.raises(RuleErrors) as info:
-        load_selected([])
+        load_selected([], selection=EVERY)
     messages = [str(e) for e in info.value.errors]
     clash = [m for m in messages if "duplicate rule id" in m]
     assert len(clash) == 1
@@ -92,7 +100,7 @@ def test_one_file_reached_twice_is_loaded_once(
     monkeypatch.chdir(tmp_path)
     files = selected_files(["mine", str(path), "mine/acme-idle-30m.yml"])
     assert [f.resolve() for f in files] == [path.resolve()]
-    assert [rule.name for rule in load_selected(["mine", str(path)])] == ["acme-idle-30m"]
+    assert [rule.name for rule in load_selected(["mine", str(path)], selection=EVERY)] == ["acme-idle-30m"]
 
 
 def test_installed_package_pack_is_found_and_used(
@@ -105,9 +113,9 @@ def test_installed_package_pack_is_found_and_used(
     found = packs()
     assert found["acme"].folder == rules
     assert "of acme_rules 1.0" in found["acme"].origin
-    names = {rule.name for rule in load_selected([])}
+    names = {rule.name for rule in load_selected([], selection=EVERY)}
     assert {"pci-dss-idle-15m", "acme-idle-30m"} <= names
-    assert [r.name for r in load_selected(["pack:acme"])] == ["acme-idle-30m"]
+    assert [r.name for r in load_selected(["pack:acme"], selection=EVERY)] == ["acme-idle-30m"]
 
 
 def test_two_packs_with_one_name_are_an_error_naming_both(
