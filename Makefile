@@ -3,6 +3,12 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# Supported Elasticsearch versions. SESSIONWATCH_ES_VERSION (default: the first) gets the whole
+# suite; the other one the compatibility subset (pytest -m compat). See docs/elasticsearch-in-tests.md.
+ES_VERSIONS := 9.5.0 8.19.7
+SESSIONWATCH_ES_VERSION ?= $(firstword $(ES_VERSIONS))
+ES_COMPAT_VERSION ?= $(firstword $(filter-out $(SESSIONWATCH_ES_VERSION),$(ES_VERSIONS)))
+export SESSIONWATCH_ES_VERSION
 
 .PHONY: install env demo test lint typecheck unit integration docs clean
 
@@ -11,9 +17,10 @@ install:
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 
 env:
-	bash scripts/setup-test-env.sh
+	SESSIONWATCH_ES_VERSIONS="$(SESSIONWATCH_ES_VERSION) $(ES_COMPAT_VERSION)" bash scripts/setup-test-env.sh
 
-demo: install env
+demo: install
+	SESSIONWATCH_ES_VERSIONS="$(SESSIONWATCH_ES_VERSION)" bash scripts/setup-test-env.sh
 	bash scripts/demo.sh
 
 lint: install
@@ -29,8 +36,16 @@ unit: install
 integration: install env
 	$(BIN)/pytest tests/integration
 
+# The whole suite on SESSIONWATCH_ES_VERSION, then the compatibility subset on the other major
+# (skipped when SESSIONWATCH_ES_URL points at one given cluster: there is no other version to start).
 test: install env lint typecheck
 	$(BIN)/pytest
+	@if [ -n "$$SESSIONWATCH_ES_URL" ]; then \
+	  echo "SESSIONWATCH_ES_URL is set: no compatibility run on $(ES_COMPAT_VERSION)"; \
+	else \
+	  echo "== compatibility subset on Elasticsearch $(ES_COMPAT_VERSION)"; \
+	  SESSIONWATCH_ES_VERSION=$(ES_COMPAT_VERSION) SESSIONWATCH_ES_IMAGE= $(BIN)/pytest -m compat tests/integration; \
+	fi
 
 # The benchmark suite (docs/benchmarks.md): `make bench`, or `make bench BENCH_ARGS=--quick`.
 .PHONY: bench

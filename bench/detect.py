@@ -1,6 +1,7 @@
 """Measurement 3: detection latency in Elasticsearch at 1 M and 5 M enriched events.
 
-For each size: every rule of the installed pack is evaluated with ``sessionwatch.evaluate``
+For each size: every rule of the installed pack is evaluated with ``evaluate_window``
+(the runner's path, which ``detect`` and ``test`` use too)
 (render, search, page through composite groups, build alerts) ``reps`` times over the whole
 dataset (the worst case: every event is inside the window), median and p95; then all rules
 together in one ``_msearch``; then the same multi-search with each rule's own scheduled
@@ -24,16 +25,13 @@ from bench.common import Section, banner, median, p95, workload_file
 from bench.load import detection_index
 from bench.naive import Unsupported, run_naive
 from bench.workload import Spec
-from sessionwatch.evaluate import evaluate
-from sessionwatch.renderer import Window, render_query
+from sessionwatch.renderer import Window
 from sessionwatch.rule_sources import load_selected
+from sessionwatch.rules.instants import iso
 from sessionwatch.rules.model import Rule
+from sessionwatch.runner.evaluation import evaluate_window, search_body
 
 TARGET_ALL_RULES_S = 1.0
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def full_window(client: Elasticsearch, index: str) -> tuple[Window, datetime]:
@@ -41,7 +39,7 @@ def full_window(client: Elasticsearch, index: str) -> tuple[Window, datetime]:
     response = client.search(index=index, size=0, aggs=aggs).body["aggregations"]
     first = datetime.fromtimestamp(response["first"]["value"] / 1000, UTC)
     last = datetime.fromtimestamp(response["last"]["value"] / 1000, UTC) + timedelta(milliseconds=1)
-    return Window(_iso(first), _iso(last)), last
+    return Window(iso(first), iso(last)), last
 
 
 def _msearch(
@@ -80,8 +78,8 @@ def _scheduled_flags(
         stamp = datetime.fromisoformat(hit["hits"]["hits"][0]["_source"]["@timestamp"].replace("Z", "+00:00"))
         end = stamp + timedelta(minutes=5)
         for rule in chosen:
-            window = Window(_iso(end - timedelta(seconds=rule.schedule.lookback_seconds)), _iso(end))
-            for alert in evaluate(client, rule, index, window):
+            window = Window(iso(end - timedelta(seconds=rule.schedule.lookback_seconds)), iso(end))
+            for alert in evaluate_window(client, rule, index, window, max_pages=None).alerts:
                 flagged.add(str(alert.get("user", {}).get("name")))
     return flagged
 
@@ -126,7 +124,7 @@ def detection(client: Elasticsearch, events: int, reps: int, *, naive: bool) -> 
     section.put("rules", len(rules))
     section.put("window", f"{window.start} .. {window.end}")
 
-    bodies = [render_query(rule, window) for rule in rules]
+    bodies = [search_body(rule, window) for rule in rules]
     _msearch(client, index, bodies)  # warm-up: first touch of every field
     per_rule: dict[str, dict[str, float]] = {}
     alerts: dict[str, list[dict[str, Any]]] = {}
@@ -134,7 +132,7 @@ def detection(client: Elasticsearch, events: int, reps: int, *, naive: bool) -> 
         times = []
         for _ in range(reps):
             started = time.perf_counter()
-            alerts[rule.name] = evaluate(client, rule, index, window)
+            alerts[rule.name] = evaluate_window(client, rule, index, window, max_pages=None).alerts
             times.append(time.perf_counter() - started)
         per_rule[rule.name] = {
             "median_ms": round(median(times) * 1000, 1),
@@ -166,7 +164,7 @@ def detection(client: Elasticsearch, events: int, reps: int, *, naive: bool) -> 
         per_rule[rule.name]["took_in_msearch_median_ms"] = median(took_list)
 
     scheduled = [
-        render_query(r, Window(_iso(last - timedelta(seconds=r.schedule.lookback_seconds)), _iso(last)))
+        search_body(r, Window(iso(last - timedelta(seconds=r.schedule.lookback_seconds)), iso(last)))
         for r in rules
     ]
     walls = [_msearch(client, index, scheduled)[0] for _ in range(reps)]

@@ -383,6 +383,5 @@ def run_naive(client: Elasticsearch, index: str, rules: list[Rule], window: Wind
     if errors:
         raise errors[0]
     streamed = time.perf_counter() - started
-    bounds = (window.start, window.end)
-    alerts = {s.rule.name: alerts_from_response(s.rule, s.response(), bounds) for s in states}
+    alerts = {s.rule.name: alerts_from_response(s.rule, s.response()) for s in states}
     return NaiveResult(alerts, pulled[0], time.perf_counter() - started, streamed)

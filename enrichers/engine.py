@@ -8,29 +8,44 @@ in N workers partitioned by session key, with the same output.
 
 Nothing is dropped: every input line is written enriched, passed through unchanged (no profile
 claims it), or dead-lettered with its line number and reason; ``Counts`` proves
-``read == enriched + passed_through + dead_letter``.
+``read == enriched + passed_through + dead_letter``. One event never stops the stream: whatever
+fails for one event (its JSON, a value a fact cannot use, an enricher's error) dead-letters that
+event alone; a field Elasticsearch would refuse is repaired or dropped and recorded on the event
+(``admission``). Output is always strict JSON (no NaN or Infinity).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, NamedTuple
 
+from sessionwatch.enrichers.admission import ORIGINAL_VALUES, REPAIRED_FIELDS, admit, record
 from sessionwatch.enrichers.base import CanonicalEvent, Enricher, scope_of
 from sessionwatch.enrichers.canonical import BadEvent, canonical_fields, canonicalize, parse_timestamp
 from sessionwatch.enrichers.events import has_dotted_keys, nest_facts
-from sessionwatch.enrichers.facts import FACTS
-from sessionwatch.enrichers.jsonio import dumps_compact, has_big_int, loads, loads_exact
+from sessionwatch.enrichers.facts import FACTS, KEYWORD_LIMIT
+from sessionwatch.enrichers.jsonio import dumps_compact
 from sessionwatch.enrichers.profile_hint import ProfileUsage
 from sessionwatch.enrichers.profiles import Profile, ProfileRegistry
 from sessionwatch.enrichers.reorder import ReorderBuffer
 from sessionwatch.enrichers.state import STATE_FORMAT, Limits, SessionStore
+from sessionwatch.rules.counters import Counters
 from sessionwatch.rules.errors import EnrichError
 
 SWEEP_EVERY = 4096
+LONG_IDS = (
+    "sessionwatch.session.id",
+    "sessionwatch.token.id",
+    "sessionwatch.actor.name",
+    "sessionwatch.device.id",
+    "sessionwatch.url.path",
+    "sessionwatch.token.client_id",
+    "sessionwatch.event.id",
+)
 OUT_OF_ORDER = "sessionwatch.quality.out_of_order"
 STATE_EVICTED = "sessionwatch.quality.state_evicted"
 
@@ -46,25 +61,20 @@ class DeadLetter:
 
 
 @dataclass
-class Counts:
+class Counts(Counters):
     read: int = 0
     enriched: int = 0
     passed_through: int = 0
     dead_letter: int = 0
     out_of_order: int = 0
     state_evicted: int = 0
+    repaired: int = 0  # events written with a field repaired or dropped (see ``admission``)
+    evicted_for_memory: int = 0  # open sessions dropped at the ``max_sessions`` cap
     profiles: ProfileUsage = field(default_factory=ProfileUsage, repr=False, compare=False)
 
     @property
     def conserved(self) -> bool:
         return self.read == self.enriched + self.passed_through + self.dead_letter
-
-    def summary(self) -> str:
-        return (
-            f"read={self.read} enriched={self.enriched} passed_through={self.passed_through} "
-            f"dead_letter={self.dead_letter} out_of_order={self.out_of_order} "
-            f"state_evicted={self.state_evicted}"
-        )
 
 
 @dataclass
@@ -78,6 +88,7 @@ class Output:
     enriched: bool = False
     raw: str | None = None
     facts: dict[str, Any] | None = None
+    written: str | None = None  # the output line, when already serialised
 
     @cached_property
     def doc(self) -> dict[str, Any] | None:
@@ -91,6 +102,8 @@ class Output:
 
     def text(self) -> str:
         """The NDJSON line to write (without its newline)."""
+        if self.written is not None:
+            return self.written
         if self.raw is None:
             raise ValueError(f"line {self.line} is a dead letter: it has no output text")
         if self.facts is None or self.source is None:
@@ -105,10 +118,8 @@ def splice(raw: str, source: Mapping[str, Any], facts: Mapping[str, Any]) -> str
     text = raw.rstrip()
     if appendable(text, source):
         return append_facts(text, facts)
-    # \u-escapes keep any lone surrogate of the input writable as UTF-8; the exact parse keeps
-    # integers beyond 64 bits as they were written
-    whole = loads_exact(raw) if isinstance(source, dict) and has_big_int(raw) else source
-    return json.dumps({**whole, "sessionwatch": facts}, separators=(",", ":"))
+    # \u-escapes keep any lone surrogate of the input writable as UTF-8
+    return json.dumps({**source, "sessionwatch": facts}, separators=(",", ":"), allow_nan=False)
 
 
 def appendable(text: str, source: Mapping[str, Any]) -> bool:
@@ -119,6 +130,23 @@ def appendable(text: str, source: Mapping[str, Any]) -> bool:
 def append_facts(text: str, facts: Mapping[str, Any]) -> str:
     """``text`` (an ``appendable`` line) with ``"sessionwatch": facts`` as its last member."""
     return f'{text[:-1]},"sessionwatch":{dump(facts)}}}'
+
+
+def redump(doc: Mapping[str, Any]) -> str:
+    """The text of an input document changed by ``admission`` (escaped as in ``splice``)."""
+    return json.dumps(doc, separators=(",", ":"), allow_nan=False)
+
+
+def _no_constant(name: str) -> Any:
+    raise BadEvent(f"{name} is not a JSON value")
+
+
+def dead_reason(exc: BaseException) -> str:
+    """A dead-letter reason for an unexpected per-event error."""
+    text = str(exc)
+    if isinstance(exc, ValueError) and "integer string conversion" in text:
+        return "a number has more than 4,300 digits"
+    return f"{type(exc).__name__}: {text}"[:300]
 
 
 class Released(NamedTuple):
@@ -170,10 +198,11 @@ class Front:
         self.forced_profile = forced_profile
         self.counts = counts
         self.state: dict[str, dict[str, Any]] = {e.name: {} for e in enrichers}
-        self.buffer: ReorderBuffer[tuple[int, CanonicalEvent, str]] = ReorderBuffer(
+        self.buffer: ReorderBuffer[tuple[int, CanonicalEvent, str, dict[str, Any] | None]] = ReorderBuffer(
             options.reorder_window, options.max_buffered
         )
         self._since_sweep = 0
+        self._duplicates = False
 
     def feed(self, number: int, raw: bytes | str) -> Iterator[Output | Released]:
         if not raw.strip():
@@ -190,43 +219,63 @@ class Front:
             decoded = raw
         text = decoded.rstrip("\r\n")
         try:
-            doc = loads(text)
+            self._duplicates = False
+            doc = json.loads(text, parse_constant=_no_constant, object_pairs_hook=self._object)
             if type(doc) is not dict:
                 raise BadEvent(f"expected a JSON object, got {type(doc).__name__}")
             dotted = has_dotted_keys(doc)
             profile = self.forced_profile or self.profiles.for_event(doc, dotted)
             if self.forced_profile is None:
                 self.counts.profiles.record(doc, dotted, profile.name if profile is not None else None)
+            repaired = admit(doc, keep_bad_timestamp=profile is not None)
+            if self._duplicates:  # Elasticsearch refuses a repeated key; JSON readers keep the last
+                repaired["(duplicate keys)"] = True
+            if repaired:
+                text = redump(doc)
             if profile is None:
+                quality = nest_facts(record(repaired)) if repaired else None
+                written = splice(text, doc, quality) if quality else None
                 self.counts.passed_through += 1
-                yield Output(number, source=doc, raw=text)
+                self.counts.repaired += bool(repaired)
+                yield Output(number, source=doc, raw=text, facts=quality, written=written)
                 return
-            try:
-                event = canonicalize(doc, profile, text, dotted)
-            except BadEvent:
-                if not has_big_int(text):
-                    raise
-                # orjson reads an integer beyond 64 bits as a float: let the exact parse decide
-                doc = loads_exact(text)
-                event = canonicalize(doc, profile, text, dotted)
+            event = canonicalize(doc, profile, text, dotted)
         except json.JSONDecodeError as exc:
             yield self._dead(number, f"malformed JSON: {exc.msg} at column {exc.colno}", text)
             return
         except (BadEvent, RecursionError) as exc:
             yield self._dead(number, str(exc) or type(exc).__name__, text)
             return
-        for item in self.buffer.push(event.timestamp, number, (number, event, text)):
-            yield self._release(*item)
+        except Exception as exc:  # one event never stops the stream
+            yield self._dead(number, dead_reason(exc), text)
+            return
+        item = (number, event, text, repaired or None)
+        for released in self.buffer.push(event.timestamp, number, item):
+            yield self._release(*released)
 
-    def flush(self) -> Iterator[Released]:
+    def _object(self, pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        found = dict(pairs)
+        if len(found) != len(pairs):
+            self._duplicates = True
+        return found
+
+    def flush(self) -> Iterator[Released | Output]:
         for item in self.buffer.flush():
             yield self._release(*item)
 
-    def _release(self, number: int, event: CanonicalEvent, text: str) -> Released:
-        self.counts.enriched += 1
+    def _release(
+        self, number: int, event: CanonicalEvent, text: str, repaired: dict[str, Any] | None
+    ) -> Released | Output:
         facts: dict[str, Any] = {}
-        for enricher in self.enrichers:
-            facts.update(enricher.facts(event, self.state[enricher.name]))
+        try:
+            for enricher in self.enrichers:
+                facts.update(enricher.facts(event, self.state[enricher.name]))
+        except Exception as exc:  # an enricher that cannot use a value: this event only
+            return self._dead(number, f"enricher failed: {dead_reason(exc)}", text)
+        self.counts.enriched += 1
+        if repaired:
+            self.counts.repaired += 1
+            facts.update(record(repaired))
         self._since_sweep += 1
         if self._since_sweep >= SWEEP_EVERY:
             self._since_sweep = 0
@@ -259,6 +308,10 @@ class Back:
     def facts(self, event: CanonicalEvent, stream_facts: Mapping[str, Any]) -> dict[str, Any]:
         """The ``sessionwatch`` object for ``event``."""
         facts = canonical_fields(event)
+        for name in LONG_IDS:  # beyond the indexed length a rule could not match the value
+            value = facts.get(name)
+            if value is not None and len(value) > KEYWORD_LIMIT:
+                facts[name] = "sha256:" + hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
         sid = event.session_id
         if sid is None:
             facts.update(stream_facts)
@@ -268,16 +321,23 @@ class Back:
             if state is None:
                 self.counts.out_of_order += 1
                 facts[OUT_OF_ORDER] = True
+                if REPAIRED_FIELDS in stream_facts:
+                    facts[REPAIRED_FIELDS] = stream_facts[REPAIRED_FIELDS]
+                    facts[ORIGINAL_VALUES] = stream_facts[ORIGINAL_VALUES]
             else:
                 facts.update(stream_facts)
                 if evicted:
                     self.counts.state_evicted += 1
                     facts[STATE_EVICTED] = True
-                for name, compute in self.enrichers:
-                    own = state.get(name)
-                    if own is None:
-                        own = state[name] = {}
-                    facts.update(compute(event, own))
+                try:
+                    for name, compute in self.enrichers:
+                        own = state.get(name)
+                        if own is None:
+                            own = state[name] = {}
+                        facts.update(compute(event, own))
+                except Exception as exc:  # keep the session's state; this event alone fails
+                    self.store.close(state, ts, action, accepted)
+                    raise BadEvent(f"enricher failed: {dead_reason(exc)}") from exc
                 self.store.close(state, ts, action, accepted)
                 self._since_sweep += 1
                 if self._since_sweep >= SWEEP_EVERY:
@@ -338,11 +398,20 @@ class Engine:
             for item in self.front.feed(number, raw):
                 yield item if isinstance(item, Output) else self._finish(item)
         for item in self.front.flush():
-            yield self._finish(item)
+            yield item if isinstance(item, Output) else self._finish(item)
 
     def _finish(self, item: Released) -> Output:
-        facts = self.back.facts(item.event, item.facts)
-        return Output(item.line, source=item.event.doc, enriched=True, raw=item.raw, facts=facts)
+        try:
+            facts = self.back.facts(item.event, item.facts)
+            written = splice(item.raw, item.event.doc, facts)
+        except Exception as exc:  # one event never stops the stream
+            self.counts.enriched -= 1
+            self.counts.dead_letter += 1
+            reason = str(exc) if isinstance(exc, BadEvent) else dead_reason(exc)
+            return Output(item.line, dead=DeadLetter(item.line, reason, item.raw))
+        return Output(
+            item.line, source=item.event.doc, enriched=True, raw=item.raw, facts=facts, written=written
+        )
 
     @property
     def open_sessions(self) -> int:

@@ -73,15 +73,6 @@ def empty(value: Any) -> bool:
     return value is None or value == "" or value == [] or value == {}
 
 
-def first_present(doc: Mapping[str, Any], paths: tuple[str, ...]) -> Any:
-    """The first non-empty value among ``paths``."""
-    for path in paths:
-        value = get_path(doc, path)
-        if not empty(value):
-            return value
-    return None
-
-
 _SPLITS: dict[str, tuple[str, str] | None] = {}
 
 

@@ -269,6 +269,21 @@ FACTS: tuple[Fact, ...] = (
         "retention, or the memory cap); its facts restart from this event.",
         "engine",
     ),
+    Fact(
+        "sessionwatch.quality.repaired_fields",
+        "keyword",
+        "Fields of the input Elasticsearch would have refused (a non-IP `client.ip`, a "
+        "`@timestamp` with a space for `T`, an object where a keyword is mapped, a repeated "
+        "key): `@timestamp` was rewritten as ISO-8601 UTC, the others removed. Their original "
+        "values are kept as JSON text in `sessionwatch.quality.original_values`.",
+        "engine",
+    ),
+    Fact(
+        "sessionwatch.quality.original_values",
+        "keyword",
+        "JSON object text: each repaired field's path and its value as the input had it.",
+        "engine",
+    ),
 )
 
 # ECS fields read by profiles and rules; mapped explicitly so rule scopes and alerts can use them.
@@ -296,6 +311,12 @@ ECS_FIELDS: tuple[tuple[str, EsType], ...] = (
 )
 
 
+# Longest keyword indexed, in characters: 8,191 of up to 4 UTF-8 bytes each stay under Lucene's
+# 32,766-byte term limit. Longer values are kept in _source but unsearchable, so the engine
+# replaces a longer identifier in the facts by ``sha256:<hex>`` of it (see ``canonical``).
+KEYWORD_LIMIT = 8191
+
+
 def fact_names() -> frozenset[str]:
     return frozenset(f.name for f in FACTS)
 
@@ -309,7 +330,7 @@ def _properties(fields: Iterable[tuple[str, EsType]]) -> dict[str, Any]:
             node = node.setdefault(part, {"properties": {}})["properties"]
         spec: dict[str, Any] = {"type": es_type}
         if es_type == "keyword":
-            spec["ignore_above"] = 1024
+            spec["ignore_above"] = KEYWORD_LIMIT
         node[leaf] = spec
     return root
 

@@ -11,10 +11,11 @@ MAX_DISTINCT = 64  # addresses remembered per session; ``ip.distinct`` saturates
 
 
 def network_prefix(ip: str) -> str:
-    """The /24 of an IPv4 address or the /64 of an IPv6 one, as text (``ip`` is canonical)."""
+    """The /24 of an IPv4 address or the /64 of an IPv6 one, as text (``ip`` is canonical; an
+    IPv6 zone id such as ``%eth0`` names the host's interface, not the network, and is ignored)."""
     if ":" not in ip:
         return ip.rsplit(".", 1)[0]
-    return ipaddress.IPv6Address(ip).exploded[:19]
+    return ipaddress.IPv6Address(ip.partition("%")[0]).exploded[:19]
 
 
 class IpBinding:

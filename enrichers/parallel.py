@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from sessionwatch.enrichers.base import CanonicalEvent, Enricher
+from sessionwatch.enrichers.canonical import BadEvent
 from sessionwatch.enrichers.engine import (
     Back,
     Counts,
@@ -38,6 +39,7 @@ from sessionwatch.enrichers.engine import (
     appendable,
     check_state,
     configure,
+    dead_reason,
     splice,
     split_enrichers,
 )
@@ -55,6 +57,21 @@ class Result:
     counts: Counts
     state: dict[str, Any] = field(default_factory=dict)
     open_sessions: int = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class Job:
+    """One enrichment run: where its output goes, what it enriches with, and what it starts from."""
+
+    write: Callable[[str], Any]  # one NDJSON line each, newline included
+    dead: Callable[[DeadLetter], Any]
+    profiles: ProfileRegistry
+    enrichers: tuple[Enricher, ...]
+    forced_profile: Profile | None = None
+    options: EngineOptions = field(default_factory=EngineOptions)
+    workers: int = 1
+    state: Mapping[str, Any] | None = None
+    progress: Progress | None = None
 
 
 def partition(session_id: str | None, line: int, workers: int) -> int:
@@ -78,13 +95,19 @@ def run(
 ) -> Result:
     """Enrich ``lines``: documents to ``write`` (one NDJSON line each, newline included), bad
     lines to ``dead``. Returns the counts and the state to save."""
-    opts = options or EngineOptions()
+    job = Job(
+        write=write,
+        dead=dead,
+        profiles=profiles,
+        enrichers=tuple(enrichers),
+        forced_profile=forced_profile,
+        options=options or EngineOptions(),
+        workers=workers,
+        state=state,
+        progress=progress,
+    )
     with _fewer_collections():
-        if workers <= 1:
-            return _run_single(lines, write, dead, profiles, enrichers, forced_profile, opts, state, progress)
-        return _run_parallel(
-            lines, write, dead, profiles, enrichers, forced_profile, opts, workers, state, progress
-        )
+        return _run_single(lines, job) if job.workers <= 1 else _run_parallel(lines, job)
 
 
 @contextmanager
@@ -99,25 +122,16 @@ def _fewer_collections() -> Iterator[None]:
         gc.set_threshold(*before)
 
 
-def _run_single(
-    lines: Iterable[bytes | str],
-    write: Callable[[str], Any],
-    dead: Callable[[DeadLetter], Any],
-    profiles: ProfileRegistry,
-    enrichers: Iterable[Enricher],
-    forced: Profile | None,
-    options: EngineOptions,
-    state: Mapping[str, Any] | None,
-    progress: Progress | None,
-) -> Result:
-    engine = Engine(profiles, enrichers, forced_profile=forced, options=options)
-    if state:
-        engine.load_state(state)
-    for out in engine.process(_reporting(lines, engine.counts, progress)):
+def _run_single(lines: Iterable[bytes | str], job: Job) -> Result:
+    engine = Engine(job.profiles, job.enrichers, forced_profile=job.forced_profile, options=job.options)
+    if job.state:
+        engine.load_state(job.state)
+    for out in engine.process(_reporting(lines, engine.counts, job.progress)):
         if out.dead is not None:
-            dead(out.dead)
+            job.dead(out.dead)
         else:
-            write(out.text() + "\n")
+            job.write(out.text() + "\n")
+    engine.counts.evicted_for_memory = engine.back.store.evicted_cap
     return Result(engine.counts, engine.state(), engine.open_sessions)
 
 
@@ -143,18 +157,19 @@ def _shipped() -> tuple[Callable[[CanonicalEvent], tuple[Any, ...]], int]:
     return operator.attrgetter(*names[:at], *names[at + 1 :]), at
 
 
-Shipped = tuple[tuple[Any, ...], str, dict[str, Any], Mapping[str, Any] | None]
+Shipped = tuple[tuple[Any, ...], str, dict[str, Any], Mapping[str, Any] | None, int]
 
 
 def ship(item: Released) -> Shipped:
     """What a worker needs of a released event: its canonical values, its line (right-stripped
     when the facts can simply be appended, which is nearly always; then the document stays
-    here), the stream-scoped facts, and the document only when it has to be written whole."""
+    here), the stream-scoped facts, the document only when it has to be written whole, and its
+    input line number (for a dead letter)."""
     fields, _ = _shipped()
     text = item.raw.rstrip()
     if appendable(text, item.event.doc):
-        return fields(item.event), text, item.facts, None
-    return fields(item.event), item.raw, item.facts, item.event.doc
+        return fields(item.event), text, item.facts, None, item.line
+    return fields(item.event), item.raw, item.facts, item.event.doc, item.line
 
 
 def unship(fields: tuple[Any, ...], doc: Mapping[str, Any] | None) -> CanonicalEvent:
@@ -176,18 +191,31 @@ def _worker(
     back = Back(enrichers, options.limits, counts)
     back.store.load(sessions)
     facts_of = back.facts
-    with open(Path(folder, f"shard-{index}"), "w", encoding="utf-8") as shard:
+    with (
+        open(Path(folder, f"shard-{index}"), "w", encoding="utf-8") as shard,
+        open(Path(folder, f"dead-{index}"), "w", encoding="utf-8") as dead,
+    ):
         write = shard.write
         while True:
             batch = inbox.get()
             if batch is None:
                 break
-            for fields, raw, stream_facts, doc in batch:
-                facts = facts_of(unship(fields, doc), stream_facts)
-                write((append_facts(raw, facts) if doc is None else splice(raw, doc, facts)) + "\n")
+            for fields, raw, stream_facts, doc, line in batch:
+                try:  # a failure here is this event's alone
+                    facts = facts_of(unship(fields, doc), stream_facts)
+                    written = append_facts(raw, facts) if doc is None else splice(raw, doc, facts)
+                except Exception as exc:
+                    reason = str(exc) if isinstance(exc, BadEvent) else dead_reason(exc)
+                    dead.write(DeadLetter(line, reason, raw).to_json() + "\n")
+                    counts.dead_letter += 1
+                    write("\n")  # its place in the output order, left empty
+                    continue
+                write(written + "\n")
     result = {
         "out_of_order": counts.out_of_order,
         "state_evicted": counts.state_evicted,
+        "dead_letter": counts.dead_letter,
+        "evicted_for_memory": back.store.evicted_cap,
         "store": back.store.to_json(),
     }
     Path(folder, f"result-{index}.json").write_text(json.dumps(result), encoding="utf-8")
@@ -211,28 +239,20 @@ def _merge(paths: list[Path], order: array[int]) -> Iterator[str]:
     try:
         readers = [handle.readline for handle in handles]
         for shard in order:
-            yield readers[shard]()
+            line = readers[shard]()
+            if line != "\n":  # an event the worker dead-lettered
+                yield line
     finally:
         for handle in handles:
             handle.close()
 
 
-def _run_parallel(
-    lines: Iterable[bytes | str],
-    write: Callable[[str], Any],
-    dead: Callable[[DeadLetter], Any],
-    profiles: ProfileRegistry,
-    enrichers: Iterable[Enricher],
-    forced: Profile | None,
-    options: EngineOptions,
-    workers: int,
-    state: Mapping[str, Any] | None,
-    progress: Progress | None,
-) -> Result:
-    stream, session = split_enrichers(enrichers, options.facts)
+def _run_parallel(lines: Iterable[bytes | str], job: Job) -> Result:
+    profiles, options, workers, state = job.profiles, job.options, job.workers, job.state
+    stream, session = split_enrichers(job.enrichers, options.facts)
     configure(stream, options)
     counts = Counts()
-    front = Front(profiles, stream, forced, options, counts)
+    front = Front(profiles, stream, job.forced_profile, options, counts)
     initial: list[dict[str, Any]] = [{"sessions": {}, "tombstones": {}} for _ in range(workers)]
     if state:
         check_state(state, "state")
@@ -258,7 +278,7 @@ def _run_parallel(
             process.start()
         try:
             own = Path(folder, "shard-front")
-            order = _feed(lines, front, inboxes, processes, own, dead, counts, progress)
+            order = _feed(lines, job, front, inboxes, processes, own, counts)
         except BaseException:
             for process in processes:
                 process.terminate()
@@ -278,23 +298,29 @@ def _run_parallel(
             result = json.loads(Path(folder, f"result-{i}.json").read_text(encoding="utf-8"))
             counts.out_of_order += result["out_of_order"]
             counts.state_evicted += result["state_evicted"]
+            counts.enriched -= result["dead_letter"]
+            counts.dead_letter += result["dead_letter"]
+            counts.evicted_for_memory += result["evicted_for_memory"]
+            with Path(folder, f"dead-{i}").open(encoding="utf-8") as letters:
+                for text in letters:
+                    letter = json.loads(text)
+                    job.dead(DeadLetter(letter["line"], letter["reason"], letter["raw"]))
             merged_state["sessions"].update(result["store"]["sessions"])
             merged_state["tombstones"].update(result["store"]["tombstones"])
         shards = [*(Path(folder, f"shard-{i}") for i in range(workers)), Path(folder, "shard-front")]
         for line in _merge(shards, order):
-            write(line)
+            job.write(line)
     return Result(counts, merged_state, len(merged_state["sessions"]))
 
 
 def _feed(
     lines: Iterable[bytes | str],
+    job: Job,
     front: Front,
     inboxes: list[Any],
     processes: list[Any],
     own_shard: Path,
-    dead: Callable[[DeadLetter], Any],
     counts: Counts,
-    progress: Progress | None,
 ) -> array[int]:
     """Run the front, send each released event to its worker; returns which shard holds each
     output line (worker index, or ``workers`` for the lines written here)."""
@@ -305,9 +331,9 @@ def _feed(
     def route(item: Output | Released) -> None:
         if isinstance(item, Output):
             if item.dead is not None:
-                dead(item.dead)
+                job.dead(item.dead)
             elif item.raw is not None:
-                shard.write(f"{item.raw}\n")
+                shard.write(f"{item.text()}\n")
                 order.append(workers)
             return
         target = partition(item.event.session_id, item.line, workers)
@@ -319,7 +345,7 @@ def _feed(
             batches[target] = []
 
     with own_shard.open("w", encoding="utf-8") as shard:
-        for number, raw in enumerate(_reporting(lines, counts, progress), start=1):
+        for number, raw in enumerate(_reporting(lines, counts, job.progress), start=1):
             for item in front.feed(number, raw):
                 route(item)
         for item in front.flush():

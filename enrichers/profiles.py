@@ -13,13 +13,14 @@ import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
-from importlib import metadata, resources
+from importlib import resources
 from typing import Any
 
 from jsonschema import Draft202012Validator
 
 from sessionwatch.enrichers.events import Getter, compile_path, empty, get_path
 from sessionwatch.enrichers.extractor import Extractor, compile_extractor
+from sessionwatch.rules import plugins
 from sessionwatch.rules.errors import Location, PluginError
 from sessionwatch.rules.yaml_source import parse_yaml
 
@@ -34,25 +35,6 @@ ACTIONS = (
     "token_revoke",
     "account_disable",
     "account_enable",
-)
-CANONICAL_FIELDS = (
-    "session_id",
-    "token_id",
-    "actor",
-    "source_ip",
-    "device_id",
-    "user_agent",
-    "outcome",
-    "event_id",
-    "action",
-    "token_issued_at",
-    "token_expires_at",
-    "token_ttl",
-    "client_id",
-    "grant_type",
-    "url_path",
-    "revoke_target",
-    "account_target",
 )
 ENTRY_POINT_GROUP = "sessionwatch.profiles"
 PathSpec = str | Mapping[str, Any]  # "a.b" or {"join": ["a", "b"], "separator": "|"}
@@ -309,16 +291,15 @@ def load_builtin() -> list[Profile]:
 
 
 def _entry_point_profiles() -> Iterable[Profile]:
-    for entry in sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+    for entry in plugins.entry_points(ENTRY_POINT_GROUP):
+        factory: Callable[[], Iterable[Profile]] = plugins.load(entry, "profile")
         try:
-            factory: Callable[[], Iterable[Profile]] = entry.load()
             yield from factory()
         except PluginError:
             raise
         except Exception as exc:  # a third-party plugin may fail in any way; name it
             raise PluginError(
-                f"profile entry point {entry.name!r} ({entry.value}) failed: {exc}",
-                Location(f"entry point {ENTRY_POINT_GROUP}:{entry.name}"),
+                f"profile entry point {entry.name!r} ({entry.value}) failed: {exc}", plugins.where(entry)
             ) from None
 
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from importlib import metadata
-
 from sessionwatch.enrichers.base import Enricher
-from sessionwatch.rules.errors import Location, PluginError
+from sessionwatch.rules import plugins
+from sessionwatch.rules.errors import PluginError
 
 ENTRY_POINT_GROUP = "sessionwatch.enrichers"
 
@@ -13,17 +12,15 @@ ENTRY_POINT_GROUP = "sessionwatch.enrichers"
 def discover_enrichers() -> list[Enricher]:
     """One instance of every registered enricher, in name order; duplicate names are an error."""
     found: dict[str, Enricher] = {}
-    entries = sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name)
-    for entry in entries:
-        name, value = entry.name, entry.value
-        where = Location(f"entry point {ENTRY_POINT_GROUP}:{name}")
+    for entry in plugins.entry_points(ENTRY_POINT_GROUP):
+        factory = plugins.load(entry, "enricher")
         try:
-            enricher = entry.load()()
+            enricher = factory()
         except Exception as exc:  # third-party code: report which plugin failed
-            raise PluginError(f"cannot load enricher {value}: {exc}", where) from None
+            raise PluginError(f"enricher {entry.value} failed: {exc}", plugins.where(entry)) from None
         if not isinstance(enricher, Enricher):
-            raise PluginError(f"{value} does not implement the Enricher protocol", where)
+            raise PluginError(f"{entry.value} does not implement the Enricher protocol", plugins.where(entry))
         if enricher.name in found:
-            raise PluginError(f"duplicate enricher name {enricher.name!r}", where)
+            raise PluginError(f"duplicate enricher name {enricher.name!r}", plugins.where(entry))
         found[enricher.name] = enricher
     return list(found.values())

@@ -21,7 +21,10 @@ STATE_FORMAT = "sessionwatch-enrich-state/1"
 class Limits:
     idle_horizon: float = 7 * 86400.0  # seconds without events before a session's state is dropped
     ended_retention: float = 86400.0  # seconds an ended session is kept (post-logout evidence)
-    max_sessions: int = 1_000_000
+    # open sessions kept at most (least recently used evicted first, counted as
+    # ``evicted_for_memory``): 2.3-2.5 KB each, so the default stays under 1 GiB with the process
+    # itself (docs/reliability.md)
+    max_sessions: int = 300_000
     max_tombstones: int = 1_000_000
 
 

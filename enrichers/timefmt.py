@@ -1,9 +1,7 @@
-"""Epoch seconds to the ISO-8601 UTC text written into enriched events."""
+"""Epoch seconds to the ISO-8601 UTC text written into enriched events (the shared formatter)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from sessionwatch.rules.instants import iso as isoformat
 
-
-def isoformat(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+__all__ = ["isoformat"]

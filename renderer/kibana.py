@@ -1,13 +1,16 @@
 """``render --target kibana``: Elastic Security detection rules in Kibana's import format.
 
-* one alert per offending event (search hits) → a ``query`` rule;
+* one alert per offending event (search hits) → a ``query`` rule, its alerts suppressed per
+  session over the rule's lookback;
 * one alert per session (or token: a composite on the entity) → a ``threshold`` rule grouped
   by that field with value 1: one signal per entity and run;
 * one alert per account over a per-entity threshold → a ``threshold`` rule grouped by the
   account with a ``cardinality`` condition (``max_sessions`` + 1 distinct sessions).
 
-The rule's Query DSL (the ``--target query`` body over the trailing lookback) is the filter;
-``risk_score``/``severity`` come from the rule's severity, ``threat`` from its ATT&CK ids.
+The search is the rule's Query DSL (the ``--target query`` body) as one custom filter, with the
+time window taken out: Kibana gives every execution its own window (``from``/``to``, manual runs,
+gap fills), so no ``now`` stays in a filter. A kind that narrows the window (``within``) sets
+``from`` instead. ``tests/integration/test_kibana_live.py`` replays that search on the fixtures.
 """
 
 from __future__ import annotations
@@ -18,12 +21,21 @@ from typing import Any
 
 from jinja2 import TemplateError
 
+from sessionwatch.enrichers import ProfileRegistry
 from sessionwatch.renderer.environment import environment
+from sessionwatch.renderer.kibana_guide import (
+    evidence_fields,
+    investigation_guide,
+    related_integrations,
+    required_fields,
+    setup_guide,
+)
 from sessionwatch.renderer.render import Window, render_query
 from sessionwatch.renderer.watcher import schema_errors
-from sessionwatch.rules.alert_shapes import THRESHOLDS
-from sessionwatch.rules.durations import format_duration
+from sessionwatch.rules.alert_shapes import SHAPES, THRESHOLDS, Shape
+from sessionwatch.rules.durations import format_duration, parse_duration
 from sessionwatch.rules.errors import RenderError
+from sessionwatch.rules.kinds import Kind, Status
 from sessionwatch.rules.model import Rule
 
 MITRE = "https://attack.mitre.org"
@@ -98,19 +110,72 @@ def _threshold(rule: Rule, query: Mapping[str, Any]) -> dict[str, Any] | None:
         return None
     field = groups["composite"]["sources"][0]["entity"]["terms"]["field"]
     if rule.kind in THRESHOLDS:
-        metric, param = THRESHOLDS[rule.kind].metric, THRESHOLDS[rule.kind].param
-        distinct = groups["aggs"][metric]["cardinality"]["field"]
-        limit = int(rule.params[param]) + 1
+        threshold = THRESHOLDS[rule.kind]
+        distinct = groups["aggs"][threshold.metric]["cardinality"]["field"]
+        limit = threshold.limit(rule.params) + 1
         return {"field": [field], "value": 1, "cardinality": [{"field": distinct, "value": limit}]}
     return {"field": [field], "value": 1}  # one signal per entity (session, token, …) and run
 
 
-def render_kibana_rule(rule: Rule) -> dict[str, Any]:
+def _is_time_range(clause: Any) -> bool:
+    return isinstance(clause, dict) and set(clause) == {"range"} and set(clause["range"]) == {"@timestamp"}
+
+
+def _now_offset(bound: Any, rule: Rule) -> int:
+    text = str(bound)
+    if not text.startswith("now-"):
+        raise RenderError(f"time range bound {text!r} is not relative to now", rule.location)
+    return parse_duration(text.removeprefix("now-"))
+
+
+def split_window(rule: Rule, query: Mapping[str, Any]) -> tuple[dict[str, Any], int]:
+    """The query without its ``@timestamp`` ranges, and how far back Kibana's ``from`` must
+    reach (seconds): the narrowest ``gte`` of the removed ranges (the lookback, or ``within``)."""
+    clauses = query.get("bool", {}).get("filter", [])
+    kept = [c for c in clauses if not _is_time_range(c)]
+    offsets = [
+        _now_offset(c["range"]["@timestamp"]["gte"], rule)
+        for c in clauses
+        if _is_time_range(c) and "gte" in c["range"]["@timestamp"]
+    ]
+    if not offsets:
+        raise RenderError("rendered query has no @timestamp window to hand to Kibana", rule.location)
+    stripped = {**query, "bool": {**query["bool"], "filter": kept}}
+    if '"now' in json.dumps(stripped):
+        raise RenderError("a now-relative value is left in the Kibana rule's filter", rule.location)
+    return stripped, min(offsets)
+
+
+def suppression_duration(seconds: int) -> dict[str, Any]:
+    """Kibana's ``AlertSuppressionDuration`` (units s, m, h)."""
+    for unit, size in (("h", 3600), ("m", 60)):
+        if seconds % size == 0:
+            return {"value": seconds // size, "unit": unit}
+    return {"value": seconds, "unit": "s"}
+
+
+def _suppression(rule: Rule, threshold: Mapping[str, Any] | None) -> dict[str, Any]:
+    duration = suppression_duration(rule.schedule.lookback_seconds)
+    if threshold is not None:  # threshold rules suppress by their own group-by fields
+        return {"duration": duration}
+    shape = SHAPES[Kind(rule.kind)]
+    group = "sessionwatch.actor.name" if shape is Shape.ACTORS else "sessionwatch.session.id"
+    return {"group_by": [group], "duration": duration, "missing_fields_strategy": "doNotSuppress"}
+
+
+def render_kibana_rule(rule: Rule, profiles: ProfileRegistry | None = None) -> dict[str, Any]:
     """The detection rule for ``rule``, checked against schemas/kibana-rule.schema.json."""
     full = render_query(rule, Window.trailing(rule))
     threshold = _threshold(rule, full)
+    query, reach = split_window(rule, full["query"])
+    extra = (
+        tuple(threshold["field"]) + tuple(c["field"] for c in threshold.get("cardinality", []))
+        if threshold
+        else ()
+    )
+    fields = required_fields(query, extra)
     context = rule.as_template_context()
-    context.update(references=list(rule.references), description=rule.description)
+    context.update(references=list(rule.references), description=rule.description, status=rule.status.value)
     tags = ["sessionwatch", rule.kind.value, *(f"{k}:{c}" for k, v in rule.compliance.items() for c in v)]
     try:
         text = (
@@ -118,14 +183,21 @@ def render_kibana_rule(rule: Rule) -> dict[str, Any]:
             .get_template("kibana/rule.json.j2")
             .render(
                 rule=context,
-                query=full["query"],
+                query=query,
                 type="threshold" if threshold else "query",
                 threshold=threshold,
                 interval=format_duration(rule.schedule.interval_seconds),
-                lookback=format_duration(rule.schedule.lookback_seconds),
+                reach=format_duration(reach),
+                enabled=rule.status is Status.STABLE,
                 max_signals=MAX_SIGNALS,
                 threat=threat(rule),
                 tags=tags,
+                note=investigation_guide(rule),
+                setup=setup_guide(rule, fields),
+                required_fields=fields,
+                related_integrations=related_integrations(rule, profiles or ProfileRegistry.discover()),
+                investigation_fields=evidence_fields(rule),
+                alert_suppression=_suppression(rule, threshold),
             )
         )
         document: dict[str, Any] = json.loads(text)
@@ -139,6 +211,7 @@ def render_kibana_rule(rule: Rule) -> dict[str, Any]:
 
 def to_ndjson(rules: Iterable[Rule]) -> str:
     """The import file: one rule per line (``POST /api/detection_engine/rules/_import``)."""
+    profiles = ProfileRegistry.discover()
     return "".join(
-        json.dumps(render_kibana_rule(r), sort_keys=True, ensure_ascii=False) + "\n" for r in rules
+        json.dumps(render_kibana_rule(r, profiles), sort_keys=True, ensure_ascii=False) + "\n" for r in rules
     )

@@ -57,7 +57,7 @@ def render_query(
 ) -> dict[str, Any]:
     """The scriptless Query DSL search body for ``rule`` over ``window``."""
     window = window or Window.trailing(rule)
-    name = f"query/{rule.kind.value}.json.j2"
+    name = rule.spec.template
     try:
         template = environment().get_template(name)
         text = template.render(

@@ -12,7 +12,6 @@ from sessionwatch.rules.alert_shapes import THRESHOLDS
 from sessionwatch.rules.errors import RenderError, UnsupportedByTarget
 from sessionwatch.rules.model import Rule
 
-PER_ENTITY_THRESHOLD = frozenset(THRESHOLDS)
 _UNQUOTED_TYPES = frozenset({"long", "double", "boolean"})
 HITS = "ctx.payload.hits.hits"
 BUCKETS = "ctx.payload.aggregations.groups.buckets"
@@ -41,7 +40,7 @@ def response_shape(rule: Rule, query: Mapping[str, Any]) -> Shape:
     groups = aggs.get("groups", {})
     sources = groups.get("composite", {}).get("sources", [])
     field = sources[0]["entity"]["terms"]["field"] if sources else None
-    if rule.kind in PER_ENTITY_THRESHOLD:
+    if rule.kind in THRESHOLDS:
         raise UnsupportedByTarget(
             f"kind {rule.kind.value!r} keeps only entities over a per-entity threshold, which a watch "
             "cannot filter without a script: use the runner (sessionwatch run) for it",

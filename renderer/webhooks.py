@@ -24,6 +24,7 @@ from urllib.parse import quote
 from jinja2 import TemplateError, TemplateNotFound
 
 from sessionwatch.enrichers.events import get_path
+from sessionwatch.redact import redact_url
 from sessionwatch.renderer.environment import environment
 from sessionwatch.rules.errors import RenderError
 from sessionwatch.rules.model import Rule
@@ -248,8 +249,19 @@ class HttpRequest:
     body: bytes | None
 
     def shown(self) -> str:
-        scheme, _, rest = self.url.partition("://")
-        return f"{self.method.upper()} {scheme}://{rest.split('/', 1)[0]}"
+        """``METHOD scheme://host[:port]``: no user information, path or query."""
+        parts = redact_url(self.url).split("/", 3)
+        return f"{self.method.upper()} {'/'.join(parts[:3])}"
+
+
+def path_segment(value: Any, what: str, provider: str) -> str:
+    """``value`` percent-encoded as one path segment. Empty, ``.`` and ``..`` are refused: no
+    encoding keeps a server from reading them as "this" or "the parent" resource (a session id
+    ``..`` made ``DELETE /admin/realms/acme/sessions/..``)."""
+    text = str(value)
+    if text.strip(".") == "":
+        raise RenderError(f"{provider} webhook: {what} {text[:20]!r} is not a usable path segment")
+    return quote(text, safe="")
 
 
 def _alert_value(alert: Mapping[str, Any], slot: str) -> Any:
@@ -288,9 +300,10 @@ def build_request(
                 raise RenderError(
                     f"{spec.provider} webhook needs the alert's {part['slot']}, which is missing"
                 )
-            segments.append(quote(str(value), safe=""))
+            segments.append(path_segment(value, f"the alert's {part['slot']}", spec.provider))
         elif isinstance(part, dict):
-            segments.append(quote(inject("${" + part["env"] + "}", environ), safe=""))
+            value = inject("${" + part["env"] + "}", environ)
+            segments.append(path_segment(value, part["env"], spec.provider))
         else:
             segments.append(quote(str(part), safe=""))
     url = inject(spec.base_url, environ).rstrip("/") + "".join("/" + s for s in segments)

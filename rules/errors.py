@@ -68,6 +68,10 @@ class ElasticsearchUnavailable(SessionwatchError):
     """The cluster cannot be reached or refused the request."""
 
 
+class UsageError(SessionwatchError):
+    """The command cannot start as asked: a missing path, a bad name, a file in the way (exit 2)."""
+
+
 class RuleErrors(SessionwatchError):
     """Several located errors, reported together (sorted)."""
 

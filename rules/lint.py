@@ -7,7 +7,6 @@ the JSON pointer).
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -15,13 +14,10 @@ from pathlib import Path
 
 from sessionwatch.rules.catalog import Catalog
 from sessionwatch.rules.errors import Location, SessionwatchError
-from sessionwatch.rules.kinds import Kind
 from sessionwatch.rules.model import Rule
 from sessionwatch.rules.policies import Policy, threshold_value
 from sessionwatch.rules.yaml_source import escape_pointer_token, parse_yaml
 
-ACCOUNT_ALERTS = frozenset({Kind.SESSION_CONCURRENCY, Kind.ACCOUNT_INACTIVE_USE})  # one alert per account
-NO_SESSION = frozenset({Kind.SESSION_CONCURRENCY})  # about many sessions: the alert names none
 IDLE, LIFETIME = "idle_timeout", "max_lifetime"
 
 
@@ -48,6 +44,9 @@ class LintContext:
     profile_fields: frozenset[str]  # vendor fields that input profiles read (kept in _source only)
     policies: Mapping[str, Policy]
     catalog: Catalog
+    # index patterns a site allows although they reach every index or system (dot) indices;
+    # none by default (the site configuration will supply them)
+    broad_indices_allowed: frozenset[str] = frozenset()
 
 
 Locator = Callable[[str], Location]
@@ -83,7 +82,26 @@ def lint_rule(rule: Rule, ctx: LintContext) -> list[Finding]:
     _ids(rule, ctx, add)
     _cases(rule, add)
     _params(rule, add)
+    _scope(rule, ctx, add)
     return findings
+
+
+def reaches_system_indices(pattern: str) -> bool:
+    """Whether an index pattern can name every index or a system (dot) index: ``*``, ``*foo``,
+    ``.security*`` (each comma-separated part is checked)."""
+    return any(part.strip().startswith(("*", ".")) for part in pattern.split(","))
+
+
+def _scope(rule: Rule, ctx: LintContext, add: Add) -> None:
+    index = rule.scope.index
+    if reaches_system_indices(index) and index not in ctx.broad_indices_allowed:
+        add(
+            "/scope/index",
+            "SW110",
+            Level.ERROR,
+            f"scope.index {index!r} reaches every index or system indices: the runner's role would "
+            "read them all; name the event indices (or allow the pattern in the site configuration)",
+        )
 
 
 Add = Callable[[str, str, Level, str], None]
@@ -177,33 +195,22 @@ def _cases(rule: Rule, add: Add) -> None:
             add("/tests", code, Level.ERROR, f"no test case that must {label}")
         elif len(cases) < 2:
             add("/tests", "SW403", Level.WARNING, f"only one test case that must {label} (two are expected)")
+    spec = rule.spec
     for i, case in enumerate(rule.tests):
         for j, item in enumerate(case.expect):
             pointer = _ptr("tests", i, "expect", j)
-            if rule.kind in NO_SESSION and item.user is None:
+            if not spec.names_session and item.user is None:
                 add(pointer, "SW404", Level.ERROR, f"{rule.kind.value} alerts name an account: expect a user")
-            if rule.kind in NO_SESSION and item.session is not None:
+            if not spec.names_session and item.session is not None:
                 add(pointer, "SW404", Level.ERROR, f"{rule.kind.value} alerts carry no session")
-            if rule.kind not in ACCOUNT_ALERTS and item.session is None:
+            if not spec.per_account and item.session is None:
                 add(pointer, "SW405", Level.ERROR, f"{rule.kind.value} alerts name a session: expect one")
 
 
 def _params(rule: Rule, add: Add) -> None:
-    params = rule.params
-    if IDLE in params and LIFETIME in params and rule.duration(IDLE) >= rule.duration(LIFETIME):
-        add(_ptr("params", IDLE), "SW501", Level.ERROR, f"{IDLE} must be shorter than {LIFETIME}")
-    for i, cidr in enumerate(params.get("allowed_cidrs", ())):
-        try:
-            ipaddress.ip_network(cidr, strict=True)
-        except ValueError as exc:
-            add(_ptr("params", "allowed_cidrs", i), "SW502", Level.ERROR, f"invalid CIDR: {exc}")
-    if "within" in params and rule.duration("within") > rule.schedule.lookback_seconds:
-        add(
-            _ptr("params", "within"),
-            "SW503",
-            Level.ERROR,
-            "within is longer than the schedule lookback: the search window cannot cover it",
-        )
+    """The checks the rule's kind declares (``KindSpec.lint``)."""
+    for issue in rule.spec.lint(rule):
+        add(issue.pointer, issue.code, Level.ERROR, issue.message)
 
 
 def lint_policies(policies: Iterable[Policy]) -> list[Finding]:

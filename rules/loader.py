@@ -5,16 +5,19 @@ Every problem in every file is collected and reported together, each with its lo
 
 from __future__ import annotations
 
+import ipaddress
 import json
+import re
 from collections.abc import Callable, Iterable, Iterator
 from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError
 
+from sessionwatch.rules.durations import PATTERN as DURATION_PATTERN
 from sessionwatch.rules.errors import (
     Location,
     RuleErrors,
@@ -24,7 +27,7 @@ from sessionwatch.rules.errors import (
 )
 from sessionwatch.rules.model import Rule, build_rule, parse_time
 from sessionwatch.rules.site_config import with_examples
-from sessionwatch.rules.yaml_source import YamlDocument, escape_pointer_token, parse_yaml
+from sessionwatch.rules.yaml_source import MAX_BYTES, YamlDocument, escape_pointer_token, parse_yaml
 
 RULE_SUFFIXES = (".yml", ".yaml")
 
@@ -40,11 +43,52 @@ def rule_schema() -> dict[str, Any]:
     return schema
 
 
+def ecma_regex(pattern: str) -> re.Pattern[str]:
+    """``pattern`` (ECMA-262, as JSON Schema defines it) as a Python regex with the same meaning
+    for the patterns used here: ``$`` outside a character class is the end of the string (Python's
+    ``$`` also matches before a final newline) and ``\\d``, ``\\w`` are ASCII only."""
+    out: list[str] = []
+    in_class = escaped = False
+    for char in pattern:
+        if escaped:
+            out.append(char)
+            escaped = False
+        elif char == "\\":
+            out.append(char)
+            escaped = True
+        elif in_class:
+            out.append(char)
+            in_class = char != "]"
+        elif char == "[":
+            out.append(char)
+            in_class = True
+        elif char == "$":
+            out.append(r"\Z")
+        else:
+            out.append(char)
+    return re.compile("".join(out), re.ASCII)
+
+
+_ECMA_CACHE: dict[str, re.Pattern[str]] = {}
+
+
+def _ecma_pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Iterator[ValidationError]:
+    if not validator.is_type(instance, "string"):
+        return
+    compiled = _ECMA_CACHE.get(pattern)
+    if compiled is None:
+        compiled = _ECMA_CACHE[pattern] = ecma_regex(pattern)
+    if not compiled.search(instance):
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
 @cache
-def _validator() -> Draft202012Validator:
+def _validator() -> Any:
     schema = rule_schema()
     Draft202012Validator.check_schema(schema)
-    return Draft202012Validator(schema)
+    # Draft 2020-12 with ECMA-262 pattern semantics (jsonschema uses Python's ``re`` as is)
+    rule_validator = validators.extend(Draft202012Validator, {"pattern": _ecma_pattern})  # type: ignore[no-untyped-call]
+    return rule_validator(schema)
 
 
 def _pointer(parts: Iterable[Any]) -> str:
@@ -58,6 +102,13 @@ def _leaf_errors(error: ValidationError) -> Iterator[ValidationError]:
             yield from _leaf_errors(sub)
     else:
         yield error
+
+
+def _message(error: ValidationError) -> str:
+    """The schema's message, in words for the patterns an author meets (not a regular expression)."""
+    if error.validator == "pattern" and error.validator_value == DURATION_PATTERN:
+        return f"not a duration: {error.instance!r} (use 15m, 1h, 30d: a whole number and s, m, h or d)"
+    return str(error.message)
 
 
 def _schema_errors(doc: YamlDocument) -> list[SessionwatchError]:
@@ -76,7 +127,7 @@ def _schema_errors(doc: YamlDocument) -> list[SessionwatchError]:
                     child = f"{pointer}/{escape_pointer_token(extra)}"
                     errors.append(RuleSchemaError(f"unknown field {extra!r}", doc.locate(child, key=True)))
                 continue
-            errors.append(RuleSchemaError(error.message, doc.locate(pointer)))
+            errors.append(RuleSchemaError(_message(error), doc.locate(pointer)))
     unique: dict[tuple[object, str], SessionwatchError] = {}
     for found in errors:  # a type error can be found by the base schema and a kind's branch alike
         unique.setdefault((found.location, found.message), found)
@@ -94,6 +145,7 @@ def _semantic_errors(doc: YamlDocument, path: Path) -> list[SessionwatchError]:
                 doc.locate("/name"),
             )
         )
+    errors += _cidr_errors(doc)
     for i, case in enumerate(data.get("tests", [])):
         for key in ("at", "from"):
             if key in case:
@@ -101,6 +153,25 @@ def _semantic_errors(doc: YamlDocument, path: Path) -> list[SessionwatchError]:
                     parse_time(case[key])
                 except ValueError as exc:
                     errors.append(RuleSchemaError(str(exc), doc.locate(f"/tests/{i}/{key}")))
+    return errors
+
+
+def _cidr_errors(doc: YamlDocument) -> list[SessionwatchError]:
+    """Every ``allowed_cidrs`` entry is a network Elasticsearch accepts (an invalid one made it
+    abort every rule of a search with HTTP 400) and is not the whole address space (``0.0.0.0/0``
+    allows every address: the rule could never fire)."""
+    errors: list[SessionwatchError] = []
+    params = doc.data.get("params")
+    cidrs = params.get("allowed_cidrs") if isinstance(params, dict) else None
+    for i, cidr in enumerate(cidrs if isinstance(cidrs, list) else []):
+        where = doc.locate(f"/params/allowed_cidrs/{i}")
+        try:
+            network = ipaddress.ip_network(str(cidr), strict=True)
+        except ValueError as exc:
+            errors.append(RuleSchemaError(f"invalid CIDR: {exc}", where))
+            continue
+        if network.prefixlen == 0:
+            errors.append(RuleSchemaError(f"{cidr} allows every address: the rule would never fire", where))
     return errors
 
 
@@ -115,7 +186,12 @@ def load_rule_file(path: Path) -> Rule:
 def _load_rule_file(path: Path, adjust: Adjust | None) -> Rule | None:
     display = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_BYTES + 1)  # the limit counts bytes, before decoding
+        if len(raw) > MAX_BYTES:
+            too_big = RuleSyntaxError(f"file larger than {MAX_BYTES} bytes", Location(display, 1, 1))
+            raise RuleErrors([too_big])
+        text = raw.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")  # as read_text does
     except UnicodeDecodeError as exc:
         before = exc.object[: exc.start]
         line = before.count(b"\n") + 1
@@ -156,10 +232,19 @@ def discover(paths: Iterable[Path]) -> list[Path]:
     return sorted(found)
 
 
-def load_rules(paths: Iterable[Path], adjust: Adjust | None = None) -> list[Rule]:
+def load_rules(
+    paths: Iterable[Path],
+    adjust: Adjust | None = None,
+    on_error: Callable[[SessionwatchError], None] | None = None,
+) -> list[Rule]:
     """Load every rule under ``paths``; raise ``RuleErrors`` with all problems of all files.
 
-    ``adjust`` (default: fill site params from their examples) may rewrite or leave out a rule."""
+    ``adjust`` (default: fill site params from their examples) may rewrite or leave out a rule.
+    With ``on_error``, each problem is reported to it instead, and the rules without one are
+    returned (a bad rule is skipped, the others still run; a duplicate id or name skips the
+    later rule)."""
+    if on_error is not None:
+        return _load_skipping(paths, adjust, on_error)
     rules: list[Rule] = []
     errors: list[SessionwatchError] = []
     files = discover(paths)
@@ -179,6 +264,30 @@ def load_rules(paths: Iterable[Path], adjust: Adjust | None = None) -> list[Rule
     errors.extend(duplicate_errors(rules))
     if errors:
         raise RuleErrors(errors)
+    return rules
+
+
+def _load_skipping(
+    paths: Iterable[Path], adjust: Adjust | None, report: Callable[[SessionwatchError], None]
+) -> list[Rule]:
+    files = discover(paths)
+    if not files:
+        raise RuleErrors([RuleSchemaError("no rule files found", Location(", ".join(map(str, paths))))])
+    rules: list[Rule] = []
+    for path in files:
+        try:
+            rule = _load_rule_file(path, adjust)
+        except RuleErrors as exc:
+            for error in exc.errors:
+                report(error)
+            continue
+        if rule is None:
+            continue
+        clash = duplicate_errors([*rules, rule])
+        if clash:
+            report(clash[0])
+            continue
+        rules.append(rule)
     return rules
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from types import MappingProxyType
@@ -12,7 +12,8 @@ from uuid import UUID
 
 from sessionwatch.rules.durations import parse_duration
 from sessionwatch.rules.errors import Location
-from sessionwatch.rules.kinds import Kind, Severity, Status
+from sessionwatch.rules.instants import parse_instant
+from sessionwatch.rules.kinds import Duration, Kind, KindSpec, Params, Severity, Status
 
 DEFAULT_INDEX = "sessionwatch-events-*"
 DEFAULT_INTERVAL = "5m"
@@ -71,7 +72,7 @@ class Rule:
     status: Status
     version: int
     policy: str | None
-    params: Mapping[str, Any]
+    params: Params  # the kind's typed parameters (a mapping of them as written is converted)
     scope: Scope
     schedule: Schedule
     compliance: Mapping[str, tuple[str, ...]]
@@ -82,14 +83,31 @@ class Rule:
     location: Location = field(compare=False)
     field_locations: Mapping[str, Location] = field(compare=False, default_factory=dict)
 
+    def __post_init__(self) -> None:
+        kind = Kind(self.kind)
+        object.__setattr__(self, "kind", kind)
+        object.__setattr__(self, "params", kind.spec.parse_params(self.params))
+
+    @property
+    def spec(self) -> KindSpec:
+        """The declaration of this rule's kind."""
+        return self.kind.spec
+
+    def with_params(self, raw: Mapping[str, Any]) -> Rule:
+        """A copy of this rule with other parameters, given as written (``{"idle_timeout": "30m"}``)."""
+        return replace(self, params=self.spec.params.from_raw(raw))
+
     def locate(self, pointer: str) -> Location:
         """Where a top-level field of this rule is written (the document when unknown)."""
         top = "/" + pointer.strip("/").split("/")[0]
         return self.field_locations.get(top, self.location)
 
     def duration(self, param: str) -> int:
-        """A duration parameter, in seconds."""
-        return parse_duration(str(self.params[param]))
+        """A duration parameter, in seconds (``ValueError`` when ``param`` is not a set duration)."""
+        value = getattr(self.params, param, None)
+        if not isinstance(value, Duration):
+            raise ValueError(f"{self.kind.value} has no duration parameter {param!r} set")
+        return value.seconds
 
     def as_template_context(self) -> dict[str, Any]:
         """The plain values a template may see (no Python objects, no paths)."""
@@ -101,7 +119,7 @@ class Rule:
             "severity": self.severity.value,
             "risk_score": self.severity.score,
             "version": self.version,
-            "params": dict(self.params),
+            "params": self.params.written(),
             "scope": {
                 "index": self.scope.index,
                 "filters": [_filter_context(f) for f in self.scope.filters],
@@ -118,12 +136,7 @@ def _filter_context(item: ScopeFilter) -> dict[str, Any]:
     return {"field": item.field, "any_of": list(item.any_of)}
 
 
-def parse_time(text: str) -> datetime:
-    """An ISO-8601 instant with an explicit offset (``Z`` or ``±hh:mm``)."""
-    value = datetime.fromisoformat(text)
-    if value.tzinfo is None:
-        raise ValueError(f"time without offset: {text!r}")
-    return value
+parse_time = parse_instant  # the name the loader and commands use
 
 
 def _filters(raw: list[dict[str, Any]] | None) -> tuple[ScopeFilter, ...]:
@@ -160,7 +173,7 @@ def build_rule(data: Mapping[str, Any], source: Path, locate: Any) -> Rule:
         status=Status(data["status"]),
         version=data.get("version", 1),
         policy=data.get("policy"),
-        params=MappingProxyType(dict(data["params"])),
+        params=Kind(data["kind"]).spec.params.from_raw(data["params"]),
         scope=Scope(
             index=scope["index"],
             filters=_filters(scope.get("filters")),

@@ -177,7 +177,7 @@ def _flow_too_deep(text: str) -> tuple[int, int] | None:
 
 def parse_yaml(text: str, path: str) -> YamlDocument:
     """Parse one YAML document; raise ``RuleSyntaxError`` (or several, joined) when it is unsafe."""
-    if len(text) > MAX_BYTES:
+    if len(text) > MAX_BYTES // 4 and len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
         raise RuleSyntaxError(f"file larger than {MAX_BYTES} bytes", Location(path, 1, 1))
     too_deep = _flow_too_deep(text)
     if too_deep is not None:

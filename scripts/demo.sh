@@ -13,7 +13,12 @@ compose() {
 }
 
 if [[ -z "${SESSIONWATCH_ES_URL:-}" ]]; then
-  if [[ -z "${SESSIONWATCH_ES_IMAGE:-}" && -f .sessionwatch-es-image ]]; then
+  # SESSIONWATCH_ES_VERSION (default 9.5.0) picks the image scripts/setup-test-env.sh prepared
+  version_choice=".sessionwatch-es-image-${SESSIONWATCH_ES_VERSION:-9.5.0}"
+  if [[ -z "${SESSIONWATCH_ES_IMAGE:-}" && -f "$version_choice" ]]; then
+    SESSIONWATCH_ES_IMAGE="$(cat "$version_choice")"
+    export SESSIONWATCH_ES_IMAGE
+  elif [[ -z "${SESSIONWATCH_ES_IMAGE:-}" && -f .sessionwatch-es-image ]]; then
     SESSIONWATCH_ES_IMAGE="$(cat .sessionwatch-es-image)"
     export SESSIONWATCH_ES_IMAGE
   fi

@@ -7,18 +7,21 @@
 #     (unless compose v2 works); for a local image build also debootstrap, maven, unzip
 #  2. starts dockerd in the background if `docker info` fails
 #     (log /var/log/sessionwatch-dockerd.log, pid in /run/sessionwatch-dockerd.pid)
-#  3. chooses the image:  $SESSIONWATCH_ES_IMAGE  >  official elasticsearch:$ES_VERSION
-#     (present, or pulled within 60 s)  >  local build (docker/elasticsearch/build-image.sh)
-#  4. writes the choice to .sessionwatch-es-image (repo root) and prints it (last line)
+#  3. for every version in $SESSIONWATCH_ES_VERSIONS (default: $SESSIONWATCH_ES_VERSION only)
+#     chooses the image:  $SESSIONWATCH_ES_IMAGE (the main version only)  >  official
+#     elasticsearch:<version> (present, or pulled within 60 s)  >  local build
+#     (docker/elasticsearch/build-image.sh)
+#  4. writes each choice to .sessionwatch-es-image-<version> and the main version's also to
+#     .sessionwatch-es-image (repo root), and prints the main one (last line)
 #
-# Environment: SESSIONWATCH_ES_IMAGE, ES_VERSION (default 8.19.7), SESSIONWATCH_CACHE,
-#   SESSIONWATCH_NO_PULL=1 (do not try docker pull), SESSIONWATCH_DOCKERD_LOG.
+# Environment: SESSIONWATCH_ES_VERSION (main version, default 9.5.0; ES_VERSION is read too),
+#   SESSIONWATCH_ES_VERSIONS (all versions to prepare, e.g. "9.5.0 8.19.7"), SESSIONWATCH_ES_IMAGE,
+#   SESSIONWATCH_CACHE, SESSIONWATCH_NO_PULL=1 (do not try docker pull), SESSIONWATCH_DOCKERD_LOG.
 set -euo pipefail
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-ES_VERSION="${ES_VERSION:-8.19.7}"
-OFFICIAL_IMAGE="elasticsearch:${ES_VERSION}"
-LOCAL_IMAGE="sessionwatch/elasticsearch-integ:${ES_VERSION}"
+MAIN_VERSION="${SESSIONWATCH_ES_VERSION:-${ES_VERSION:-9.5.0}}"
+VERSIONS="${SESSIONWATCH_ES_VERSIONS:-$MAIN_VERSION}"
 CHOICE_FILE="$REPO_ROOT/.sessionwatch-es-image"
 DOCKERD_PIDFILE="/run/sessionwatch-dockerd.pid"
 DOCKERD_LOG="${SESSIONWATCH_DOCKERD_LOG:-/var/log/sessionwatch-dockerd.log}"
@@ -121,30 +124,43 @@ build_local() {
   if ((${#need_build[@]})) && is_root && command -v apt-get >/dev/null; then
     apt_install "${need_build[@]}"
   fi
-  ES_VERSION="$ES_VERSION" IMAGE_NAME="$1" bash "$REPO_ROOT/docker/elasticsearch/build-image.sh" >/dev/null
+  IMAGE_NAME="$1" bash "$REPO_ROOT/docker/elasticsearch/build-image.sh" >/dev/null
 }
 
-if [[ -n "${SESSIONWATCH_ES_IMAGE:-}" ]]; then
-  image="$SESSIONWATCH_ES_IMAGE"
-  log "SESSIONWATCH_ES_IMAGE=$image"
-  if [[ "$image" == sessionwatch/elasticsearch-integ:* ]]; then
-    ES_VERSION="${image##*:}"
-    build_local "$image"          # no-op when up to date
-  elif ! have_image "$image"; then
-    try_pull "$image" || die "image $image is neither present nor pullable"
+choose_image() {  # choose_image VERSION: prints the image for VERSION, built or pulled if needed
+  local version="$1" image official="elasticsearch:$1" local_image="sessionwatch/elasticsearch-integ:$1"
+  if [[ -n "${SESSIONWATCH_ES_IMAGE:-}" && "$version" == "$MAIN_VERSION" ]]; then
+    image="$SESSIONWATCH_ES_IMAGE"
+    log "SESSIONWATCH_ES_IMAGE=$image"
+    if [[ "$image" == sessionwatch/elasticsearch-integ:* ]]; then
+      ES_VERSION="${image##*:}" build_local "$image"          # no-op when up to date
+    elif ! have_image "$image"; then
+      try_pull "$image" || die "image $image is neither present nor pullable"
+    fi
+  elif have_image "$official"; then
+    image="$official"
+    log "official image $image is present"
+  elif try_pull "$official"; then
+    image="$official"
+  else
+    image="$local_image"
+    log "using the local image $image (built from the integ-test distribution)"
+    ES_VERSION="$version" build_local "$image"
   fi
-elif have_image "$OFFICIAL_IMAGE"; then
-  image="$OFFICIAL_IMAGE"
-  log "official image $image is present"
-elif try_pull "$OFFICIAL_IMAGE"; then
-  image="$OFFICIAL_IMAGE"
-else
-  image="$LOCAL_IMAGE"
-  log "using the local image $image (built from the integ-test distribution)"
-  build_local "$image"
-fi
+  echo "$image"
+}
 
-# --- 4. record the choice --------------------------------------------------------------------
-printf '%s\n' "$image" >"$CHOICE_FILE"
-log "Elasticsearch image: $image (written to $(basename "$CHOICE_FILE"))"
-echo "$image"
+[[ " $VERSIONS " == *" $MAIN_VERSION "* ]] || VERSIONS="$MAIN_VERSION $VERSIONS"
+main_image=""
+for version in $VERSIONS; do
+  t0=$SECONDS
+  image="$(choose_image "$version")"
+  printf '%s\n' "$image" >"$REPO_ROOT/.sessionwatch-es-image-$version"
+  log "Elasticsearch $version: $image ($((SECONDS - t0)) s; written to .sessionwatch-es-image-$version)"
+  [[ "$version" == "$MAIN_VERSION" ]] && main_image="$image"
+done
+
+# --- 4. record the main choice ---------------------------------------------------------------
+printf '%s\n' "$main_image" >"$CHOICE_FILE"
+log "main Elasticsearch image: $main_image (written to $(basename "$CHOICE_FILE"))"
+echo "$main_image"

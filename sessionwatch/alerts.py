@@ -99,11 +99,13 @@ def over_threshold(rule: Rule, bucket: Mapping[str, Any]) -> bool:
     if threshold is None:
         return True
     value = get_path(bucket, f"{threshold.metric}.value")
-    return value is not None and value > rule.params[threshold.param]
+    return value is not None and value > threshold.limit(rule.params)
 
 
-def alert_from_bucket(rule: Rule, bucket: Mapping[str, Any], window: tuple[str, str]) -> dict[str, Any]:
-    """One alert for one entity (session or account); its id covers rule, entity and window."""
+def alert_from_bucket(rule: Rule, bucket: Mapping[str, Any]) -> dict[str, Any]:
+    """One alert for one entity bucket; its id covers the rule and the bucket's whole composite
+    key (the entity, and the session or period where the kind groups by one), never the window
+    searched: the same finding gets the same id from any window that sees it."""
     shape = SHAPES[rule.kind]
     entity = bucket["key"]["entity"]
     first = bucket["first"]["hits"]["hits"][0]
@@ -112,7 +114,7 @@ def alert_from_bucket(rule: Rule, bucket: Mapping[str, Any], window: tuple[str, 
     session_id = entity if shape is Shape.SESSIONS else get_path(source, "sessionwatch.session.id")
     if rule.kind in THRESHOLDS:
         session_id = None  # an alert about many sessions of one account names none of them
-    key = alert_id(rule, shape.value, str(entity), *window)
+    key = alert_id(rule, shape.value, *(f"{name}={value}" for name, value in bucket["key"].items()))
     return _alert(
         rule,
         source,
@@ -129,17 +131,13 @@ def group_buckets(response: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     return buckets
 
 
-def alerts_from_response(
-    rule: Rule, response: Mapping[str, Any], window: tuple[str, str] = ("", "")
-) -> list[dict[str, Any]]:
+def alerts_from_response(rule: Rule, response: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The alerts one search response (or one page of it) yields for ``rule``."""
     if SHAPES.get(rule.kind, Shape.EVENTS) is Shape.EVENTS:
         hits = response.get("hits", {}).get("hits", [])
         return [alert_from_hit(rule, hit) for hit in hits]
     return [
-        alert_from_bucket(rule, bucket, window)
-        for bucket in group_buckets(response)
-        if over_threshold(rule, bucket)
+        alert_from_bucket(rule, bucket) for bucket in group_buckets(response) if over_threshold(rule, bucket)
     ]
 
 

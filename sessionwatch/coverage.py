@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -116,14 +117,39 @@ def build(rules: Iterable[Rule], catalog: Catalog, registry: ProfileRegistry) ->
 
 @dataclass(frozen=True)
 class Table:
+    """One table of the report. ``intro`` and cells are inline Markdown (code, bold, links), rendered
+    as such by both renderings; ``anchors`` name rows other cells link to (``#rule-…``)."""
+
     title: str
     intro: str
     header: tuple[str, ...]
     rows: tuple[tuple[str, ...], ...]
+    anchors: tuple[str, ...] = ()
+
+
+COVERED = "✓"  # the kinds x profiles cell of a kind proven on a profile; the legend says the same
+ATTACK_URL = "https://attack.mitre.org/techniques/"
+
+
+def slug(*parts: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", "-".join(parts).lower()).strip("-")
+
+
+def rule_link(name: str) -> str:
+    return f"[{name}](#{slug('rule', name)})"
+
+
+def control_link(framework: str, control: str) -> str:
+    return f"[{framework} {control}](#{slug('control', framework, control)})"
+
+
+def technique_link(technique: str) -> str:
+    """To MITRE's own page of the technique (``T1550.004`` → ``…/T1550/004/``)."""
+    return f"[{technique}]({ATTACK_URL}{technique.replace('.', '/')}/)"
 
 
 def _names(names: Sequence[str]) -> str:
-    return ", ".join(names) if names else GAP
+    return ", ".join(rule_link(n) for n in names) if names else GAP
 
 
 def tables(cov: Coverage) -> list[Table]:
@@ -163,23 +189,24 @@ def tables(cov: Coverage) -> list[Table]:
                 r.policy or "—",
                 r.status,
                 f"{r.positive}/{r.negative}",
-                ", ".join(f"{fw} {c}" for fw, c in r.controls),
-                ", ".join(r.techniques),
+                ", ".join(control_link(fw, c) for fw, c in r.controls),
+                ", ".join(technique_link(t) for t in r.techniques),
                 ", ".join(r.profiles) or GAP,
             )
             for r in cov.rules
         ),
+        tuple(slug("rule", r.name) for r in cov.rules),
     )
     kind_profile = Table(
         "Kinds x source profiles",
-        f"`x` = some rule of the kind is proven on a fixture in that profile's layout; `{GAP}` = "
-        "a kind without any active rule.",
+        f"{COVERED} = some rule of the kind is proven on a fixture in that profile's layout; "
+        f"**{GAP}** = a kind without any active rule.",
         ("kind", "rules", *cov.profiles),
         tuple(
             (
                 kind,
                 _names(cov.rules_for_kind(kind)),
-                *("x" if p in cov.kind_profiles(kind) else "" for p in cov.profiles),
+                *(COVERED if p in cov.kind_profiles(kind) else "" for p in cov.profiles),
             )
             for kind in kinds
         ),
@@ -189,22 +216,24 @@ def tables(cov: Coverage) -> list[Table]:
         out.append(
             Table(
                 f"Compliance: {fw.title}",
-                f"Controls of the catalogue and the rules that evidence them; `{GAP}` = no rule.",
+                f"Controls of the catalogue and the rules that evidence them; **{GAP}** = no rule.",
                 ("control", "title", "rules"),
                 tuple(
                     (c, title, _names(cov.rules_for_control(fw.key, c))) for c, title in fw.controls.items()
                 ),
+                tuple(slug("control", fw.key, c) for c in fw.controls),
             )
         )
     out.append(
         Table(
             f"MITRE ATT&CK ({cov.catalog.attack_version})",
-            f"Techniques of the catalogue and the rules that detect their use; `{GAP}` = no rule.",
+            f"Techniques of the catalogue and the rules that detect their use; **{GAP}** = no rule.",
             ("technique", "name", "rules"),
             tuple(
-                (t, name, _names(cov.rules_for_technique(t)))
+                (technique_link(t), name, _names(cov.rules_for_technique(t)))
                 for t, name in sorted(cov.catalog.techniques.items())
             ),
+            tuple(slug("technique", t) for t in sorted(cov.catalog.techniques)),
         )
     )
     return out
@@ -227,8 +256,11 @@ def markdown(cov: Coverage) -> str:
         lines += [f"## {table.title}", "", table.intro, ""]
         lines.append("| " + " | ".join(_md_cell(h) for h in table.header) + " |")
         lines.append("|" + "---|" * len(table.header))
-        for row in table.rows:
+        anchors = table.anchors or ("",) * len(table.rows)
+        for row, anchor in zip(table.rows, anchors, strict=True):
             cells = [f"**{GAP}**" if cell == GAP else _md_cell(cell) for cell in row]
+            if anchor:
+                cells[0] = f'<a id="{anchor}"></a>{cells[0]}'
             lines.append("| " + " | ".join(cells) + " |")
         lines.append("")
     return "\n".join(lines)
@@ -240,16 +272,35 @@ table{border-collapse:collapse;margin-bottom:2em;font-size:0.9em}
 th,td{border:1px solid #ccc;padding:0.3em 0.6em;text-align:left;vertical-align:top}
 th{background:#f0f0f0}
 td.gap{background:#fde2e1;color:#a00;font-weight:bold}
-td.x{background:#e3f5e1;text-align:center}
+td.covered{background:#e3f5e1;text-align:center}
+tr:target{outline:2px solid #36c}
 """
+
+
+_LINK = re.compile(r"\[([^\]]+)\]\(((?:https://|#)[^)\s]*)\)")
+_CODE = re.compile(r"`([^`]+)`")
+_BOLD = re.compile(r"\*\*([^*]+)\*\*")
+
+
+def inline_html(markdown_text: str) -> str:
+    """Inline Markdown as HTML: `code`, **bold**, [links](https://… or #anchor); the rest escaped."""
+    text = html.escape(markdown_text, quote=True)
+    text = _CODE.sub(r"<code>\1</code>", text)
+    text = _BOLD.sub(r"<strong>\1</strong>", text)
+    return _LINK.sub(r'<a href="\2">\1</a>', text)
 
 
 def _html_cell(cell: str) -> str:
     if cell == GAP:
         return f'<td class="gap">{GAP}</td>'
-    if cell == "x":
-        return '<td class="x">✓</td>'
-    return f"<td>{html.escape(cell)}</td>"
+    if cell == COVERED:
+        return f'<td class="covered">{COVERED}</td>'
+    return f"<td>{inline_html(cell)}</td>"
+
+
+def _html_row(row: tuple[str, ...], anchor: str) -> str:
+    opening = f'<tr id="{html.escape(anchor)}">' if anchor else "<tr>"
+    return opening + "".join(_html_cell(c) for c in row) + "</tr>"
 
 
 def html_page(cov: Coverage) -> str:
@@ -258,12 +309,13 @@ def html_page(cov: Coverage) -> str:
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
         f"<title>{html.escape(TITLE)}</title><style>{_CSS}</style></head><body>",
-        f"<h1>{html.escape(TITLE)}</h1><p>{html.escape(PREAMBLE)}</p>",
+        f"<h1>{html.escape(TITLE)}</h1><p>{inline_html(PREAMBLE)}</p>",
     ]
     for table in tables(cov):
-        parts.append(f"<h2>{html.escape(table.title)}</h2><p>{html.escape(table.intro)}</p><table>")
+        parts.append(f"<h2>{html.escape(table.title)}</h2><p>{inline_html(table.intro)}</p><table>")
         parts.append("<tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in table.header) + "</tr>")
-        parts += ["<tr>" + "".join(_html_cell(c) for c in row) + "</tr>" for row in table.rows]
+        anchors = table.anchors or ("",) * len(table.rows)
+        parts += [_html_row(row, anchor) for row, anchor in zip(table.rows, anchors, strict=True)]
         parts.append("</table>")
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"

@@ -12,53 +12,32 @@ event is skipped and none is enriched twice (see docs/runner.md).
 
 from __future__ import annotations
 
-import argparse
 import contextlib
-import dataclasses
 import hashlib
 import json
 import logging
-import signal
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from types import FrameType
 from typing import Any
 
 from elasticsearch import ApiError, Elasticsearch, TransportError
 
-from sessionwatch.bulk import index_documents
-from sessionwatch.enrichers import EngineOptions, ProfileRegistry, discover_enrichers
+from sessionwatch.bulk import document_id, index_documents
 from sessionwatch.enrichers.engine import Engine
-from sessionwatch.enrichers.events import get_path
-from sessionwatch.enrichers.profiles import Profile
+from sessionwatch.es import RETRY_STATUSES, ClusterDown, describe_error
 from sessionwatch.indices import STATE_INDEX
-from sessionwatch.rules.durations import parse_duration
-from sessionwatch.rules.errors import ElasticsearchUnavailable, SessionwatchError
+from sessionwatch.rules.counters import Counters
+from sessionwatch.rules.errors import ElasticsearchUnavailable
 from sessionwatch.runner.backoff import Backoff
 from sessionwatch.runner.clock import iso, utc_now
-from sessionwatch.runner.connection import connect_with_retry
 from sessionwatch.runner.state import StateStore, Stored, ensure_indices
 
 log = logging.getLogger("sessionwatch.follow")
 DEFAULT_DEST = "sessionwatch-events-default"
 NODE_ERRORS = (ApiError, TransportError, ElasticsearchUnavailable)
 SORT: list[dict[str, Any]] = [{"@timestamp": {"order": "asc", "numeric_type": "date"}}, {"_shard_doc": "asc"}]
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("follow mode: read events from Elasticsearch, write them enriched")
-    group.add_argument("--follow", action="store_true", help="follow --source-index (uses --es-url)")
-    group.add_argument("--source-index", metavar="PATTERN", help="raw events to follow")
-    group.add_argument("--dest-index", default=DEFAULT_DEST, help=f"enriched events (default {DEFAULT_DEST})")
-    group.add_argument("--follower-id", help="checkpoint name (default: from source and destination)")
-    group.add_argument("--batch-size", type=int, default=1000, help="events per page (default 1000)")
-    group.add_argument("--settle", default="30s", help="read only events older than this (default 30s)")
-    group.add_argument("--poll", default="10s", help="pause between passes when caught up (default 10s)")
-    group.add_argument("--once", action="store_true", help="catch up once, then exit")
-    group.add_argument("--state-index", default=STATE_INDEX, help=f"checkpoints (default {STATE_INDEX})")
 
 
 @dataclass(frozen=True)
@@ -93,15 +72,12 @@ class Position:
 
 
 @dataclass
-class FollowSummary:
+class FollowSummary(Counters):
     pages: int = 0
     read: int = 0
     indexed: int = 0
     dead_letter: int = 0
     errors: int = 0
-
-    def line(self) -> str:
-        return " ".join(f"{k}={v}" for k, v in dataclasses.asdict(self).items())
 
 
 EngineFactory = Callable[[], Engine]
@@ -161,10 +137,10 @@ class Follower:
                 self._engine = None  # reload position and engine state from the checkpoint
                 failing_since = failing_since or time.monotonic()
                 if once and time.monotonic() - failing_since >= give_up_after:
-                    raise ElasticsearchUnavailable(f"follow kept failing: {_describe(exc)}") from None
+                    raise ElasticsearchUnavailable(f"follow kept failing: {describe_error(exc)}") from None
                 delay = self.retry.delay(failures)
                 failures += 1
-                log.warning("follow: %s; retry %d in %.1f s", _describe(exc), failures, delay)
+                log.warning("follow: %s; retry %d in %.1f s", describe_error(exc), failures, delay)
                 self.stop.wait(delay)
                 continue
             failures, failing_since = 0, 0.0
@@ -215,6 +191,7 @@ class Follower:
                     size=self.batch_size,
                     search_after=search_after,
                     track_total_hits=False,
+                    allow_partial_search_results=False,  # a failed shard must not skip events
                 )
                 pit_id = response.get("pit_id", pit_id)
                 hits = response["hits"]["hits"]
@@ -244,21 +221,32 @@ class Follower:
             return 0
         lines = [json.dumps(h["_source"], sort_keys=True, ensure_ascii=False) for _, _, h in fresh]
         docs: list[tuple[str, dict[str, Any]]] = []
+        origins: dict[str, tuple[str, str]] = {}  # document id -> (source key, input line)
         letters: list[dict[str, Any]] = []
         for out in engine.process(lines, first_line=0):
             key = fresh[out.line][1]
             if out.dead is not None:
                 letters.append({"source": key, "reason": out.dead.reason, "raw": out.dead.raw})
             elif out.doc is not None:
-                event_id = get_path(out.doc, "sessionwatch.event.id") if out.enriched else None
-                doc_id = str(event_id) if event_id else "raw-" + hashlib.sha256(key.encode()).hexdigest()[:40]
+                doc_id = (
+                    document_id(out.doc)
+                    if out.enriched
+                    else "raw-" + hashlib.sha256(key.encode()).hexdigest()[:40]
+                )
                 docs.append((doc_id, out.doc))
+                origins[doc_id] = (key, lines[out.line])
         report = index_documents(self.client, self.dest, docs, refresh=False)
-        if not report.ok:
-            raise ElasticsearchUnavailable(
-                f"{len(report.failed)} enriched events rejected by {self.dest}: "
-                f"{report.failed[0]['status']} {_error_type(report.failed[0]['error'])}"
+        refused = [f for f in report.failed if 400 <= f["status"] < 500 and f["status"] not in RETRY_STATUSES]
+        if len(refused) < len(report.failed):  # the cluster, not the events: retry the page
+            failed = next(f for f in report.failed if f not in refused)
+            raise ClusterDown(
+                f"{len(report.failed) - len(refused)} enriched events not written to {self.dest}: "
+                f"{failed['status']} {_error_type(failed['error'])}"
             )
+        for item in refused:  # the events themselves (a value the mapping refuses): dead letter
+            key, raw = origins[str(item["id"])]
+            reason = f"Elasticsearch rejected it: HTTP {item['status']} {_error_type(item['error'])}"
+            letters.append({"source": key, "reason": reason, "raw": raw})
         position = self._position.after([(ts, key) for ts, key, _ in fresh])
         data = {
             "position": position.as_doc(),
@@ -289,91 +277,5 @@ def _error_type(error: Any) -> str:
     return str(error.get("type")) if isinstance(error, dict) else str(error)
 
 
-def _describe(exc: BaseException) -> str:
-    if isinstance(exc, ApiError):
-        return f"HTTP {exc.meta.status} {exc.error}"
-    if isinstance(exc, SessionwatchError):
-        return exc.message
-    return type(exc).__name__
-
-
 def default_follower_id(source: str, dest: str) -> str:
     return hashlib.sha256(f"{source}\x1f{dest}".encode()).hexdigest()[:16]
-
-
-def _seconds(option: str, text: str) -> float:
-    if text in {"0", "0s"}:
-        return 0.0
-    try:
-        return float(parse_duration(text))
-    except ValueError as exc:
-        raise SessionwatchError(f"{option}: {exc}") from None
-
-
-@contextlib.contextmanager
-def _dead_writer(path: Path) -> Iterator[DeadSink]:
-    handle = None
-
-    def write(letter: dict[str, Any]) -> None:
-        nonlocal handle
-        if handle is None:
-            handle = path.open("a", encoding="utf-8")
-        handle.write(json.dumps(letter, ensure_ascii=False) + "\n")
-        handle.flush()
-
-    try:
-        yield write
-    finally:
-        if handle is not None:
-            handle.close()
-
-
-def run(
-    args: argparse.Namespace, profiles: ProfileRegistry, forced: Profile | None, options: EngineOptions
-) -> int:
-    """``enrich --follow``: the options are those ``enrich`` built (reordering is not needed:
-    events arrive sorted)."""
-    if not args.source_index:
-        raise SessionwatchError("--follow needs --source-index PATTERN")
-    if args.state:
-        raise SessionwatchError("--follow keeps its state in Elasticsearch; drop --state")
-    if args.workers != 1:
-        raise SessionwatchError("--follow runs in one process; drop --workers")
-    if args.batch_size < 1:
-        raise SessionwatchError("--batch-size must be positive")
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("elastic_transport").setLevel(logging.CRITICAL)  # our own lines say what failed
-    settle, poll = _seconds("--settle", args.settle), _seconds("--poll", args.poll)
-    options = dataclasses.replace(options, reorder_window=0.0)
-    enrichers = discover_enrichers()
-
-    def engine() -> Engine:
-        return Engine(profiles, enrichers, forced_profile=forced, options=options)
-
-    from sessionwatch.commands.enrich import dead_letter_path  # the same default as file mode
-
-    dead_path = dead_letter_path(args.output, args.dead_letter)
-    client = connect_with_retry(args.es_url, give_up_after=600.0 if args.once else None)
-    with _dead_writer(dead_path) as sink:
-        follower = Follower(
-            client,
-            engine,
-            source=args.source_index,
-            dest=args.dest_index,
-            follower_id=args.follower_id or default_follower_id(args.source_index, args.dest_index),
-            batch_size=args.batch_size,
-            settle_seconds=settle,
-            state_index=args.state_index,
-            dead=sink,
-        )
-
-        def _stop(signum: int, frame: FrameType | None) -> None:
-            follower.stop.set()
-
-        signal.signal(signal.SIGTERM, _stop)
-        summary = follower.run(once=args.once, poll_seconds=poll)
-        log.info("follow stopped: %s", summary.line())
-        if summary.dead_letter:
-            log.warning("follow: %d events written to %s", summary.dead_letter, dead_path)
-            return 1
-    return 0

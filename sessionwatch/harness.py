@@ -2,31 +2,30 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from elasticsearch import Elasticsearch
 
 from sessionwatch.alerts import alert_key
-from sessionwatch.bulk import index_documents
-from sessionwatch.enrichers import Engine, ProfileRegistry, discover_enrichers, events_mapping
+from sessionwatch.bulk import document_id, index_documents
+from sessionwatch.enrichers import Engine, ProfileRegistry, discover_enrichers
 from sessionwatch.enrichers.events import get_path
-from sessionwatch.evaluate import evaluate
+from sessionwatch.es import COMMAND_RETRY, retrying
 from sessionwatch.fixtures_root import fixture_path
+from sessionwatch.indices import temporary_events_index
 from sessionwatch.renderer import Window
 from sessionwatch.rules.errors import SessionwatchError
+from sessionwatch.rules.instants import iso
 from sessionwatch.rules.model import ExpectedAlert, Rule, RuleCase
+from sessionwatch.runner.evaluation import Request, evaluate_many, evaluate_window
 
 INDEX_PREFIX = "sessionwatch-test-"
 AlertKey = tuple[str | None, str | None, str | None]
-
-
-def _iso(moment: Any) -> str:
-    return str(moment.isoformat().replace("+00:00", "Z"))
 
 
 @dataclass
@@ -118,37 +117,133 @@ def enrich_fixture(path: Path, profiles: ProfileRegistry, profile: str | None) -
     return [o.doc for o in outputs if o.doc is not None]
 
 
-def create_events_index(client: Elasticsearch, index: str) -> None:
-    client.indices.create(
-        index=index, mappings=events_mapping(), settings={"number_of_shards": 1, "number_of_replicas": 0}
+def evaluate_case(client: Elasticsearch, rule: Rule, case: RuleCase, index: str) -> CaseResult:
+    """The case's window evaluated the way ``run`` and ``detect`` evaluate (every page)."""
+    result = CaseResult(rule, case)
+    window = _window(rule, case)
+    result.alerts = evaluate_window(client, rule, index, window, max_pages=None, retry=COMMAND_RETRY).alerts
+    result.missing, result.unexpected = compare(case.expect, [alert_key(a) for a in result.alerts])
+    return result
+
+
+def _reason(error: Any) -> str:
+    """``mapper_parsing_exception: failed to parse field [x] …`` from a bulk item error."""
+    if isinstance(error, dict):
+        cause = error.get("caused_by")
+        text = f"{error.get('type', 'error')}: {error.get('reason', '')}".strip()
+        if isinstance(cause, dict) and cause.get("reason"):
+            text += f" ({cause['reason']})"
+        return text
+    return str(error)
+
+
+def rejection_message(
+    path: Path,
+    profiles: ProfileRegistry,
+    profile: str | None,
+    failed: list[dict[str, Any]],
+    bulk_id: Callable[[dict[str, Any]], str] = document_id,
+) -> str:
+    """Where the first rejected event is in the fixture (``path:line``) and why Elasticsearch said
+    no; ``bulk_id`` gives the id a document was indexed under."""
+    first = failed[0]
+    engine = Engine(profiles, discover_enrichers(), forced_profile=profiles.get(profile) if profile else None)
+    with path.open("rb") as handle:
+        line = next(
+            (
+                out.line
+                for out in engine.process(handle)
+                if out.doc is not None and bulk_id(out.doc) == first.get("id")
+            ),
+            0,
+        )
+    where = f"{path}:{line}" if line else str(path)
+    others = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
+    return (
+        f"{where}: fixture event {first.get('id')!r} rejected by Elasticsearch{others}: "
+        f"{_reason(first.get('error'))}"
     )
 
 
 def run_case(
     client: Elasticsearch, rule: Rule, case: RuleCase, profiles: ProfileRegistry, fixtures: Path | None = None
 ) -> CaseResult:
-    result = CaseResult(rule, case)
-    index = f"{INDEX_PREFIX}{uuid.uuid4().hex[:12]}"
     try:
-        docs = enrich_fixture(fixture_path(rule, case, fixtures), profiles, case.profile)
-        create_events_index(client, index)
-        report = index_documents(client, index, ((d["sessionwatch"]["event"]["id"], d) for d in docs))
-        if not report.ok:
-            result.error = f"{len(report.failed)} fixture events were rejected: {report.failed[0]}"
-            return result
-        start = case.start or case.at - timedelta(seconds=rule.schedule.lookback_seconds)
-        result.alerts = evaluate(client, rule, index, Window(_iso(start), _iso(case.at)))
-        result.missing, result.unexpected = compare(case.expect, [alert_key(a) for a in result.alerts])
+        path = fixture_path(rule, case, fixtures)
+        docs = enrich_fixture(path, profiles, case.profile)
+        with temporary_events_index(client, INDEX_PREFIX) as index:
+            report = index_documents(client, index, ((document_id(d), d) for d in docs))
+            if not report.ok:
+                return CaseResult(
+                    rule, case, error=rejection_message(path, profiles, case.profile, report.failed)
+                )
+            return evaluate_case(client, rule, case, index)
     except SessionwatchError as exc:
-        result.error = str(exc)
-    finally:
-        client.indices.delete(index=index, ignore_unavailable=True)
-    return result
+        return CaseResult(rule, case, error=str(exc))
+
+
+def _case_document_id(number: int, doc: dict[str, Any]) -> str:
+    """The id of case ``number``'s document in the shared index of ``run_rules``."""
+    return f"c{number}:{document_id(doc)}"
+
+
+def _window(rule: Rule, case: RuleCase) -> Window:
+    start = case.start or case.at - timedelta(seconds=rule.schedule.lookback_seconds)
+    return Window(iso(start), iso(case.at))
 
 
 def run_rules(
     client: Elasticsearch, rules: Iterable[Rule], profiles: ProfileRegistry, fixtures: Path | None = None
 ) -> Iterator[CaseResult]:
-    for rule in rules:
-        for case in rule.tests:
-            yield run_case(client, rule, case, profiles, fixtures)
+    """Every case of ``rules``: all fixtures in one index, a filtered alias per case (its own
+    documents only), every case's first page in one multi-search (``evaluate_many``)."""
+    cases = [(rule, case) for rule in rules for case in rule.tests]
+    results: dict[int, CaseResult] = {}
+    docs: list[tuple[str, dict[str, Any]]] = []
+    ids_of: dict[int, list[str]] = {}
+    for number, (rule, case) in enumerate(cases):
+        try:
+            enriched = enrich_fixture(fixture_path(rule, case, fixtures), profiles, case.profile)
+        except SessionwatchError as exc:
+            results[number] = CaseResult(rule, case, error=str(exc))
+            continue
+        ids = [_case_document_id(number, doc) for doc in enriched]
+        ids_of[number] = ids
+        docs += zip(ids, enriched, strict=True)
+    if ids_of:
+        with temporary_events_index(client, INDEX_PREFIX) as index:
+            report = index_documents(client, index, docs)
+            failed = {str(item["id"]): item for item in report.failed}
+            for number, ids in ids_of.items():
+                rejected = [failed[i] for i in ids if i in failed]
+                if rejected:
+                    rule, case = cases[number]
+                    message = rejection_message(
+                        fixture_path(rule, case, fixtures),
+                        profiles,
+                        case.profile,
+                        rejected,
+                        partial(_case_document_id, number),
+                    )
+                    results[number] = CaseResult(rule, case, error=message)
+            live = [n for n in ids_of if n not in results]
+            actions = [
+                {"add": {"index": index, "alias": f"{index}-c{n}", "filter": {"ids": {"values": ids_of[n]}}}}
+                for n in live
+            ]
+            if actions:
+                retrying(lambda: client.indices.update_aliases(actions=actions), "creating case aliases")
+            requests = [Request(cases[n][0], f"{index}-c{n}", _window(*cases[n])) for n in live]
+            for number, outcome in zip(
+                live, evaluate_many(client, requests, retry=COMMAND_RETRY), strict=True
+            ):
+                rule, case = cases[number]
+                result = CaseResult(rule, case)
+                if isinstance(outcome, str):
+                    result.error = f"search failed: {outcome}"
+                else:
+                    result.alerts = outcome
+                    result.missing, result.unexpected = compare(case.expect, [alert_key(a) for a in outcome])
+                results[number] = result
+    for number in range(len(cases)):
+        yield results[number]

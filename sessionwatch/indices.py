@@ -5,9 +5,17 @@ Enriched events, alerts, the audit trail of evaluations, and runner/follower sta
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
+from elasticsearch import Elasticsearch
+
 from sessionwatch.enrichers.facts import events_mapping
+from sessionwatch.es import retrying
+from sessionwatch.index_settings import DEFAULT as DEFAULT_CLUSTER
+from sessionwatch.index_settings import ClusterSettings
 
 EVENTS_PATTERN = "sessionwatch-events-*"
 ALERTS_INDEX = "sessionwatch-alerts-default"
@@ -67,8 +75,8 @@ def audit_mapping() -> dict[str, Any]:
     }
 
 
-def index_templates() -> dict[str, dict[str, Any]]:
-    """Composable index templates, by template name."""
+def index_templates(cluster: ClusterSettings = DEFAULT_CLUSTER) -> dict[str, dict[str, Any]]:
+    """Composable index templates, by template name; alerts and audit take ``cluster``'s settings."""
     settings = {"number_of_shards": 1}
     return {
         "sessionwatch-events": {
@@ -80,13 +88,33 @@ def index_templates() -> dict[str, dict[str, Any]]:
         "sessionwatch-alerts": {
             "index_patterns": [ALERTS_PATTERN],
             "priority": 200,
-            "template": {"settings": settings, "mappings": alerts_mapping()},
+            "template": {"settings": cluster.alerts.as_settings(), "mappings": alerts_mapping()},
             "_meta": {"managed_by": "sessionwatch"},
         },
         "sessionwatch-audit": {
             "index_patterns": [AUDIT_PATTERN],
             "priority": 200,
-            "template": {"settings": settings, "mappings": audit_mapping()},
+            "template": {"settings": cluster.audit.as_settings(), "mappings": audit_mapping()},
             "_meta": {"managed_by": "sessionwatch"},
         },
     }
+
+
+def create_events_index(client: Elasticsearch, index: str) -> None:
+    """An index of enriched events: the events mapping, one shard, no replica."""
+    client.indices.create(
+        index=index, mappings=events_mapping(), settings={"number_of_shards": 1, "number_of_replicas": 0}
+    )
+
+
+@contextmanager
+def temporary_events_index(client: Elasticsearch, prefix: str) -> Iterator[str]:
+    """A fresh events index (``<prefix><random>``, the events mapping, one shard, no replica),
+    deleted on the way out whatever happened. Used by ``detect --events`` and the fixture
+    harness."""
+    index = f"{prefix}{uuid.uuid4().hex[:12]}"
+    retrying(lambda: create_events_index(client, index), f"creating {index}")
+    try:
+        yield index
+    finally:
+        client.options(ignore_status=404).indices.delete(index=index)

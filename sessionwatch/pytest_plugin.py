@@ -265,16 +265,14 @@ def _open(config: pytest.Config, stack: ExitStack) -> tuple[str, Elasticsearch]:
 
 
 def _connect(url: str, *, deadline: float) -> Elasticsearch:
-    from sessionwatch.es import connect
+    """Connect with the one retry policy (``sessionwatch.es``) until ``deadline``."""
     from sessionwatch.rules.errors import ElasticsearchUnavailable
+    from sessionwatch.runner.connection import connect_with_retry
 
-    while True:
-        try:
-            return connect(url)
-        except ElasticsearchUnavailable as exc:
-            if time.monotonic() >= deadline:
-                raise ClusterError(str(exc)) from None
-            time.sleep(2)
+    try:
+        return connect_with_retry(url, give_up_after=max(0.0, deadline - time.monotonic()))
+    except ElasticsearchUnavailable as exc:
+        raise ClusterError(str(exc)) from None
 
 
 def _compose_command() -> str:

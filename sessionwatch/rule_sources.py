@@ -25,7 +25,15 @@ from enum import Enum
 from importlib import metadata
 from pathlib import Path
 
-from sessionwatch.rules.errors import Location, PluginError, RuleErrors, RuleSchemaError, SessionwatchError
+from sessionwatch.rules import plugins
+from sessionwatch.rules.errors import (
+    Location,
+    PluginError,
+    RuleErrors,
+    RuleSchemaError,
+    SessionwatchError,
+    UsageError,
+)
 from sessionwatch.rules.kinds import Status
 from sessionwatch.rules.loader import discover, load_rules
 from sessionwatch.rules.model import Rule
@@ -89,9 +97,9 @@ def _origin(entry: metadata.EntryPoint) -> str:
 
 
 def _load_pack(entry: metadata.EntryPoint) -> Pack:
-    where = Location(f"entry point {ENTRY_POINT_GROUP}:{entry.name}")
+    where = plugins.where(entry)
+    target = plugins.load(entry, "rule pack")
     try:
-        target = entry.load()
         folder = Path(str(target() if callable(target) else target))
     except Exception as exc:  # third-party code: say which pack failed
         raise PluginError(f"rule pack entry point {entry.name!r} failed: {exc}", where) from None
@@ -103,14 +111,7 @@ def _load_pack(entry: metadata.EntryPoint) -> Pack:
 def packs() -> dict[str, Pack]:
     """Every installed rule pack by name; two packs with one name are an error naming both."""
     found: dict[str, Pack] = {}
-    entries = sorted(
-        {
-            (e.name, e.value, e.dist.name if e.dist else ""): e
-            for e in metadata.entry_points(group=ENTRY_POINT_GROUP)
-        }.values(),
-        key=lambda e: (e.name, e.value),
-    )
-    for entry in entries:
+    for entry in plugins.entry_points(ENTRY_POINT_GROUP):
         pack = _load_pack(entry)
         if pack.name in found:
             first = found[pack.name]
@@ -143,6 +144,8 @@ def resolve_sources(paths: Sequence[str]) -> list[Path]:
     sources: list[Path] = []
     for item in paths:
         if not item.startswith(PACK_PREFIX):
+            if not Path(item).exists():
+                raise UsageError("no such file or directory", Location(item))
             sources.append(Path(item))
             continue
         installed = packs() if installed is None else installed

@@ -4,242 +4,37 @@ The rule goes to ``RULES/<kind>/<name>.yml`` and its fixtures to
 ``FIXTURES/<kind>/<name>/{positive,negative}.ndjson``, where FIXTURES is the nearest
 ``fixtures/`` directory above the rule (the one the harness will search), else a new
 ``fixtures/`` beside RULES. The sample events use the generic input profile; the positive
-ones break the sample threshold exactly once, the negative ones stay within it.
+ones break the sample threshold exactly once, the negative ones stay within it. Each kind declares
+its sample in its own module (``rules/kinds/<kind>.py``).
 """
 
 from __future__ import annotations
 
 import json
 import re
+import tempfile
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from sessionwatch.fixtures_root import fixtures_root
-from sessionwatch.rules.errors import Location, SessionwatchError
-from sessionwatch.rules.kinds import Kind
+from sessionwatch.rules.durations import PATTERN as DURATION_PATTERN
+from sessionwatch.rules.errors import Location, RuleErrors, UsageError
+from sessionwatch.rules.instants import iso
+from sessionwatch.rules.kinds import Kind, Sample
+from sessionwatch.rules.loader import load_rule_file
 
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{2,79}$")  # as in the rule schema
-START = datetime(2026, 1, 15, 9, 0, tzinfo=UTC)
+DURATION = re.compile(DURATION_PATTERN)
 Event = dict[str, Any]
 
 
-@dataclass(frozen=True)
-class Sample:
-    """What a scaffolded rule of one kind starts from."""
-
-    summary: str
-    params: Mapping[str, Any]
-    positive: tuple[Event, ...]
-    negative: tuple[Event, ...]
-    expect: Mapping[str, str]
-    compliance: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: {"nist-800-53": ("AC-12",)})
-    attack: tuple[str, ...] = ("T1550.004",)
-
-
-def _merge(target: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
-    for key, value in extra.items():
-        if isinstance(value, Mapping) and isinstance(target.get(key), dict):
-            _merge(target[key], value)
-        else:
-            target[key] = value
-    return target
-
-
-def _ts(seconds: float) -> str:
-    return (START + timedelta(seconds=seconds)).isoformat().replace("+00:00", "Z")
-
-
-def event(
-    eid: str,
-    seconds: float,
-    action: str,
-    *,
-    session: str = "sw-1",
-    user: str = "alice",
-    ip: str = "198.51.100.10",
-    **extra: Any,
-) -> Event:
-    """One generic-profile event ``seconds`` after the sample start."""
-    doc: Event = {
-        "@timestamp": _ts(seconds),
-        "event": {"id": eid, "dataset": "generic.app", "action": action, "outcome": "success"},
-        "session": {"id": session},
-        "user": {"name": user},
-        "source": {"ip": ip},
-        "url": {"path": "/login" if action == "login" else "/app"},
-    }
-    return _merge(doc, extra)
-
-
-M, H = 60, 3600
-
-
-def _token(tid: str, **fields: Any) -> dict[str, Any]:
-    return {"token": {"id": tid, **fields}}
-
-
-def _samples() -> dict[Kind, Sample]:
-    tok = _token("tok-1", issued_at=_ts(0), expires_at=_ts(15 * M))
-    burst = tuple(event(f"p-{i}", 1.5 * i, "view") for i in range(1, 41))
-    calm = tuple(event(f"n-{i}", 6.0 * i, "view") for i in range(1, 11))
-    return {
-        Kind.SESSION_IDLE_TIMEOUT: Sample(
-            "Session used after more than 15 minutes idle",
-            {"idle_timeout": "15m"},
-            (event("p-1", 0, "login"), event("p-2", 5 * M, "view"), event("p-3", 30 * M, "export")),
-            (event("n-1", 0, "login"), event("n-2", 10 * M, "view"), event("n-3", 20 * M, "export")),
-            {"session": "sw-1", "event": "p-3"},
-            {"nist-800-53": ("AC-11", "AC-12")},
-            ("T1550.004", "T1539"),
-        ),
-        Kind.SESSION_MAX_LIFETIME: Sample(
-            "Session used after more than 8 hours",
-            {"max_lifetime": "8h", "anchor": "session_start"},
-            tuple(
-                event(f"p-{i + 1}", t, "login" if i == 0 else "view")
-                for i, t in enumerate((0, 10 * M, 9 * H))
-            ),
-            tuple(
-                event(f"n-{i + 1}", t, "login" if i == 0 else "view")
-                for i, t in enumerate((0, 10 * M, 7 * H))
-            ),
-            {"session": "sw-1", "event": "p-3"},
-        ),
-        Kind.SESSION_POST_LOGOUT: Sample(
-            "Session used after logout",
-            {"grace": "1m"},
-            (event("p-1", 0, "login"), event("p-2", 5 * M, "logout"), event("p-3", 10 * M, "view")),
-            (event("n-1", 0, "login"), event("n-2", 5 * M, "view"), event("n-3", 10 * M, "logout")),
-            {"session": "sw-1", "event": "p-3"},
-        ),
-        Kind.TOKEN_REVOKED_USE: Sample(
-            "Token accepted after it was revoked",
-            {"grace": "1m"},
-            (
-                event("p-1", 0, "login", **_token("tok-1")),
-                event("p-2", 5 * M, "token_revoked", token={"revoked_id": "tok-1"}),
-                event("p-3", 10 * M, "view", **_token("tok-1")),
-            ),
-            (
-                event("n-1", 0, "login", **_token("tok-1")),
-                event("n-2", 5 * M, "token_revoked", token={"revoked_id": "tok-9"}),
-                event("n-3", 10 * M, "view", **_token("tok-1")),
-            ),
-            {"session": "sw-1", "event": "p-3"},
-            {"nist-800-53": ("IA-11",)},
-            ("T1550.001",),
-        ),
-        Kind.TOKEN_EXPIRED_USE: Sample(
-            "Token accepted after it expired",
-            {"clock_skew": "1m"},
-            (
-                event("p-1", 0, "login", **tok),
-                event("p-2", 5 * M, "view", **tok),
-                event("p-3", 30 * M, "view", **tok),
-            ),
-            (
-                event("n-1", 0, "login", **tok),
-                event("n-2", 5 * M, "view", **tok),
-                event("n-3", 14 * M, "view", **tok),
-            ),
-            {"session": "sw-1", "event": "p-3"},
-            {"nist-800-53": ("IA-11",)},
-            ("T1550.001",),
-        ),
-        Kind.TOKEN_LIFETIME_POLICY: Sample(
-            "Token issued with a lifetime longer than 1 hour",
-            {"max_token_lifetime": "1h"},
-            (event("p-1", 0, "token_issued", **_token("tok-1", issued_at=_ts(0), expires_at=_ts(24 * H))),),
-            (event("n-1", 0, "token_issued", **_token("tok-2", issued_at=_ts(0), expires_at=_ts(30 * M))),),
-            {"session": "sw-1", "event": "p-1"},
-            {"nist-800-53": ("IA-11",)},
-            ("T1528",),
-        ),
-        Kind.TOKEN_RENEWAL_OUTSIDE_WORKFLOW: Sample(
-            "Token renewed through a grant type policy does not allow",
-            {"allowed_grant_types": ["refresh_token"]},
-            (
-                event("p-1", 0, "login"),
-                event("p-2", 10 * M, "token_refreshed", token={"grant_type": "password"}),
-            ),
-            (
-                event("n-1", 0, "login"),
-                event("n-2", 10 * M, "token_refreshed", token={"grant_type": "refresh_token"}),
-            ),
-            {"session": "sw-1", "event": "p-2"},
-            {"nist-800-53": ("IA-11",)},
-            ("T1528",),
-        ),
-        Kind.ACCOUNT_INACTIVE_USE: Sample(
-            "Activity by a disabled account",
-            {"inactive_statuses": ["disabled"]},
-            (
-                event(
-                    "p-1", 0, "account_disabled", session="adm-1", user="admin", user_target={"name": "alice"}
-                ),
-                event("p-2", 10 * M, "view"),
-            ),
-            (
-                event(
-                    "n-1", 0, "account_disabled", session="adm-1", user="admin", user_target={"name": "bob"}
-                ),
-                event("n-2", 10 * M, "view"),
-            ),
-            {"session": "sw-1", "event": "p-2"},
-            {"nist-800-53": ("AC-2(3)",)},
-            ("T1078",),
-        ),
-        Kind.SESSION_IP_BINDING: Sample(
-            "Session used from another network than it started on",
-            {"bind_to_first_network": True},
-            (event("p-1", 0, "login"), event("p-2", 5 * M, "view", ip="203.0.113.50")),
-            (event("n-1", 0, "login"), event("n-2", 5 * M, "view")),
-            {"session": "sw-1", "event": "p-2"},
-            {"nist-800-53": ("SC-23",)},
-            ("T1539", "T1185"),
-        ),
-        Kind.SESSION_DEVICE_BINDING: Sample(
-            "Session used from another device than it was bound to",
-            {"max_devices": 1},
-            (
-                event("p-1", 0, "login", device={"id": "dev-1"}),
-                event("p-2", 5 * M, "view", device={"id": "dev-2"}),
-            ),
-            (
-                event("n-1", 0, "login", device={"id": "dev-1"}),
-                event("n-2", 5 * M, "view", device={"id": "dev-1"}),
-            ),
-            {"session": "sw-1", "event": "p-2"},
-            {"nist-800-53": ("SC-23",)},
-            ("T1539",),
-        ),
-        Kind.SESSION_REQUEST_PATTERN: Sample(
-            "Session making more than 30 requests a minute",
-            {"max_requests_per_minute": 30},
-            (event("p-0", 0, "login"), *burst),
-            (event("n-0", 0, "login"), *calm),
-            {"session": "sw-1"},
-            {"nist-800-53": ("SI-4",)},
-            ("T1185",),
-        ),
-        Kind.SESSION_CONCURRENCY: Sample(
-            "Account holding more than 2 sessions at once",
-            {"max_sessions": 2, "within": "1h"},
-            tuple(event(f"p-{i}", i * M, "login", session=f"sw-{i}") for i in range(1, 4)),
-            tuple(event(f"n-{i}", i * M, "login", session=f"sw-{i}") for i in range(1, 3)),
-            {"user": "alice"},
-            {"nist-800-53": ("AC-10",)},
-            ("T1078",),
-        ),
-    }
-
-
 def sample(kind: Kind) -> Sample:
-    return _samples()[kind]
+    """The sample a kind declares (``rules/kinds/<kind>.py``)."""
+    return kind.spec.sample()
 
 
 def _rewrite_targets(doc: Event) -> Event:
@@ -265,28 +60,87 @@ def _last_time(events: tuple[Event, ...]) -> datetime:
     return max(datetime.fromisoformat(e["@timestamp"].replace("Z", "+00:00")) for e in events)
 
 
-def rule_text(kind: Kind, name: str, fixture_dir: str, rule_id: str) -> str:
-    """The YAML of a new rule whose two cases use ``fixture_dir/{positive,negative}.ndjson``."""
+@dataclass(frozen=True)
+class Choices:
+    """What the author asked for on the command line; the kind's sample fills in the rest."""
+
+    params: Mapping[str, Any] = field(default_factory=dict)  # --param NAME=VALUE
+    title: str | None = None  # --title
+    policy: str | None = None  # --policy (its thresholds become the defaults of its parameters)
+    policy_thresholds: Mapping[str, Any] = field(default_factory=dict)
+
+
+_UNIT_WORDS = {"s": "second", "m": "minute", "h": "hour", "d": "day"}
+
+
+def spell(value: Any) -> str:
+    """A parameter value in words: ``15m`` → ``15 minutes``, ``1h`` → ``1 hour``, ``3`` → ``3``."""
+    text = str(value)
+    if DURATION.match(text):
+        count, unit = int(text[:-1]), _UNIT_WORDS[text[-1]]
+        return f"{count} {unit}{'' if count == 1 else 's'}"
+    return text
+
+
+def chosen_params(kind: Kind, choices: Choices) -> dict[str, Any]:
+    """The sample's parameters, then the policy's thresholds for them, then ``--param`` values."""
+    params = dict(sample(kind).params)
+    params.update({k: v for k, v in choices.policy_thresholds.items() if k in params})
+    params.update(choices.params)
+    return params
+
+
+def chosen_title(kind: Kind, params: Mapping[str, Any], choices: Choices) -> str:
+    """``--title``, else the sample's title with every changed value spelled anew."""
+    if choices.title:
+        return choices.title
     s = sample(kind)
-    at = (max(_last_time(s.positive), _last_time(s.negative)) + timedelta(minutes=5)).isoformat()
+    title = s.summary
+    for name, old in s.params.items():
+        if name in params and params[name] != old:
+            title = title.replace(spell(old), spell(params[name]))
+    return title
+
+
+def _case_note(kind: Kind, params: Mapping[str, Any], breaks: bool) -> str:
+    """What a case's fixture shows, true for the parameters the rule ends up with."""
+    changed = {k: v for k, v in sample(kind).params.items() if params.get(k) != v}
+    if changed:
+        written = ", ".join(f"{k} {v}" for k, v in changed.items())
+        now = ", ".join(f"{k} {params[k]}" for k in changed)
+        goal = "break" if breaks else "stay within"
+        return f"TODO: the sample events were written for {written}; check that they {goal} {now}."
+    if breaks:
+        return "the sample breaks the threshold once; this alert must be raised."
+    return "the sample stays within the threshold; no alert."
+
+
+def rule_text(kind: Kind, name: str, fixture_dir: str, rule_id: str, choices: Choices | None = None) -> str:
+    """The YAML of a new rule whose two cases use ``fixture_dir/{positive,negative}.ndjson``."""
+    choices = choices or Choices()
+    s = sample(kind)
+    params = chosen_params(kind, choices)
+    at = iso(max(_last_time(s.positive), _last_time(s.negative)) + timedelta(minutes=5))
     expect = "\n".join(
         ("      - " if i == 0 else "        ") + f"{key}: {_flow(value)}"
         for i, (key, value) in enumerate(s.expect.items())
     )
     compliance = "\n".join(f"  {framework}: {_flow(list(ids))}" for framework, ids in s.compliance.items())
+    limits = ", ".join(f"{key} {spell(value)}" for key, value in params.items())
+    policy = f"policy: {_flow(choices.policy)}\n" if choices.policy else ""
     return f"""\
 id: {rule_id}
 name: {name}
-title: {_flow(s.summary)}
+title: {_flow(chosen_title(kind, params, choices))}
 kind: {kind.value}
 description: >
-  Scaffolded by `sessionwatch new`: say what this rule catches, which policy it enforces,
-  and what an analyst should do with an alert.
+  Scaffolded by `sessionwatch new` with {limits}.
+  Say what this rule catches, which policy it enforces, and what an analyst should do with an alert.
 severity: medium
 status: experimental
 version: 1
-params:
-{chr(10).join(f"  {key}: {_flow(value)}" for key, value in s.params.items())}
+{policy}params:
+{chr(10).join(f"  {key}: {_flow(value)}" for key, value in params.items())}
 scope:
   index: sessionwatch-events-*
 schedule:
@@ -297,17 +151,31 @@ compliance:
 attack: {_flow(list(s.attack))}
 tests:
   - name: positive
-    description: the sample breaks the threshold once; this alert must be raised.
+    description: {_flow(_case_note(kind, params, breaks=True))}
     fixture: {fixture_dir}/positive.ndjson
-    at: "{at.replace("+00:00", "Z")}"
+    at: "{at}"
     expect:
 {expect}
   - name: negative
-    description: the sample stays within the threshold; no alert.
+    description: {_flow(_case_note(kind, params, breaks=False))}
     fixture: {fixture_dir}/negative.ndjson
-    at: "{at.replace("+00:00", "Z")}"
+    at: "{at}"
     expect: []
 """
+
+
+def check_text(text: str, name: str) -> None:
+    """A ``UsageError`` naming each option value the rule schema refuses, before anything is written."""
+    with tempfile.TemporaryDirectory(prefix="sessionwatch-new-") as folder:
+        draft = Path(folder) / f"{name}.yml"
+        draft.write_text(text, encoding="utf-8")
+        try:
+            load_rule_file(draft)
+        except RuleErrors as exc:
+            problems = "; ".join(
+                f"{e.message} ({e.location.pointer if e.location else ''})" for e in exc.errors
+            )
+            raise UsageError(f"the options make an invalid rule: {problems}", Location(name)) from None
 
 
 def _relative(path: Path) -> Path:
@@ -325,10 +193,10 @@ class Scaffolded:
     negative: Path
 
 
-def scaffold(kind: Kind, name: str, rules_dir: Path) -> Scaffolded:
+def scaffold(kind: Kind, name: str, rules_dir: Path, choices: Choices | None = None) -> Scaffolded:
     """Write a new rule and its fixtures; never overwrite a file."""
     if not NAME_PATTERN.match(name):
-        raise SessionwatchError(
+        raise UsageError(
             f"rule name {name!r} must be 3-80 lower-case letters, digits and '-',"
             " starting with a letter or digit",
             Location(name),
@@ -339,12 +207,13 @@ def scaffold(kind: Kind, name: str, rules_dir: Path) -> Scaffolded:
     paths = Scaffolded(rule_path, folder / "positive.ndjson", folder / "negative.ndjson")
     for path in (paths.rule, paths.positive, paths.negative):
         if path.exists():
-            raise SessionwatchError("already exists; not overwritten", Location(str(path)))
+            raise UsageError("already exists; not overwritten", Location(str(path)))
+    text = rule_text(kind, name, f"{kind.value}/{name}", str(uuid.uuid4()), choices)
+    check_text(text, name)
     s = sample(kind)
     folder.mkdir(parents=True, exist_ok=True)
     rule_path.parent.mkdir(parents=True, exist_ok=True)
     paths.positive.write_text(_ndjson(s.positive), encoding="utf-8")
     paths.negative.write_text(_ndjson(s.negative), encoding="utf-8")
-    fixture_dir = f"{kind.value}/{name}"
-    paths.rule.write_text(rule_text(kind, name, fixture_dir, str(uuid.uuid4())), encoding="utf-8")
+    paths.rule.write_text(text, encoding="utf-8")
     return paths

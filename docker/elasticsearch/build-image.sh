@@ -28,7 +28,8 @@ ES_VERSION="${ES_VERSION:-8.19.7}"
 ES_MAJOR="${ES_VERSION%%.*}"
 case "$ES_MAJOR" in
   8) default_suite=bookworm; default_jre=openjdk-17-jre-headless ;;
-  *) default_suite=trixie;   default_jre=openjdk-21-jre-headless ;;   # 9.x needs Java 21+ (untested)
+  # 9.x needs Java 21 or newer: Debian bookworm has only 17, trixie has openjdk-21
+  *) default_suite=trixie;   default_jre=openjdk-21-jre-headless ;;
 esac
 DEBIAN_SUITE="${DEBIAN_SUITE:-$default_suite}"
 JRE_PACKAGE="${JRE_PACKAGE:-$default_jre}"
@@ -47,6 +48,7 @@ ROOTFS_PACKAGES="${JRE_PACKAGE},passwd,procps"
 known_zip_sha512() {
   case "$1" in
     8.19.7) echo 80469a18f7cbc5c73f81815f30235edb7a89f56d7ead20048bf07b6a1469b1f33ee67619a3fb49d85cb0b3e866fca8b63f04ff07daab4790240e1c0abb30fdf4 ;;
+    9.5.0) echo c06bd4ef7691da91052cada7bb255b2d7c48a1422820a8db0e3e3a1ed0dde4e8d380cdbadeb7029cc56167b9ad3a6d89f6b8edbc48d4b8685d1ab24a7ab17dd5 ;;
     *) echo "" ;;
   esac
 }

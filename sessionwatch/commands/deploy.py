@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from pathlib import Path
 
 from elasticsearch import Elasticsearch
@@ -16,7 +17,7 @@ from sessionwatch.deploy.cluster import apply, capabilities, deployed_state
 from sessionwatch.deploy.desired import MODES, desired
 from sessionwatch.deploy.model import Kind, plan
 from sessionwatch.deploy.roles import roles
-from sessionwatch.es import connect, redact_url, resolve_url, wait_until_ready
+from sessionwatch.es import ENV_URL, connect, redact_url, resolve_url, wait_until_ready
 from sessionwatch.renderer.kibana import to_ndjson
 from sessionwatch.renderer.webhooks import PROVIDERS
 from sessionwatch.rule_sources import load_selected
@@ -53,7 +54,10 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "(no Watcher needed; nothing is applied)",
     )
     parser.add_argument(
-        "--kibana-out", metavar="FILE", help="also write the rules as a Kibana import file (NDJSON)"
+        "--kibana-out",
+        metavar="FILE",
+        help="also write the rules as a Kibana import file (NDJSON); with no cluster URL given, "
+        "only write it",
     )
     parser.set_defaults(run=run)
 
@@ -80,8 +84,6 @@ def _write_side_outputs(args: argparse.Namespace, rules: list[Rule]) -> None:
             (folder / f"{name}.json").write_text(
                 json.dumps(body, indent=2, sort_keys=True) + "\n", encoding="utf-8"
             )
-    if args.kibana_out:
-        Path(args.kibana_out).write_text(to_ndjson(rules), encoding="utf-8")
 
 
 def _simulate(client: Elasticsearch, rules: list[Rule], args: argparse.Namespace) -> int:
@@ -117,8 +119,19 @@ def _simulate(client: Elasticsearch, rules: list[Rule], args: argparse.Namespace
     return 1 if raised else 0
 
 
+def _write_kibana(args: argparse.Namespace, rules: list[Rule]) -> None:
+    """The Kibana import file: rendered from the rules alone, before any cluster is contacted."""
+    Path(args.kibana_out).write_text(to_ndjson(rules), encoding="utf-8")
+    print(f"wrote {len(rules)} Kibana detection rules to {args.kibana_out}")
+
+
 def run(args: argparse.Namespace) -> int:
     rules = load_selected(args.paths, include_deprecated=False)
+    if args.kibana_out:
+        _write_kibana(args, rules)
+        if not (args.es_url or os.environ.get(ENV_URL)) and not args.simulate:
+            print("no cluster URL given (--es-url, $SESSIONWATCH_ES_URL): nothing else to deploy")
+            return 0
     client = _client(args)
     shown = redact_url(resolve_url(args.es_url))
     if args.simulate:

@@ -1,28 +1,52 @@
-"""``sessionwatch detect``: evaluate every rule, print alerts as NDJSON on stdout."""
+"""``sessionwatch detect``: evaluate every rule, print alerts as NDJSON on stdout.
+
+Evaluation is the runner's (``sessionwatch.runner.evaluation``): every page of matches, the same
+alert identities, searches retried through a node restart. With ``--events`` the files are
+enriched (lateness absorbed like ``enrich``), every enriched event is indexed into a temporary
+index under its own id (indexed = enriched, checked), and what the engine or Elasticsearch
+rejects goes to the dead letter with its reason and ``file:line``; the rest is still evaluated.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
-import uuid
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from elasticsearch import Elasticsearch
 
-from sessionwatch.bulk import index_documents
-from sessionwatch.enrichers import Engine, ProfileRegistry, discover_enrichers
+from sessionwatch.bulk import document_id, index_documents
+from sessionwatch.enrichers import Engine, EngineOptions, ProfileRegistry, discover_enrichers
 from sessionwatch.enrichers.engine import parse_timestamp
 from sessionwatch.enrichers.events import get_path
-from sessionwatch.es import connect
-from sessionwatch.evaluate import evaluate
-from sessionwatch.harness import create_events_index
+from sessionwatch.es import COMMAND_RETRY, connect
+from sessionwatch.indices import temporary_events_index
 from sessionwatch.renderer import Window
+from sessionwatch.reports import alerts_table, human
 from sessionwatch.rule_sources import load_selected
+from sessionwatch.rules.durations import parse_duration
 from sessionwatch.rules.errors import SessionwatchError
+from sessionwatch.rules.instants import iso
 from sessionwatch.rules.model import Rule, parse_time
+from sessionwatch.runner.clock import utc_now
+from sessionwatch.runner.evaluation import evaluate_window
+
+DEFAULT_REORDER_WINDOW = 60.0  # the same default as ``enrich``
+DEFAULT_DEAD_LETTER = "dead-letter.ndjson"
+TEMP_PREFIX = "sessionwatch-detect-"
+
+
+def _seconds(text: str) -> float:
+    try:
+        return float(parse_duration(text))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -45,56 +69,153 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         help="rule files or directories (default: installed packs)",
     )
     parser.add_argument("--profile", help="force one input profile (with --events)")
+    parser.add_argument(
+        "--reorder-window",
+        type=_seconds,
+        default=DEFAULT_REORDER_WINDOW,
+        metavar="DURATION",
+        help="lateness absorbed by reordering (with --events), e.g. 60s, 5m; 0 = input order (default: 60s)",
+    )
+    parser.add_argument(
+        "--dead-letter",
+        default=DEFAULT_DEAD_LETTER,
+        metavar="FILE",
+        help=f"where rejected events go, with reason and file:line (default: {DEFAULT_DEAD_LETTER})",
+    )
     when = parser.add_mutually_exclusive_group()
     when.add_argument("--at", help="evaluation time: each rule looks back its lookback from here")
     when.add_argument("--from", dest="start", help="window start (ISO-8601); needs --to")
     parser.add_argument("--to", dest="end", help="window end (ISO-8601)")
+    parser.add_argument(
+        "--format",
+        choices=alerts_table.FORMATS,
+        help="table (default on a terminal), ndjson (default when piped) or json",
+    )
     parser.set_defaults(run=run)
 
 
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+@dataclass
+class Loaded:
+    """What ``--events`` put into the temporary index."""
+
+    stamps: list[float] = field(default_factory=list)  # @timestamp of every indexed event
+    enriched: int = 0
+    rejected: int = 0  # by the engine or by Elasticsearch
+
+    @property
+    def span(self) -> tuple[float, float] | None:
+        return (min(self.stamps), max(self.stamps)) if self.stamps else None
 
 
-def _load_events(client: Elasticsearch, files: list[str], profile: str | None) -> tuple[str, float, float]:
-    profiles = ProfileRegistry.discover()
-    engine = Engine(profiles, discover_enrichers(), forced_profile=profiles.get(profile) if profile else None)
-    docs: list[dict[str, Any]] = []
-    for name in files:
-        with Path(name).open("rb") as handle:
-            for out in engine.process(handle):
-                if out.dead is not None:
-                    print(f"{name}:{out.dead.line}: skipped: {out.dead.reason}", file=sys.stderr)
-                elif out.enriched and out.doc is not None:
-                    docs.append(out.doc)
-    print(f"detect: {engine.counts.summary()}", file=sys.stderr)
-    if not docs:
-        raise SessionwatchError("no event could be enriched: nothing to evaluate")
-    index = f"sessionwatch-detect-{uuid.uuid4().hex[:12]}"
-    create_events_index(client, index)
-    report = index_documents(client, index, ((d["sessionwatch"]["event"]["id"], d) for d in docs))
-    if not report.ok:
-        client.indices.delete(index=index, ignore_unavailable=True)
-        raise SessionwatchError(
-            f"{len(report.failed)} events were rejected by Elasticsearch: {report.failed[0]}"
+class DeadLetters:
+    """The dead-letter file, opened on the first reject; every reject also named on stderr."""
+
+    def __init__(self, path: Path, stack: ExitStack) -> None:
+        self.path, self.stack = path, stack
+        self.count = 0
+        self._file: IO[str] | None = None
+
+    def add(self, origin: str, reason: str, raw: str) -> None:
+        if self._file is None:
+            self._file = self.stack.enter_context(self.path.open("w", encoding="utf-8"))
+        self.count += 1
+        self._file.write(
+            json.dumps({"origin": origin, "reason": reason, "raw": raw}, ensure_ascii=False) + "\n"
         )
-    stamps = [parse_timestamp(get_path(d, "@timestamp")) for d in docs]
-    return index, min(stamps), max(stamps)
+        print(f"{origin}: rejected: {reason}", file=sys.stderr)
 
 
-def _window(rule: Rule, args: argparse.Namespace, span: tuple[float, float] | None) -> Window:
+def _load_events(client: Elasticsearch, index: str, args: argparse.Namespace, dead: DeadLetters) -> Loaded:
+    profiles = ProfileRegistry.discover()
+    engine = Engine(
+        profiles,
+        discover_enrichers(),
+        forced_profile=profiles.get(args.profile) if args.profile else None,
+        options=EngineOptions(reorder_window=args.reorder_window),
+    )
+    docs: dict[str, tuple[dict[str, Any], str, str]] = {}  # id -> (document, file:line, raw)
+    for name in args.events:
+        with Path(name).open("rb") as handle:
+            for out in human.with_progress(
+                engine.process(handle), f"detect: reading {name}", None, sys.stderr
+            ):
+                if out.dead is not None:
+                    dead.add(f"{name}:{out.dead.line}", out.dead.reason, out.dead.raw)
+                elif out.enriched and out.doc is not None:
+                    docs.setdefault(document_id(out.doc), (out.doc, f"{name}:{out.line}", out.raw or ""))
+    print(f"detect: {engine.counts.line()}", file=sys.stderr)
+    for hint in engine.counts.profiles.hints(profiles.names):  # the same hints as enrich
+        print(f"detect: {hint}", file=sys.stderr)
+    loaded = Loaded(enriched=engine.counts.enriched)
+    report = index_documents(client, index, ((key, doc) for key, (doc, _, _) in docs.items()))
+    rejected = {str(item["id"]): item for item in report.failed}
+    for key, item in rejected.items():
+        _, origin, raw = docs[key]
+        dead.add(origin, f"Elasticsearch rejected it: HTTP {item['status']} {item['error']}", raw)
+    loaded.rejected = len(rejected)
+    loaded.stamps = [
+        parse_timestamp(get_path(doc, "@timestamp"))
+        for key, (doc, _, _) in docs.items()
+        if key not in rejected
+    ]
+    duplicates = loaded.enriched - len(docs)
+    print(
+        f"detect: indexed {report.indexed} of {loaded.enriched} enriched events"
+        + (f" ({duplicates} exact duplicates kept once)" if duplicates else "")
+        + (f", {len(rejected)} rejected by Elasticsearch" if rejected else ""),
+        file=sys.stderr,
+    )
+    if report.indexed + len(rejected) != len(docs):  # a bug, never a user mistake: say so loudly
+        raise SessionwatchError(
+            f"indexed {report.indexed} + rejected {len(rejected)} != {len(docs)} events sent"
+        )
+    return loaded
+
+
+def _window(rule: Rule, args: argparse.Namespace, span: tuple[float, float] | None, now: datetime) -> Window:
     if args.start:
-        return Window(_iso(parse_time(args.start)), _iso(parse_time(args.end)))
+        return Window(iso(parse_time(args.start)), iso(parse_time(args.end)))
     if args.at:
         end = parse_time(args.at)
-        return Window(_iso(end - timedelta(seconds=rule.schedule.lookback_seconds)), _iso(end))
+        return Window(iso(end - timedelta(seconds=rule.schedule.lookback_seconds)), iso(end))
     if span is not None:  # the whole file
         first, last = span
         return Window(
-            _iso(datetime.fromtimestamp(first, UTC)),
-            _iso(datetime.fromtimestamp(last, UTC) + timedelta(milliseconds=1)),
+            iso(datetime.fromtimestamp(first, UTC)),
+            iso(datetime.fromtimestamp(last, UTC) + timedelta(milliseconds=1)),
         )
-    return Window.trailing(rule)
+    return Window(iso(now - timedelta(seconds=rule.schedule.lookback_seconds)), iso(now))
+
+
+def _warn_if_outside(loaded: Loaded, windows: list[Window], args: argparse.Namespace) -> None:
+    """``--at`` on a file whose events mostly lie outside every rule's lookback: say so."""
+    if not args.at or not loaded.stamps:
+        return
+    bounds = [(parse_time(w.start).timestamp(), parse_time(w.end).timestamp()) for w in windows]
+    looked_at = sum(any(start <= stamp < end for start, end in bounds) for stamp in loaded.stamps)
+    if looked_at * 2 < len(loaded.stamps):
+        longest = max((end - start for start, end in bounds), default=0.0)
+        print(
+            f"detect: warning: only {looked_at} of the {len(loaded.stamps)} events in the input lie "
+            f"inside a rule's window (--at {args.at} looks back at most {longest / 3600:g} h); "
+            "use --from/--to, or leave out --at to evaluate the whole file",
+            file=sys.stderr,
+        )
+
+
+@contextmanager
+def _events_index(client: Elasticsearch, args: argparse.Namespace) -> Iterator[str]:
+    if args.events:
+        with temporary_events_index(client, TEMP_PREFIX) as index:
+            yield index
+    else:
+        yield args.index
+
+
+def _print_alerts(alerts: list[dict[str, Any]], args: argparse.Namespace) -> None:
+    alerts_table.write_alerts(
+        alerts, args.format, lambda: load_selected(args.rules, include_deprecated=False), sys.stdout
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -102,21 +223,23 @@ def run(args: argparse.Namespace) -> int:
         raise SessionwatchError("--from and --to go together")
     rules = load_selected(args.rules, include_deprecated=False)
     client = connect(args.es_url, ca_certs=args.ca_certs)
-    span: tuple[float, float] | None = None
-    if args.events:
-        index, first, last = _load_events(client, args.events, args.profile)
-        span = (first, last)
-    else:
-        index = args.index
-    try:
-        alerts = [
-            alert for rule in rules for alert in evaluate(client, rule, index, _window(rule, args, span))
-        ]
-    finally:
-        if args.events:
-            client.indices.delete(index=index, ignore_unavailable=True)
+    now = utc_now()
+    with ExitStack() as stack:
+        dead = DeadLetters(Path(args.dead_letter), stack)
+        index = stack.enter_context(_events_index(client, args))
+        loaded = _load_events(client, index, args, dead) if args.events else Loaded()
+        if args.events and not loaded.stamps:
+            raise SessionwatchError("no event could be enriched and indexed: nothing to evaluate")
+        windows = [_window(rule, args, loaded.span, now) for rule in rules]
+        _warn_if_outside(loaded, windows, args)
+        alerts: list[dict[str, Any]] = []
+        pairs = list(zip(rules, windows, strict=True))
+        for rule, window in human.with_progress(pairs, "detect: rules evaluated", len(pairs), sys.stderr):
+            result = evaluate_window(client, rule, index, window, max_pages=None, retry=COMMAND_RETRY)
+            alerts += result.alerts
     alerts.sort(key=lambda a: (str(a["@timestamp"]), a["rule"]["name"], a["event"]["id"]))
-    for alert in alerts:
-        print(json.dumps(alert, sort_keys=True, ensure_ascii=False))
+    _print_alerts(alerts, args)
     print(f"detect: {len(alerts)} alerts from {len(rules)} rules", file=sys.stderr)
-    return 1 if alerts else 0
+    if dead.count:
+        print(f"detect: {dead.count} events rejected, written to {dead.path}", file=sys.stderr)
+    return 1 if alerts or dead.count else 0

@@ -3,22 +3,30 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import dataclasses
 import json
+import logging
 import os
+import signal
 import sys
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import ExitStack
 from pathlib import Path
+from types import FrameType
 from typing import IO, Any
 
 from sessionwatch import follow
 from sessionwatch.enrichers import EngineOptions, Limits, ProfileRegistry, discover_enrichers
-from sessionwatch.enrichers.engine import Counts, DeadLetter
+from sessionwatch.enrichers.engine import Counts, DeadLetter, Engine
 from sessionwatch.enrichers.parallel import run as run_engine
+from sessionwatch.enrichers.profiles import Profile
+from sessionwatch.indices import STATE_INDEX
 from sessionwatch.rule_sources import active_config
 from sessionwatch.rules.durations import parse_duration
-from sessionwatch.rules.errors import EnrichError, Location
+from sessionwatch.rules.errors import EnrichError, Location, SessionwatchError
+from sessionwatch.runner.connection import connect_with_retry
 
 
 def _seconds(text: str) -> float:
@@ -89,7 +97,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     progress.add_argument(
         "--no-progress", dest="progress", action="store_false", help="progress is shown on a terminal only"
     )
-    follow.add_arguments(parser)
+    _add_follow_arguments(parser)
     parser.set_defaults(run=run)
 
 
@@ -169,7 +177,7 @@ def run(args: argparse.Namespace) -> int:
         enricher_options=enricher_options,
     )
     if args.follow:
-        return follow.run(args, profiles, forced, options)
+        return _run_follow(args, profiles, forced, options)
     state = _load_state(args.state)
     dead_path = dead_letter_path(args.output, args.dead_letter)
     show = sys.stderr.isatty() if args.progress is None else args.progress
@@ -207,7 +215,7 @@ def run(args: argparse.Namespace) -> int:
     if args.state:
         _save_state(args.state, result.state)
     counts = result.counts
-    print(f"enrich: {counts.summary()} open_sessions={result.open_sessions}", file=sys.stderr)
+    print(f"enrich: {counts.line()} open_sessions={result.open_sessions}", file=sys.stderr)
     for hint in counts.profiles.hints(profiles.names):
         print(f"enrich: {hint}", file=sys.stderr)
     if not counts.conserved:  # a bug, never a user mistake: say so loudly
@@ -219,4 +227,98 @@ def run(args: argparse.Namespace) -> int:
     if counts.dead_letter:
         print(f"enrich: {counts.dead_letter} lines written to {dead_path}", file=sys.stderr)
         return 1
+    return 0
+
+
+# --- follow mode (sessionwatch.follow does the work) ---------------------------------------
+
+
+def _add_follow_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("follow mode: read events from Elasticsearch, write them enriched")
+    group.add_argument("--follow", action="store_true", help="follow --source-index (uses --es-url)")
+    group.add_argument("--source-index", metavar="PATTERN", help="raw events to follow")
+    group.add_argument(
+        "--dest-index", default=follow.DEFAULT_DEST, help=f"enriched events (default {follow.DEFAULT_DEST})"
+    )
+    group.add_argument("--follower-id", help="checkpoint name (default: from source and destination)")
+    group.add_argument("--batch-size", type=int, default=1000, help="events per page (default 1000)")
+    group.add_argument("--settle", default="30s", help="read only events older than this (default 30s)")
+    group.add_argument("--poll", default="10s", help="pause between passes when caught up (default 10s)")
+    group.add_argument("--once", action="store_true", help="catch up once, then exit")
+    group.add_argument("--state-index", default=STATE_INDEX, help="checkpoints (default %(default)s)")
+
+
+def _option_seconds(option: str, text: str) -> float:
+    if text in {"0", "0s"}:
+        return 0.0
+    try:
+        return float(parse_duration(text))
+    except ValueError as exc:
+        raise SessionwatchError(f"{option}: {exc}") from None
+
+
+@contextlib.contextmanager
+def _dead_writer(path: Path) -> Iterator[follow.DeadSink]:
+    handle = None
+
+    def write(letter: dict[str, Any]) -> None:
+        nonlocal handle
+        if handle is None:
+            handle = path.open("a", encoding="utf-8")
+        handle.write(json.dumps(letter, ensure_ascii=False) + "\n")
+        handle.flush()
+
+    try:
+        yield write
+    finally:
+        if handle is not None:
+            handle.close()
+
+
+def _run_follow(
+    args: argparse.Namespace, profiles: ProfileRegistry, forced: Profile | None, options: EngineOptions
+) -> int:
+    """``enrich --follow``: the options are those ``enrich`` built (reordering is not needed:
+    events arrive sorted)."""
+    if not args.source_index:
+        raise SessionwatchError("--follow needs --source-index PATTERN")
+    if args.state:
+        raise SessionwatchError("--follow keeps its state in Elasticsearch; drop --state")
+    if args.workers != 1:
+        raise SessionwatchError("--follow runs in one process; drop --workers")
+    if args.batch_size < 1:
+        raise SessionwatchError("--batch-size must be positive")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("elastic_transport").setLevel(logging.CRITICAL)  # our own lines say what failed
+    settle, poll = _option_seconds("--settle", args.settle), _option_seconds("--poll", args.poll)
+    options = dataclasses.replace(options, reorder_window=0.0)
+    enrichers = discover_enrichers()
+
+    def engine() -> Engine:
+        return Engine(profiles, enrichers, forced_profile=forced, options=options)
+
+    dead_path = dead_letter_path(args.output, args.dead_letter)
+    client = connect_with_retry(args.es_url, give_up_after=600.0 if args.once else None)
+    with _dead_writer(dead_path) as sink:
+        follower = follow.Follower(
+            client,
+            engine,
+            source=args.source_index,
+            dest=args.dest_index,
+            follower_id=args.follower_id or follow.default_follower_id(args.source_index, args.dest_index),
+            batch_size=args.batch_size,
+            settle_seconds=settle,
+            state_index=args.state_index,
+            dead=sink,
+        )
+
+        def _stop(signum: int, frame: FrameType | None) -> None:
+            follower.stop.set()
+
+        signal.signal(signal.SIGTERM, _stop)
+        summary = follower.run(once=args.once, poll_seconds=poll)
+        follow.log.info("follow stopped: %s", summary.line())
+        if summary.dead_letter:
+            follow.log.warning("follow: %d events written to %s", summary.dead_letter, dead_path)
+            return 1
     return 0

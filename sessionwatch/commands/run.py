@@ -30,6 +30,11 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     parser.add_argument("--once", action="store_true", help="catch every rule up to now, then exit")
     parser.add_argument("--start", metavar="TIME", help="first checkpoint when none is stored")
     parser.add_argument("--until", metavar="TIME", help="evaluate up to TIME, then exit (backfill)")
+    parser.add_argument(
+        "--not-before",
+        metavar="TIME",
+        help="no window reaches before TIME (with --start TIME: a backfill of exactly TIME..--until)",
+    )
     parser.add_argument("--max-span", metavar="DURATION", help="longest step of a window (default: interval)")
     parser.add_argument("--runner-id", default="default", help="name of this runner's checkpoints")
     parser.add_argument("--alerts-index", help="where alerts go (default: sessionwatch-alerts-default)")
@@ -86,6 +91,7 @@ def options_from(args: argparse.Namespace) -> RunnerOptions:
         max_span=_duration("--max-span", args.max_span),
         start=_time("--start", args.start),
         until=_time("--until", args.until),
+        not_before=_time("--not-before", args.not_before),
         once=args.once,
         give_up_after=give_up.total_seconds() if give_up else None,
         **extra,

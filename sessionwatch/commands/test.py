@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 
 from sessionwatch.enrichers import ProfileRegistry
 from sessionwatch.es import connect
 from sessionwatch.harness import CaseResult, run_rules
+from sessionwatch.reports import human
 from sessionwatch.reports import model as report_model
 from sessionwatch.reports.output import add_report_arguments, chosen_format, report_on_stdout, write_report
 from sessionwatch.rule_sources import Selection, load_selected, selected_files
@@ -42,9 +44,20 @@ def run(args: argparse.Namespace) -> int:
         write_report(args, report_model.for_test(selected_files(args.paths), [], exc.errors))
         raise
     client = connect(args.es_url, ca_certs=args.ca_certs)
-    results = list(run_rules(client, rules, ProfileRegistry.discover()))
-    write_report(args, report_model.for_test([r.source for r in rules], results))
+    cases = sum(len(rule.tests) for rule in rules)
+    started = time.perf_counter()
+    running = run_rules(client, rules, ProfileRegistry.discover())
+    timed = list(report_model.timed(human.with_progress(running, "test", cases, sys.stderr)))
+    results = [result for result, _ in timed]
+    report = report_model.for_test(
+        [r.source for r in rules],
+        results,
+        seconds=time.perf_counter() - started,
+        case_seconds=[seconds for _, seconds in timed],
+    )
+    write_report(args, report)
     print(format_table(results), file=sys.stderr if report_on_stdout(args) else sys.stdout)
     failed = sum(not r.passed for r in results)
-    print(f"{len(results)} cases: {len(results) - failed} passed, {failed} failed", file=sys.stderr)
+    paint = human.Painter.for_stream(sys.stderr)
+    print(human.test_summary(len(results) - failed, failed, paint), file=sys.stderr)
     return 1 if failed else 0

@@ -14,7 +14,16 @@ from typing import Any
 
 from elasticsearch import ApiError, Elasticsearch, NotFoundError, TransportError
 
-from sessionwatch.deploy.model import HASH_KEY, MANAGED_BY, Action, Change, Deployed, Kind, Resource
+from sessionwatch.deploy.model import (
+    HASH_KEY,
+    MANAGED_BY,
+    OWNER_KEY,
+    Action,
+    Change,
+    Deployed,
+    Kind,
+    Resource,
+)
 from sessionwatch.deploy.roles import CONFIG_INDEX
 from sessionwatch.renderer.watcher import MUSTACHE_DELIMITERS
 from sessionwatch.renderer.webhooks import inject
@@ -78,9 +87,9 @@ def deployed_state(client: Elasticsearch, desired: list[Resource], kinds: set[Ki
     recorded = records(client)
     out: list[Deployed] = []
 
-    def add(kind: Kind, name: str, hash_: str | None) -> None:
+    def add(kind: Kind, name: str, hash_: str | None, owner: str | None = None) -> None:
         body = recorded.get(f"{kind.value}:{name}", {}).get("body")
-        out.append(Deployed(kind, name, hash_, body))
+        out.append(Deployed(kind, name, hash_, body, owner))
 
     for resource in desired:
         if resource.kind is Kind.INDEX_TEMPLATE:
@@ -97,11 +106,12 @@ def deployed_state(client: Elasticsearch, desired: list[Resource], kinds: set[Ki
         for item in found.get("watches", []):
             metadata = item.get("watch", {}).get("metadata", {})
             if metadata.get("managed_by") == MANAGED_BY:
-                add(Kind.WATCH, item["_id"], metadata.get(HASH_KEY))
+                add(Kind.WATCH, item["_id"], metadata.get(HASH_KEY), metadata.get(OWNER_KEY))
     if Kind.RUNNER_RULE in kinds:
         for record in recorded.values():
             if record.get("kind") == Kind.RUNNER_RULE.value:
-                add(Kind.RUNNER_RULE, record["name"], record.get("hash"))
+                owner = (record.get("body") or {}).get("owner")
+                add(Kind.RUNNER_RULE, record["name"], record.get("hash"), owner)
     return out
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 MANAGED_BY = "sessionwatch"
 HASH_KEY = "sessionwatch_hash"
+OWNER_KEY = "sessionwatch_owner"  # in watch metadata; runner entries carry "owner"
 
 
 class Kind(StrEnum):
@@ -54,6 +55,16 @@ class Deployed:
     name: str
     hash: str | None
     recorded: dict[str, Any] | None = None
+    owner: str | None = None  # the pack that deployed it (None: recorded before owners existed)
+
+
+def owner_of(resource: Resource) -> str | None:
+    found: Any = None
+    if resource.kind is Kind.RUNNER_RULE:
+        found = resource.body.get("owner")
+    elif resource.kind is Kind.WATCH:
+        found = resource.body.get("metadata", {}).get(OWNER_KEY)
+    return found if isinstance(found, str) else None
 
 
 class Action(StrEnum):
@@ -117,6 +128,7 @@ class Plan:
 def plan(desired: list[Resource], deployed: list[Deployed], *, prune: bool) -> Plan:
     """Compare what should be with what is (by kind and name, then by hash)."""
     current = {(d.kind, d.name): d for d in deployed}
+    owners = {o for o in map(owner_of, desired) if o is not None}
     result = Plan()
     wanted = set()
     for resource in desired:
@@ -131,6 +143,11 @@ def plan(desired: list[Resource], deployed: list[Deployed], *, prune: bool) -> P
         result.changes.append(Change(action, resource.kind, resource.name, resource, found))
     for (kind, name), found in sorted(current.items()):
         if (kind, name) in wanted or kind not in PRUNABLE:
+            continue
+        if found.owner not in owners:  # another pack's (or unrecorded): never ours to remove
+            result.notes.append(
+                f"note: {kind.value} {name} belongs to {found.owner or 'an unknown owner'}: left alone"
+            )
             continue
         action = Action.REMOVE if prune else Action.ORPHAN
         result.changes.append(Change(action, kind, name, None, found))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
+from sessionwatch.reports.human import plural
 from sessionwatch.reports.model import CaseOutcome, Problem, Report, Status
 
 
@@ -28,7 +29,12 @@ def _suite(report: Report) -> ET.Element:
     suite.set("failures", str(sum(1 for c in cases if c.find("failure") is not None)))
     suite.set("errors", str(sum(1 for c in cases if c.find("error") is not None)))
     suite.set("skipped", "0")
+    suite.set("time", _seconds(report.seconds))
     return suite
+
+
+def _seconds(value: float) -> str:
+    return f"{value:.3f}"
 
 
 def _case_element(case: CaseOutcome) -> ET.Element:
@@ -38,6 +44,7 @@ def _case_element(case: CaseOutcome) -> ET.Element:
         name=case.case,
         file=case.location.path,
         line=str(case.location.line),
+        time=_seconds(case.seconds),
     )
     if case.status is not Status.PASSED:
         tag = "error" if case.status is Status.ERROR else "failure"
@@ -48,11 +55,17 @@ def _case_element(case: CaseOutcome) -> ET.Element:
 
 
 def _file_element(report: Report, path: str, problems: list[Problem]) -> ET.Element:
-    element = ET.Element("testcase", classname="sessionwatch.validate", name=path or "(no file)", file=path)
+    element = ET.Element(
+        "testcase",
+        classname="sessionwatch.validate",
+        name=path or "(no file)",
+        file=path,
+        time=_seconds(report.file_seconds.get(path, 0.0)),
+    )
     errors = [p for p in problems if report.failing(p)]
     if errors:
         child = ET.SubElement(
-            element, "failure", message=f"{len(errors)} problem(s)", type="sessionwatch.validate"
+            element, "failure", message=plural(len(errors), "problem"), type="sessionwatch.validate"
         )
         child.text = "\n".join(_line(p) for p in problems)
     elif problems:  # warnings only: the file passes, the findings stay visible
@@ -70,7 +83,7 @@ def to_junit(report: Report) -> str:
     """The JUnit XML document of ``report``."""
     suite = _suite(report)
     root = ET.Element("testsuites", name="sessionwatch")
-    for attribute in ("tests", "failures", "errors", "skipped"):
+    for attribute in ("tests", "failures", "errors", "skipped", "time"):
         root.set(attribute, suite.get(attribute, "0"))
     root.append(suite)
     ET.indent(root)

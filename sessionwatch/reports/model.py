@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from sessionwatch.harness import CaseResult
 from sessionwatch.rules.errors import (
@@ -29,6 +30,7 @@ CHECKS: tuple[tuple[type[SessionwatchError], str], ...] = (
     (PluginError, "plugin"),
     (ElasticsearchUnavailable, "elasticsearch"),
 )
+T = TypeVar("T")
 CASE_CHECK = "case"
 LEVELS = ("error", "warning", "note")
 
@@ -58,6 +60,7 @@ class CaseOutcome:
     location: Location
     status: Status
     details: tuple[str, ...] = ()
+    seconds: float = 0.0  # how long the case took
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -69,6 +72,8 @@ class Report:
     problems: tuple[Problem, ...] = ()
     cases: tuple[CaseOutcome, ...] = ()
     warnings_fail: bool = False  # ``validate --strict``
+    seconds: float = 0.0  # how long the run took
+    file_seconds: Mapping[str, float] = field(default_factory=dict)  # validate: loading each file
 
     def failing(self, problem: Problem) -> bool:
         """Whether ``problem`` fails the run (an error, or any finding under ``--strict``)."""
@@ -123,7 +128,16 @@ def problem_from(error: Located) -> Problem:
     )
 
 
-def outcome_from(result: CaseResult) -> CaseOutcome:
+def timed(items: Iterable[T]) -> Iterator[tuple[T, float]]:
+    """Each item of ``items`` with the seconds it took to produce (for lazily computed results)."""
+    started = time.perf_counter()
+    for item in items:
+        now = time.perf_counter()
+        yield item, now - started
+        started = time.perf_counter()
+
+
+def outcome_from(result: CaseResult, seconds: float = 0.0) -> CaseOutcome:
     if result.error is not None:
         status = Status.ERROR
     elif result.passed:
@@ -136,22 +150,41 @@ def outcome_from(result: CaseResult) -> CaseOutcome:
         location=result.case.location,
         status=status,
         details=tuple(result.diff()),
+        seconds=seconds,
     )
 
 
-def for_validate(files: Sequence[Path], errors: Iterable[Located]) -> Report:
+def for_validate(
+    files: Sequence[Path],
+    errors: Iterable[Located],
+    *,
+    seconds: float = 0.0,
+    file_seconds: Mapping[str, float] | None = None,
+) -> Report:
     ordered = sorted(errors, key=_sort_key)
     return Report(
         command="validate",
         files=tuple(str(f) for f in files),
         problems=tuple(problem_from(e) for e in ordered),
+        seconds=seconds,
+        file_seconds=dict(file_seconds or {}),
     )
 
 
-def for_test(files: Sequence[Path], results: Iterable[CaseResult], errors: Iterable[Located] = ()) -> Report:
+def for_test(
+    files: Sequence[Path],
+    results: Iterable[CaseResult],
+    errors: Iterable[Located] = (),
+    *,
+    seconds: float = 0.0,
+    case_seconds: Sequence[float] = (),
+) -> Report:
+    listed = list(results)
+    durations = [*case_seconds, *([0.0] * (len(listed) - len(case_seconds)))]
     return Report(
         command="test",
         files=tuple(str(f) for f in files),
         problems=tuple(problem_from(e) for e in sorted(errors, key=_sort_key)),
-        cases=tuple(outcome_from(r) for r in results),
+        cases=tuple(outcome_from(r, t) for r, t in zip(listed, durations, strict=False)),
+        seconds=seconds,
     )

@@ -21,7 +21,7 @@ from typing import NoReturn
 from sessionwatch.reports.json_report import to_json
 from sessionwatch.reports.junit import to_junit
 from sessionwatch.reports.model import Report
-from sessionwatch.reports.sarif import to_sarif
+from sessionwatch.reports.sarif import repository_root, to_sarif
 
 HUMAN = "human"
 FORMATS = (HUMAN, "sarif", "junit", "json")
@@ -41,6 +41,12 @@ def add_report_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="write the report to FILE and keep the human output; "
         "format from --format, else from the suffix (.sarif, .xml, .json)",
+    )
+    parser.add_argument(
+        "--sarif-category",
+        metavar="ID",
+        help="write ID as the SARIF run's automationDetails.id (leave it out when the upload step "
+        "sets a category, as GitHub's upload-sarif does)",
     )
 
 
@@ -65,9 +71,9 @@ def _usage(args: argparse.Namespace, message: str) -> NoReturn:
     raise SystemExit(EXIT_USAGE)
 
 
-def render_report(report: Report, fmt: str, base: Path) -> str:
+def render_report(report: Report, fmt: str, base: Path, category: str | None = None) -> str:
     if fmt == "sarif":
-        return json.dumps(to_sarif(report, base), indent=2, ensure_ascii=False) + "\n"
+        return json.dumps(to_sarif(report, base, category), indent=2, ensure_ascii=False) + "\n"
     if fmt == "junit":
         return to_junit(report)
     if fmt == "json":
@@ -87,7 +93,7 @@ def write_report(args: argparse.Namespace, report: Report) -> None:
         return
     if getattr(args, "strict", False):  # validate --strict: warnings fail the run, and the report
         report = dataclasses.replace(report, warnings_fail=True)
-    text = render_report(report, fmt, Path.cwd())
+    text = render_report(report, fmt, repository_root(Path.cwd()), getattr(args, "sarif_category", None))
     if args.report is None:
         sys.stdout.write(text)
         sys.stdout.flush()

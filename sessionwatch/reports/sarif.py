@@ -1,7 +1,11 @@
 """SARIF 2.1.0: code-scanning tools annotate the rule file and line of every problem and failed case.
 
-Paths are written relative to ``base`` (the working directory, normally the repository root)
-with ``uriBaseId: "%SRCROOT%"``; files outside ``base`` get absolute ``file://`` URIs.
+Paths are written relative to the repository root (the nearest folder above the working
+directory holding ``.git``, whatever the working directory is) with ``uriBaseId: "%SRCROOT%"``;
+files outside it get absolute ``file://`` URIs. Every check is a reporting descriptor with a
+short and a full description, Markdown help and a ``helpUri`` into docs/checks.md.
+``automationDetails.id`` is written only when a category is asked for: GitHub's upload action
+sets its own from its ``category`` input and refuses a file that already has one.
 Passed cases produce no result, as a linter reports nothing for a clean line.
 """
 
@@ -11,36 +15,38 @@ from pathlib import Path
 from typing import Any
 
 from sessionwatch import __version__
+from sessionwatch.project import REPOSITORY_URL
+from sessionwatch.reports.checks import CHECKS, check
 from sessionwatch.reports.model import CASE_CHECK, CaseOutcome, Problem, Report, Status
 from sessionwatch.rules.errors import Location
 
 SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 SRCROOT = "%SRCROOT%"
 
-# What each check means, shown by code-scanning UIs next to the result.
-DESCRIPTIONS: dict[str, str] = {
-    "syntax": "The rule file is not valid YAML, or uses YAML features rules forbid.",
-    "schema": "The rule does not match the rule JSON Schema or a constraint across rules.",
-    "render": "The rule could not be rendered to an Elasticsearch query.",
-    "enrich": "A fixture event could not be enriched.",
-    "plugin": "An entry point (rule pack, enricher, profile) could not be loaded.",
-    "elasticsearch": "Elasticsearch could not be reached.",
-    CASE_CHECK: "A test case written in the rule raised other alerts than it expects.",
-}
+
+def repository_root(start: Path) -> Path:
+    """The git work tree holding ``start`` (a ``.git`` folder, or file for worktrees); else ``start``."""
+    here = start.resolve()
+    for folder in (here, *here.parents):
+        if (folder / ".git").exists():
+            return folder
+    return here
 
 
-def _rule_id(check: str) -> str:
-    return f"sessionwatch/{check}"
+def _rule_id(check_id: str) -> str:
+    return f"sessionwatch/{check_id}"
 
 
-def _descriptor(check: str) -> dict[str, Any]:
-    text = DESCRIPTIONS.get(check, f"sessionwatch check {check!r}.")
-    name = "".join(part.capitalize() for part in check.replace("_", "-").split("-"))
+def _descriptor(check_id: str) -> dict[str, Any]:
+    item = check(check_id)
     return {
-        "id": _rule_id(check),
-        "name": name or "Error",
-        "shortDescription": {"text": text},
-        "defaultConfiguration": {"level": "error"},
+        "id": _rule_id(item.id),
+        "name": item.name,
+        "shortDescription": {"text": item.short},
+        "fullDescription": {"text": item.full},
+        "help": {"text": f"{item.full} How to fix: {item.fix}", "markdown": item.help_markdown()},
+        "helpUri": item.help_uri,
+        "defaultConfiguration": {"level": item.level},
     }
 
 
@@ -91,31 +97,29 @@ def _case_result(case: CaseOutcome, base: Path) -> dict[str, Any]:
     return _result(CASE_CHECK, "error", text, case.location, base)
 
 
-def to_sarif(report: Report, base: Path) -> dict[str, Any]:
-    """The SARIF 2.1.0 log of ``report`` (one run)."""
+def to_sarif(report: Report, base: Path, category: str | None = None) -> dict[str, Any]:
+    """The SARIF 2.1.0 log of ``report`` (one run); ``base`` is the repository root."""
     results = [_problem_result(p, base) for p in report.problems]
     results += [_case_result(c, base) for c in report.cases if c.status is not Status.PASSED]
-    checks = sorted({r["ruleId"].split("/", 1)[1] for r in results})
-    index = {_rule_id(check): i for i, check in enumerate(checks)}
+    used = {r["ruleId"].split("/", 1)[1] for r in results}
+    checks = [*CHECKS, *sorted(used - set(CHECKS))]
+    index = {_rule_id(check_id): i for i, check_id in enumerate(checks)}
     for result in results:
         result["ruleIndex"] = index[result["ruleId"]]
-    return {
-        "$schema": SCHEMA_URI,
-        "version": "2.1.0",
-        "runs": [
-            {
-                "tool": {
-                    "driver": {
-                        "name": "sessionwatch",
-                        "version": __version__,
-                        "semanticVersion": __version__,
-                        "rules": [_descriptor(check) for check in checks],
-                    }
-                },
-                "automationDetails": {"id": f"sessionwatch/{report.command}/"},
-                "originalUriBaseIds": {SRCROOT: {"uri": base.resolve().as_uri().rstrip("/") + "/"}},
-                "columnKind": "unicodeCodePoints",
-                "results": results,
+    run: dict[str, Any] = {
+        "tool": {
+            "driver": {
+                "name": "sessionwatch",
+                "version": __version__,
+                "semanticVersion": __version__,
+                "informationUri": REPOSITORY_URL,
+                "rules": [_descriptor(check_id) for check_id in checks],
             }
-        ],
+        },
+        "originalUriBaseIds": {SRCROOT: {"uri": base.resolve().as_uri().rstrip("/") + "/"}},
+        "columnKind": "unicodeCodePoints",
+        "results": results,
     }
+    if category:
+        run["automationDetails"] = {"id": f"{category.rstrip('/')}/"}
+    return {"$schema": SCHEMA_URI, "version": "2.1.0", "runs": [run]}

@@ -17,9 +17,10 @@ from typing import Any
 
 from elasticsearch import Elasticsearch
 
-from sessionwatch.rules.errors import ElasticsearchUnavailable
+from sessionwatch.es import RETRY_STATUSES, Backoff, ClusterDown
+from sessionwatch.rules.errors import SessionwatchError
 
-RETRYABLE = frozenset({429, 502, 503, 504})
+RETRY = Backoff(base=0.2, cap=5.0)
 PENDING = "pending"
 
 
@@ -40,6 +41,7 @@ def write_alerts(
     termination: bool,
     created: str,
     max_retries: int = 5,
+    backoff: Backoff = RETRY,
 ) -> WriteResult:
     """Create each alert under its ``event.id``; raise ``ElasticsearchUnavailable`` if any
     alert could not be written (the caller must not advance its checkpoint then)."""
@@ -66,17 +68,18 @@ def write_alerts(
                 result.new.append(doc)
             elif status == 409:
                 conflicts.append(doc["event"]["id"])
-            elif status in RETRYABLE and attempt < max_retries:
+            elif status in RETRY_STATUSES and attempt < max_retries:
                 retry.append(doc)
             else:
                 error = item["create"].get("error", {})
                 reason = error.get("type", "error") if isinstance(error, dict) else str(error)
-                raise ElasticsearchUnavailable(f"alert {doc['event']['id']} not written: {status} {reason}")
+                message = f"alert {doc['event']['id']} not written: {status} {reason}"
+                raise ClusterDown(message) if status >= 500 else SessionwatchError(message)
         pending = retry
         if pending:
-            time.sleep(min(0.2 * 2**attempt, 5.0))
+            time.sleep(backoff.delay(attempt))
     if pending:
-        raise ElasticsearchUnavailable(f"{len(pending)} alerts not written after {max_retries} retries")
+        raise ClusterDown(f"{len(pending)} alerts not written after {max_retries} retries")
     result.known = len(conflicts)
     if termination and conflicts:
         found = client.mget(index=index, ids=conflicts)

@@ -1,12 +1,16 @@
 """Audit records: one per evaluation, the evidence that the policy was enforced.
 
-Records are queued and written with ``create`` under a random id fixed at creation, so a
-record survives a node outage (written when the node is back) and a retried write never
-duplicates it. The fields are listed in docs/runner.md.
+Records are queued and written with ``create`` under an id fixed at creation, so a record
+survives a node outage (written when the node is back) and a retried write never duplicates it.
+A successful evaluation's id is derived from the runner, the rule (id and content hash) and the
+window: a window evaluated again (its checkpoint was not stored) finds its record already there
+and keeps the first one, whose counts match the alerts it created. Failed evaluations get a
+random id each. The fields are listed in docs/runner.md.
 """
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections import deque
 from dataclasses import dataclass, field
@@ -65,6 +69,12 @@ class AuditRecord:
         if self.duration_ms is not None:
             doc["duration_ms"] = self.duration_ms
         return doc
+
+
+def window_record_id(runner_id: str, rule: Rule, rule_hash: str, window: Window) -> str:
+    """The one audit record id of a successful evaluation of ``window``."""
+    key = "\x1f".join((runner_id, str(rule.id), rule_hash, str(window.start), str(window.end)))
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
 
 
 class AuditLog:

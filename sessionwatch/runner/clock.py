@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+from sessionwatch.rules.instants import iso as iso  # re-exported: the runner's formatter
+from sessionwatch.rules.instants import parse_instant
+
 Clock = Callable[[], datetime]
 
 
@@ -14,17 +17,9 @@ def utc_now() -> datetime:
     return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
-def iso(moment: datetime) -> str:
-    """``2026-03-02T09:00:00.000Z``."""
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
 def parse_iso(text: str) -> datetime:
-    """An ISO-8601 instant with an explicit offset; ``ValueError`` otherwise."""
-    value = datetime.fromisoformat(text)
-    if value.tzinfo is None:
-        raise ValueError(f"time without offset: {text!r}")
-    return value.astimezone(UTC)
+    """An ISO-8601 instant with an explicit offset, in UTC; ``ValueError`` otherwise."""
+    return parse_instant(text).astimezone(UTC)
 
 
 def seconds(value: float) -> timedelta:

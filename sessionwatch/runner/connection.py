@@ -7,9 +7,8 @@ import time
 
 from elasticsearch import Elasticsearch
 
-from sessionwatch.es import connect
+from sessionwatch.es import Backoff, connect, transient
 from sessionwatch.rules.errors import ElasticsearchUnavailable
-from sessionwatch.runner.backoff import Backoff
 
 log = logging.getLogger("sessionwatch.runner")
 
@@ -19,7 +18,7 @@ def connect_with_retry(
 ) -> Elasticsearch:
     """``sessionwatch.es.connect``, retried while the cluster is unreachable or not ready;
     ``give_up_after`` seconds (None = forever) bound the wait. A missing URL and refused
-    credentials (401, 403) fail at once."""
+    credentials (401, 403) fail at once (``transient`` classifies by error type and status)."""
     backoff = Backoff(base=1.0, cap=60.0)
     began = time.monotonic()
     attempt = 0
@@ -27,10 +26,9 @@ def connect_with_retry(
         try:
             return connect(url, ca_certs=ca_certs)
         except ElasticsearchUnavailable as exc:
-            permanent = exc.message.startswith("no Elasticsearch URL") or any(
-                f"HTTP {status}" in exc.message for status in (401, 403)
-            )
-            if permanent or (give_up_after is not None and time.monotonic() - began >= give_up_after):
+            if not transient(exc) or (
+                give_up_after is not None and time.monotonic() - began >= give_up_after
+            ):
                 raise
             delay = backoff.delay(attempt)
             attempt += 1

@@ -1,21 +1,47 @@
-"""One rule over one window, in Elasticsearch: the alerts, and how much was looked at."""
+"""One rule over one window, in Elasticsearch: the alerts, and how much was looked at.
+
+The one evaluation path of sessionwatch: ``run``, ``detect``, ``test`` (the fixture harness) and
+the benchmarks all call ``evaluate_window``. It pages through every match (composite ``after``
+for per-entity kinds, ``search_after`` for per-event kinds), so no alert is lost to a page size.
+
+Alert identity is a property of the data, never of the window, so evaluating ``[A, B)`` at once
+gives the same alerts (same ids) as the runner's windows walked over ``[A, B)`` (docs/runner.md,
+"Alert identity"):
+
+* per event (idle timeout, renewal outside the workflow): rule + session + event;
+* per session or token (lifetime, post-logout, revoked/expired use, bindings, request pattern,
+  token lifetime): rule + session/token; the first offending event is the evidence;
+* inactive-account use: rule + account + session (each session of a disabled account is one
+  finding; sign-ins without a session share one);
+* concurrency: rule + account + the ``within``-long period (aligned to the epoch) in which more
+  than ``max_sessions`` sessions were active. The search's start is widened to the start of its
+  first period, so every evaluation of a period counts it from its first event.
+"""
 
 from __future__ import annotations
 
 import copy
-import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
 from elasticsearch import Elasticsearch
 
 from sessionwatch.alerts import GROUPS_AGG, alerts_from_response
 from sessionwatch.enrichers.events import get_path
+from sessionwatch.es import Backoff, retrying
 from sessionwatch.renderer import Window, render_query
+from sessionwatch.renderer.render import DEFAULT_MAX_HITS
+from sessionwatch.rules.identity import rule_hash as rule_hash  # re-exported: the runner's import
 from sessionwatch.rules.model import Rule
 from sessionwatch.runner.clock import iso, parse_iso
+
+T = TypeVar("T")
+
+# Extra composite sources that make a per-entity alert's identity (see the module docstring).
+_SESSION_SOURCE = {"session": {"terms": {"field": "sessionwatch.session.id", "missing_bucket": True}}}
 
 
 @dataclass(frozen=True)
@@ -26,30 +52,34 @@ class Evaluation:
     truncated: bool = False  # more matches than could be paged through
 
 
-def rule_hash(rule: Rule) -> str:
-    """``sha256:<hex>`` of the rule file's bytes: which exact policy text was enforced."""
-    try:
-        data = Path(rule.source).read_bytes()
-    except OSError:
-        data = repr(rule).encode("utf-8")
-    return "sha256:" + hashlib.sha256(data).hexdigest()
-
-
 def _total(response: dict[str, Any]) -> int:
     total = response.get("hits", {}).get("total", 0)
     return int(total["value"] if isinstance(total, dict) else total)
 
 
-def alert_period(rule: Rule, window: Window) -> tuple[str, str]:
-    """What per-entity (aggregation) alerts are de-duplicated over: the lookback-aligned period
-    holding the window's end. Overlapping windows ending in the same period raise the same
-    alert; an entity still in breach in the next period is raised again, once."""
-    size = rule.schedule.lookback_seconds * 1000
-    end = int(parse_iso(window.end).timestamp() * 1000)
-    start = (end - 1) // size * size
-    return iso(datetime.fromtimestamp(start / 1000, UTC)), iso(
-        datetime.fromtimestamp((start + size) / 1000, UTC)
-    )
+def period_seconds(rule: Rule) -> int | None:
+    """The length of the periods a threshold kind counts in (None: the kind has none)."""
+    return rule.spec.period_seconds(rule.params)
+
+
+def search_window(rule: Rule, window: Window) -> Window:
+    """The window actually searched: ``window``, its start widened to the start of its first
+    period for kinds that count per period (so a period is never half counted)."""
+    size = period_seconds(rule)
+    if size is None:
+        return window
+    start_ms = int(parse_iso(window.start).timestamp() * 1000)
+    floor = start_ms // (size * 1000) * size * 1000
+    return Window(iso(datetime.fromtimestamp(floor / 1000, UTC)), window.end)
+
+
+def search_body(rule: Rule, window: Window, page_size: int = DEFAULT_MAX_HITS) -> dict[str, Any]:
+    """The rendered search for ``window`` with the grouping that gives alerts their identity."""
+    body = render_query(rule, search_window(rule, window), max_hits=page_size)
+    if rule.spec.alert_per_session:
+        sources = body["aggs"][GROUPS_AGG]["composite"]["sources"]
+        sources.append(copy.deepcopy(_SESSION_SOURCE))
+    return body
 
 
 def next_page(body: dict[str, Any], response: dict[str, Any]) -> dict[str, Any] | None:
@@ -66,29 +96,100 @@ def next_page(body: dict[str, Any], response: dict[str, Any]) -> dict[str, Any] 
     return None
 
 
+def _search(client: Elasticsearch, index: str, body: dict[str, Any]) -> dict[str, Any]:
+    # a shard that fails mid-search (a node dying) must fail the window, not drop its hits
+    response: dict[str, Any] = client.search(index=index, body=body, allow_partial_search_results=False).body
+    return response
+
+
 def evaluate_window(
-    client: Elasticsearch, rule: Rule, index: str, window: Window, *, max_pages: int = 100
+    client: Elasticsearch,
+    rule: Rule,
+    index: str,
+    window: Window,
+    *,
+    max_pages: int | None = 100,
+    page_size: int = DEFAULT_MAX_HITS,
+    retry: Backoff | None = None,
 ) -> Evaluation:
-    """Run the rule's rendered search over ``window``, paging through every match (composite
-    buckets or sorted hits); raises the client's errors unchanged."""
-    body = render_query(rule, window)
-    examined = client.count(
-        index=index,
-        query={"range": {"@timestamp": {"gte": window.start, "lt": window.end}}},
-        ignore_unavailable=True,
-        allow_no_indices=True,
-    )["count"]
-    period = alert_period(rule, window)
+    """Run the rule's search over ``window``, paging through every match (``max_pages`` None:
+    no limit). Without ``retry`` the client's errors are raised unchanged (the runner retries
+    the whole window); with it each request is retried through a node restart or pause."""
+
+    def call(what: str, request: Callable[[], T]) -> T:
+        return request() if retry is None else retrying(request, f"{what} for rule {rule.name}", retry)
+
+    body = search_body(rule, window, page_size)
+    examined = call(
+        "count",
+        lambda: client.count(
+            index=index,
+            query={"range": {"@timestamp": {"gte": window.start, "lt": window.end}}},
+            ignore_unavailable=True,
+            allow_no_indices=True,
+        )["count"],
+    )
     alerts: dict[str, dict[str, Any]] = {}
     matches = 0
-    for page in range(max_pages):
-        response = client.search(index=index, body=body).body
+    page = 0
+    while max_pages is None or page < max_pages:
+        response = call("search", partial(_search, client, index, body))
         if page == 0:
             matches = _total(response)
-        for alert in alerts_from_response(rule, response, period):
+        for alert in alerts_from_response(rule, response):
             alerts.setdefault(alert["event"]["id"], alert)
         following = next_page(body, response)
         if following is None:
             return Evaluation(list(alerts.values()), matches, int(examined))
         body = following
+        page += 1
     return Evaluation(list(alerts.values()), matches, int(examined), truncated=True)
+
+
+@dataclass(frozen=True)
+class Request:
+    """One rule over one window of one index (or filtered alias), for ``evaluate_many``."""
+
+    rule: Rule
+    index: str
+    window: Window
+
+
+def evaluate_many(
+    client: Elasticsearch, requests: list[Request], *, retry: Backoff | None = None
+) -> list[list[dict[str, Any]] | str]:
+    """The alerts of each request (or the error text of its search): the first pages of all of
+    them in one ``_msearch``, further pages one search each, the same way ``evaluate_window``
+    pages (same bodies, same alert identities)."""
+    bodies = [search_body(r.rule, r.window) for r in requests]
+    lines: list[dict[str, Any]] = []
+    for request, body in zip(requests, bodies, strict=True):
+        lines += [{"index": request.index}, body]
+
+    def msearch() -> list[dict[str, Any]]:
+        responses: list[dict[str, Any]] = client.msearch(searches=lines).body["responses"]
+        return responses
+
+    responses = msearch() if retry is None else retrying(msearch, "multi-search", retry)
+    results: list[list[dict[str, Any]] | str] = []
+    for request, body, response in zip(requests, bodies, responses, strict=True):
+        if "error" in response:
+            error = response["error"]
+            results.append(str(error.get("type", error) if isinstance(error, dict) else error))
+            continue
+        alerts: dict[str, dict[str, Any]] = {}
+        page: dict[str, Any] | None = response
+        while page is not None:
+            for alert in alerts_from_response(request.rule, page):
+                alerts.setdefault(alert["event"]["id"], alert)
+            body_next = next_page(body, page)
+            if body_next is None:
+                break
+            body = body_next
+            page = (
+                _search(client, request.index, body)
+                if retry is None
+                else retrying(partial(_search, client, request.index, body), "search", retry)
+            )
+        results.append(list(alerts.values()))
+    return results

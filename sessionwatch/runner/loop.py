@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -18,12 +19,15 @@ from typing import Any
 
 from elasticsearch import ApiError, Elasticsearch, TransportError
 
+from sessionwatch.es import describe_error as describe
+from sessionwatch.es import unavailable
 from sessionwatch.indices import ALERTS_INDEX, AUDIT_INDEX, STATE_INDEX
 from sessionwatch.renderer import Window, render_query
+from sessionwatch.rules.counters import Counters
 from sessionwatch.rules.errors import ElasticsearchUnavailable, SessionwatchError
 from sessionwatch.rules.model import Rule
 from sessionwatch.runner.alert_store import record_termination, write_alerts
-from sessionwatch.runner.audit import AuditLog, AuditRecord
+from sessionwatch.runner.audit import AuditLog, AuditRecord, window_record_id
 from sessionwatch.runner.backoff import Backoff
 from sessionwatch.runner.clock import Clock, iso, parse_iso, utc_now
 from sessionwatch.runner.evaluation import evaluate_window, rule_hash
@@ -49,6 +53,7 @@ class RunnerOptions:
     every: timedelta | None = None  # overrides each rule's schedule.interval
     max_span: timedelta | None = None  # default: the interval
     start: datetime | None = None  # first checkpoint when none is stored (default: now - interval)
+    not_before: datetime | None = None  # no window reaches before this (a backfill of exactly it)
     until: datetime | None = None  # horizon instead of the wall clock; ends the run there
     once: bool = False
     retry: Backoff = field(default_factory=lambda: Backoff(base=1.0, cap=60.0))
@@ -56,7 +61,7 @@ class RunnerOptions:
 
 
 @dataclass
-class Summary:
+class Summary(Counters):
     evaluations: int = 0
     errors: int = 0
     alerts_raised: int = 0
@@ -65,10 +70,7 @@ class Summary:
 
     def line(self) -> str:
         calls = " ".join(f"{k}={v}" for k, v in sorted(self.terminations.items()))
-        return (
-            f"evaluations={self.evaluations} errors={self.errors} alerts_raised={self.alerts_raised} "
-            f"alerts_known={self.alerts_known}" + (f" webhook: {calls}" if calls else "")
-        )
+        return super().line() + (f" webhook: {calls}" if calls else "")
 
 
 @dataclass
@@ -80,15 +82,6 @@ class _RuleState:
     failing_since: float | None = None
     retry_at: float = 0.0
     failures: int = 0
-
-
-def describe(exc: BaseException) -> str:
-    """A failure in words that carry no credentials or URLs."""
-    if isinstance(exc, ApiError):
-        return f"HTTP {exc.meta.status} {exc.error}"
-    if isinstance(exc, SessionwatchError):
-        return exc.message
-    return type(exc).__name__
 
 
 class Runner:
@@ -158,7 +151,7 @@ class Runner:
                 continue
             try:
                 left = self._catch_up(state, now, horizon) or left
-            except NODE_ERRORS as exc:
+            except (*NODE_ERRORS, SessionwatchError) as exc:
                 self._failed(state, exc)
                 left = True
         return left
@@ -219,7 +212,9 @@ class Runner:
             checkpoint = self._load(state)
             if not self.finite and not is_due(checkpoint, now, self.interval(rule)):
                 return False
-            slot = next_slot(checkpoint, horizon, lookback=lookback, span=self.span(rule))
+            slot = next_slot(
+                checkpoint, horizon, lookback=lookback, span=self.span(rule), floor=self.options.not_before
+            )
             if slot is None:
                 return False
             self._evaluate(state, slot)
@@ -229,7 +224,15 @@ class Runner:
     def _evaluate(self, state: _RuleState, slot: Slot) -> None:
         rule = state.rule
         began = self.monotonic()
-        record = AuditRecord(rule, state.hash, slot.window, self.options.runner_id, iso(self.clock()))
+        runner_id = self.options.runner_id
+        record = AuditRecord(
+            rule,
+            state.hash,
+            slot.window,
+            runner_id,
+            iso(self.clock()),
+            record_id=window_record_id(runner_id, rule, state.hash, slot.window),
+        )
         queued = False
         try:
             result = evaluate_window(self.client, rule, self.options.index or rule.scope.index, slot.window)
@@ -243,6 +246,7 @@ class Runner:
                 created=iso(self.clock()),
             )
             record.alerts_raised, record.alerts_known = len(written.new), written.known
+            self.summary.alerts_raised += len(written.new)  # created now, whatever fails later
             for alert in [*written.new, *written.pending] if self.webhook else []:
                 outcome = self._terminate(state, alert)
                 record.terminations[outcome] = record.terminations.get(outcome, 0) + 1
@@ -261,11 +265,14 @@ class Runner:
         except (*NODE_ERRORS, SessionwatchError) as exc:
             if not queued:
                 record.outcome, record.error = "error", describe(exc)
+                record.record_id = uuid.uuid4().hex  # one record per failed try
                 record.duration_ms = int((self.monotonic() - began) * 1000)
                 self.audit.add(record)
                 self.audit.flush()
             state.checkpoint = None  # re-read: another runner may have moved it
-            raise ElasticsearchUnavailable(describe(exc)) from exc
+            if isinstance(exc, SessionwatchError):
+                raise
+            raise unavailable(f"{rule.name} {slot.window.start}..{slot.window.end}", exc) from exc
         state.checkpoint = slot.end
         self._count(record)
         log.info(
@@ -297,12 +304,15 @@ class Runner:
 
     def _count(self, record: AuditRecord) -> None:
         self.summary.evaluations += 1
-        self.summary.alerts_raised += record.alerts_raised
         self.summary.alerts_known += record.alerts_known
         for key, value in record.terminations.items():
             self.summary.terminations[key] = self.summary.terminations.get(key, 0) + value
 
     def _failed(self, state: _RuleState, exc: BaseException) -> None:
+        refused = isinstance(exc, SessionwatchError) and not isinstance(exc, ElasticsearchUnavailable)
+        if self.finite and refused:  # a request the cluster refuses (4xx): waiting will not help
+            self.audit.flush()
+            raise SessionwatchError(f"rule {state.rule.name}: {describe(exc)}") from None
         now = self.monotonic()
         self.summary.errors += 1
         state.failing_since = state.failing_since or now

@@ -12,6 +12,8 @@ from typing import Any
 
 from elasticsearch import ApiError, ConflictError, Elasticsearch, NotFoundError
 
+from sessionwatch.index_settings import DEFAULT as DEFAULT_CLUSTER
+from sessionwatch.index_settings import ClusterSettings
 from sessionwatch.indices import STATE_INDEX, index_templates
 from sessionwatch.rules.errors import SessionwatchError
 
@@ -70,14 +72,16 @@ class StateStore:
         return Stored(data, response["_seq_no"], response["_primary_term"])
 
 
-def ensure_indices(client: Elasticsearch, state_index: str = STATE_INDEX) -> list[str]:
+def ensure_indices(
+    client: Elasticsearch, state_index: str = STATE_INDEX, cluster: ClusterSettings = DEFAULT_CLUSTER
+) -> list[str]:
     """Put sessionwatch's index templates when absent, and create the state index.
 
     Idempotent. Returns what was created. A 403 (a least-privilege role: ``deploy`` put the
     templates) is tolerated.
     """
     created: list[str] = []
-    for name, body in index_templates().items():
+    for name, body in index_templates(cluster).items():
         try:
             if client.indices.exists_index_template(name=name):
                 continue
@@ -91,7 +95,7 @@ def ensure_indices(client: Elasticsearch, state_index: str = STATE_INDEX) -> lis
         client.indices.create(
             index=state_index,
             mappings=STATE_MAPPING,
-            settings={"number_of_shards": 1, "auto_expand_replicas": "0-1"},
+            settings=cluster.state.as_settings(),
         )
         created.append(f"index {state_index}")
     except ApiError as exc:

@@ -5,14 +5,21 @@ Keycloak, Microsoft Graph, generic), the same ones the watches use. Their ``${NA
 are read from the environment (or ``NAME_FILE``) at call time and never appear in logs, audit
 records or errors: a webhook is shown as ``METHOD scheme://host``, and response bodies are
 not recorded.
+
+A call goes only where it was configured: ``https`` (plain ``http`` only to a loopback address
+and only when ``SESSIONWATCH_WEBHOOK_ALLOW_HTTP_LOOPBACK=1``), redirects are never followed (the
+credentials would go to whatever host the redirect names: a redirect is a failed delivery), and
+only a 2xx answer counts as delivered.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import ssl
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -33,6 +40,8 @@ from sessionwatch.rules.model import Rule
 from sessionwatch.runner.backoff import Backoff
 
 ENV_CA_CERTS = "SESSIONWATCH_WEBHOOK_CA_CERTS"
+ENV_ALLOW_HTTP_LOOPBACK = "SESSIONWATCH_WEBHOOK_ALLOW_HTTP_LOOPBACK"  # "1": http to 127.0.0.1/::1
+LOOPBACK_NAMES = frozenset({"localhost"})
 RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 
 Sleep = Callable[[float], None]
@@ -84,6 +93,10 @@ class WebhookClient:
         self.sleep = sleep
         self._specs: dict[str, WebhookSpec] = {}
         self._context = ssl.create_default_context(cafile=self.environ.get(ENV_CA_CERTS) or None)
+        self._opener = urllib.request.build_opener(
+            _RefuseRedirects(), urllib.request.HTTPSHandler(context=self._context)
+        )
+        self.allow_http_loopback = self.environ.get(ENV_ALLOW_HTTP_LOOPBACK, "") == "1"
 
     def spec(self, rule: Rule) -> WebhookSpec:
         key = str(rule.id)
@@ -103,6 +116,9 @@ class WebhookClient:
             except RenderError as exc:
                 raise WebhookConfigError(f"{self.provider} webhook: {exc.message}") from None
             shown = HttpRequest(spec.method.upper(), base, {}, None).shown()
+            refused = self.refuse_url(base)
+            if refused:
+                raise WebhookConfigError(f"{self.provider} webhook {shown}: {refused}")
         return shown
 
     def deliver(self, rule: Rule, alert: Mapping[str, Any]) -> Delivery:
@@ -110,8 +126,9 @@ class WebhookClient:
             call = build_request(self.spec(rule), alert, self.environ)
         except RenderError as exc:
             return Delivery("failed", 0, error=exc.message)
-        if not call.url.startswith(("https://", "http://")):
-            return Delivery("failed", 0, error="webhook URL is not http(s)")
+        refused = self.refuse_url(call.url)
+        if refused:
+            return Delivery("failed", 0, error=refused)
         headers = {"Idempotency-Key": str(get_path(alert, "event.id") or ""), **call.headers}
         if call.body is not None:
             headers.setdefault("Content-Type", "application/json")
@@ -127,16 +144,40 @@ class WebhookClient:
                 self.sleep(max(retry_after, self.backoff.delay(attempt)))
         return last
 
+    def refuse_url(self, url: str) -> str | None:
+        """Why a call to ``url`` is not made (None: it may be)."""
+        try:
+            parts = urllib.parse.urlsplit(url)
+            host = parts.hostname or ""
+        except ValueError:
+            return "webhook URL cannot be parsed"
+        if not host:
+            return "webhook URL has no host"
+        if parts.scheme == "https":
+            return None
+        if parts.scheme != "http":
+            return "webhook URL is not https"
+        if not _loopback(host):
+            return "webhook URL must be https (plain http only to a loopback address)"
+        if not self.allow_http_loopback:
+            return f"plain http to {host} needs {ENV_ALLOW_HTTP_LOOPBACK}=1"
+        return None
+
     def _attempt(self, request: urllib.request.Request, number: int) -> tuple[Delivery, float | None]:
         """One call: the outcome, and the minimum wait before a retry (None = do not retry)."""
         try:
-            with urllib.request.urlopen(  # noqa: S310 - http(s) only, checked in deliver
-                request, timeout=self.timeout, context=self._context
-            ) as response:
+            with self._opener.open(request, timeout=self.timeout) as response:
                 response.read(65536)
-                return Delivery("delivered", number, http_status=response.status), None
+                status = response.status
+                if not 200 <= status < 300:
+                    return Delivery("failed", number, http_status=status, error=f"HTTP {status}"), None
+                return Delivery("delivered", number, http_status=status), None
         except urllib.error.HTTPError as exc:
             status = exc.code
+            if 300 <= status < 400:
+                exc.close()
+                error = f"HTTP {status} redirect refused: credentials go only to the configured host"
+                return Delivery("failed", number, http_status=status, error=error), None
             retry_after = _retry_after(exc.headers.get("Retry-After")) if exc.headers else None
             exc.close()
             outcome = Delivery("failed", number, http_status=status, error=f"HTTP {status}")
@@ -145,6 +186,22 @@ class WebhookClient:
             return outcome, None
         except (urllib.error.URLError, OSError, ValueError) as exc:
             return Delivery("failed", number, error=_describe(exc)), 0.0
+
+
+class _RefuseRedirects(urllib.request.HTTPRedirectHandler):
+    """Never follow a redirect: urllib then raises ``HTTPError`` with the 3xx status."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+def _loopback(host: str) -> bool:
+    if host.lower() in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _retry_after(value: str | None) -> float | None:

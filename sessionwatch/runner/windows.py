@@ -31,14 +31,32 @@ class Slot:
 
 
 def next_slot(
-    checkpoint: datetime, horizon: datetime, *, lookback: timedelta, span: timedelta
+    checkpoint: datetime,
+    horizon: datetime,
+    *,
+    lookback: timedelta,
+    span: timedelta,
+    floor: datetime | None = None,
 ) -> Slot | None:
-    """The next window after ``checkpoint``, or None when nothing is left before ``horizon``."""
+    """The next window after ``checkpoint``, or None when nothing is left before ``horizon``;
+    a window never starts before ``floor`` (a backfill of exactly ``[floor, horizon)``)."""
     if span <= timedelta(0):
         raise ValueError("span must be positive")
     if horizon <= checkpoint:
         return None
-    return Slot(start=checkpoint - lookback, end=min(horizon, checkpoint + span))
+    start = checkpoint - lookback if floor is None else max(floor, checkpoint - lookback)
+    return Slot(start=start, end=min(horizon, checkpoint + span))
+
+
+def walk(start: datetime, end: datetime, *, lookback: timedelta, span: timedelta) -> list[Slot]:
+    """The windows a runner started at checkpoint ``start`` with horizon ``end`` evaluates when
+    it looks no further back than ``start``: together they cover exactly ``[start, end)``."""
+    slots: list[Slot] = []
+    checkpoint = start
+    while (slot := next_slot(checkpoint, end, lookback=lookback, span=span, floor=start)) is not None:
+        slots.append(slot)
+        checkpoint = slot.end
+    return slots
 
 
 def is_due(checkpoint: datetime, now: datetime, interval: timedelta) -> bool:

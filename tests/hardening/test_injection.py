@@ -47,12 +47,12 @@ def _add_filter(rule: Rule, item: ScopeFilter, *, exclude: bool = False) -> Rule
 
 
 def _set_param(key: str) -> Slot:
-    return lambda rule, value: dataclasses.replace(rule, params={**rule.params, key: value})
+    return lambda rule, value: rule.with_params({**rule.params, key: value})
 
 
 def _set_param_item(key: str) -> Slot:
     def put(rule: Rule, value: str) -> Rule:
-        return dataclasses.replace(rule, params={**rule.params, key: [value, *list(rule.params[key])[1:]]})
+        return rule.with_params({**rule.params, key: [value, *list(rule.params[key])[1:]]})
 
     return put
 

@@ -1,20 +1,23 @@
 """The template sandbox: templates cannot reach Python attributes, and say so clearly.
 
-Each payload is a test-only template rendered by the project's own environment (the same
-``ImmutableSandboxedEnvironment``), directly and through ``render_query`` (where the error must
-surface as a located ``RenderError``, not a Jinja or Python exception).
+Each payload is a test-only template that a plain (unsandboxed) Jinja environment renders: it
+reaches a Python internal or mutates the rule. The project's own environment (the same
+``ImmutableSandboxedEnvironment``) refuses every one with a ``SecurityError``, directly and
+through ``render_query`` (where the error must surface as a located ``RenderError``, not a Jinja
+or Python exception). Without the sandbox, these tests fail.
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import importlib
 import json
 from pathlib import Path
 
 import pytest
-from jinja2 import ChoiceLoader, DictLoader, Environment
-from jinja2.exceptions import SecurityError, TemplateSyntaxError, UndefinedError
+from jinja2 import ChoiceLoader, DictLoader, Environment, StrictUndefined
+from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from sessionwatch.renderer.environment import environment
@@ -32,7 +35,7 @@ ESCAPES = {
     "dunder-class": "{{ ''.__class__.__mro__ }}",
     "dunder-subscript": "{{ ''['__class__'] }}",
     "attr-filter": "{{ ''|attr('__class__') }}",
-    "globals-via-macro": "{% macro m() %}{% endmacro %}{{ m.__globals__ }}",
+    "globals-via-macro": "{% macro m() %}{% endmacro %}{{ m._func.__globals__ }}",
     "func-globals": "{{ lipsum.__globals__ }}",
     "cycler-init": "{{ cycler.__init__.__globals__.os }}",
     "format-attr": "{{ '{0.__class__}'.format('') }}",
@@ -41,9 +44,11 @@ ESCAPES = {
     "mutate-dict": "{{ rule.params.update({'idle_timeout': '1s'}) }}",
     "pop-dict": "{{ rule.params.pop('idle_timeout') }}",
     "set-default": "{{ rule.params.setdefault('x', 1) }}",
-    "private-attr": "{{ rule._sessions }}",
-    "func-code": "{{ (lambda: 1).__code__ }}",
+    "private-attr": "{{ self._TemplateReference__context }}",
+    "func-code": "{{ lipsum.__code__ }}",
 }
+CONTEXT = {"rule": {"scope": {"filters": []}, "params": {"idle_timeout": "15m"}}}
+REFUSED = ("is unsafe", "is immutable")  # the sandbox's SecurityError messages
 
 
 def _overlay(name: str, source: str) -> Environment:
@@ -54,13 +59,19 @@ def _overlay(name: str, source: str) -> Environment:
 
 
 @pytest.mark.parametrize("payload", list(ESCAPES.values()), ids=list(ESCAPES))
+def test_payload_escapes_without_a_sandbox(payload: str) -> None:
+    """Each payload is a real escape: an unsandboxed environment renders it."""
+    plain = Environment(undefined=StrictUndefined, autoescape=False)
+    assert plain.from_string(payload).render(**copy.deepcopy(CONTEXT)) != ""
+
+
+@pytest.mark.parametrize("payload", list(ESCAPES.values()), ids=list(ESCAPES))
 def test_escape_attempt_is_refused_by_the_environment(payload: str) -> None:
     env = environment()
     assert isinstance(env, ImmutableSandboxedEnvironment)
-    context = {"rule": {"scope": {"filters": []}, "params": {"idle_timeout": "15m"}}}
-    # Refused by the sandbox, undefined under StrictUndefined, or not even template syntax (lambda).
-    with pytest.raises((SecurityError, UndefinedError, TemplateSyntaxError)):
-        env.from_string(payload).render(**context)
+    with pytest.raises(SecurityError) as caught:
+        env.from_string(payload).render(**copy.deepcopy(CONTEXT))
+    assert any(text in str(caught.value) for text in REFUSED), caught.value
 
 
 @pytest.mark.parametrize("payload", list(ESCAPES.values()), ids=list(ESCAPES))
@@ -77,6 +88,7 @@ def test_escape_attempt_surfaces_as_located_render_error(
     message = str(caught.value)
     assert message.startswith(f"{IDLE_RULE}:"), message
     assert template in message
+    assert any(text in message for text in REFUSED), message
     assert "Traceback" not in message
 
 

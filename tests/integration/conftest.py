@@ -7,15 +7,22 @@ Which node (see docs/elasticsearch-in-tests.md):
   or ``SESSIONWATCH_ES_API_KEY``; ``SESSIONWATCH_ES_CA_CERTS`` for https); nothing is started.
 * otherwise pytest-docker starts the ``elasticsearch`` service of the repository's
   ``docker-compose.yml`` (project ``sessionwatch-tests``), with the image from
-  ``SESSIONWATCH_ES_IMAGE``, else from the file ``.sessionwatch-es-image`` written by
-  ``scripts/setup-test-env.sh``, else the official ``elasticsearch:8.19.7``.
-  ``SESSIONWATCH_ES_KEEP=1`` leaves the container running after the session.
+  ``SESSIONWATCH_ES_IMAGE``, else the one ``scripts/setup-test-env.sh`` chose for
+  ``SESSIONWATCH_ES_VERSION`` (file ``.sessionwatch-es-image-<version>``), else the file
+  ``.sessionwatch-es-image`` (the default version's), else the official
+  ``elasticsearch:<version>``. ``SESSIONWATCH_ES_KEEP=1`` leaves the container running.
+
+Versions: ``SESSIONWATCH_ES_VERSION`` (``9.5.0`` or ``8.19.7``; default ``9.5.0``). The choice
+is exported as ``SESSIONWATCH_ES_IMAGE`` at configure time, so every helper that starts an extra
+node (restarts, TLS, user repositories) starts the same version.
 
 Readiness is ``GET /_cluster/health?wait_for_status=yellow``: the integ-test
 distribution has no ``rest-root`` module, so ``GET /`` (the client's ``info()``) answers
 405 and ``ping()`` returns False there.
 
-Every test under tests/integration is marked ``integration``.
+Every test under tests/integration is marked ``integration``; those of ``COMPAT_MODULES`` (rule-pack
+replay, detect, runner, deploy, follow, Kibana replay) also ``compat``: the subset CI runs on the
+other supported major (``make test``).
 """
 
 from __future__ import annotations
@@ -41,18 +48,39 @@ HERE = Path(__file__).resolve().parent
 REPO_ROOT = HERE.parent.parent
 COMPOSE_FILE = REPO_ROOT / "docker-compose.yml"
 IMAGE_CHOICE_FILE = REPO_ROOT / ".sessionwatch-es-image"
-DEFAULT_IMAGE = "elasticsearch:8.19.7"
-PROJECT_NAME = "sessionwatch-tests"
+SUPPORTED_VERSIONS = ("9.5.0", "8.19.7")  # the first is the default (the full suite in CI)
+DEFAULT_VERSION = SUPPORTED_VERSIONS[0]
+COMPAT_MODULES = frozenset(
+    {
+        "test_rule_pack.py",
+        "test_idle_timeout.py",
+        "test_runner.py",
+        "test_deploy.py",
+        "test_follow.py",
+        "test_kibana_live.py",
+        "test_facts_mapping.py",
+    }
+)
+PROJECT_NAME = os.environ.get("SESSIONWATCH_COMPOSE_PROJECT", "").strip() or "sessionwatch-tests"
 SERVICE = "elasticsearch"
 HEALTH_PATH = "/_cluster/health?wait_for_status=yellow&timeout=1s"
 WAIT_TIMEOUT_S = float(os.environ.get("SESSIONWATCH_ES_WAIT", "300"))
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Fix the image for the whole session (``SESSIONWATCH_ES_VERSION``), see ``_choose_image``."""
+    if not os.environ.get("SESSIONWATCH_ES_URL", "").strip():
+        _choose_image()
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Mark every test collected from this directory as ``integration``."""
+    """Mark every test collected from this directory ``integration``; the compat subset ``compat``."""
     for item in items:
-        if Path(str(item.path)).resolve().is_relative_to(HERE):
+        path = Path(str(item.path)).resolve()
+        if path.is_relative_to(HERE):
             item.add_marker(pytest.mark.integration)
+            if path.name in COMPAT_MODULES:
+                item.add_marker(pytest.mark.compat)
 
 
 # --- helpers ---------------------------------------------------------------------------
@@ -170,12 +198,24 @@ def _compose_v2_available() -> bool:
     return result.returncode == 0
 
 
+def es_version() -> str:
+    """The Elasticsearch version the tests start (``SESSIONWATCH_ES_VERSION``)."""
+    return os.environ.get("SESSIONWATCH_ES_VERSION", "").strip() or DEFAULT_VERSION
+
+
+def _read(path: Path) -> str:
+    return path.read_text(encoding="utf-8").strip() if path.is_file() else ""
+
+
 def _choose_image() -> str:
+    version = es_version()
     image = os.environ.get("SESSIONWATCH_ES_IMAGE", "").strip()
-    if not image and IMAGE_CHOICE_FILE.is_file():
-        image = IMAGE_CHOICE_FILE.read_text(encoding="utf-8").strip()
-    image = image or DEFAULT_IMAGE
-    os.environ["SESSIONWATCH_ES_IMAGE"] = image  # read by docker-compose.yml
+    image = image or _read(REPO_ROOT / f".sessionwatch-es-image-{version}")
+    if not image:
+        legacy = _read(IMAGE_CHOICE_FILE)  # the default version's image
+        image = legacy if legacy.endswith(f":{version}") else ""
+    image = image or f"elasticsearch:{version}"
+    os.environ["SESSIONWATCH_ES_IMAGE"] = image  # read by docker-compose.yml and node helpers
     return image
 
 

@@ -27,8 +27,8 @@ from elasticsearch import ApiError, AuthorizationException, Elasticsearch
 from sessionwatch.bulk import index_documents
 from sessionwatch.deploy.roles import CONFIG_INDEX, RUNNER_ROLE
 from sessionwatch.enrichers import ProfileRegistry
-from sessionwatch.harness import create_events_index, enrich_fixture
-from sessionwatch.indices import ALERTS_INDEX, AUDIT_INDEX, STATE_INDEX
+from sessionwatch.harness import enrich_fixture
+from sessionwatch.indices import ALERTS_INDEX, AUDIT_INDEX, STATE_INDEX, create_events_index
 
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = REPO / "docker-compose.security.yml"

@@ -72,6 +72,9 @@ def _query_and_expected(fact: Fact, values: list[Any]) -> tuple[dict[str, Any], 
         network = ipaddress.ip_network(f"{first}/{24 if first.version == 4 else 64}", strict=False)
         expected = sum(1 for v in values if ipaddress.ip_address(v) in network)
         return {"term": {name: str(network)}}, expected
+    if any(isinstance(v, list) for v in values):  # a keyword array: a document matches any item
+        common = Counter(item for v in values for item in v).most_common(1)[0][0]
+        return {"terms": {name: [common]}}, sum(1 for v in values if common in v)
     common, count = Counter(values).most_common(1)[0]
     return {"terms": {name: [common]}}, count
 

@@ -25,6 +25,7 @@ import pytest
 from elasticsearch import Elasticsearch
 
 from sessionwatch.bulk import BulkReport, index_documents
+from sessionwatch.es import Backoff
 from tests.hardening.nodes import FaultyProxy, OwnNode, docker_problem
 
 PORT = 19280
@@ -166,8 +167,9 @@ def test_bulk_rejections_are_retried_until_indexed(node: OwnNode) -> None:
         failed=[f for r in reports.values() for f in r.failed],
     )
     record("429 rejections", total, rejected_by_node=rejected)
+    # the node counted rejections, and every document still arrived exactly once: the client's
+    # streaming_bulk retried the rejected ones (its per-item retries are not counted by us)
     assert rejected > 0, "the tiny write queue rejected nothing: no fault was injected"
-    assert total.retried > 0
     assert total.ok, total.failed[:3]
     assert_exactly_once(node, index, dict.fromkeys(batches, 2_000))
 
@@ -217,7 +219,12 @@ def test_unreachable_node_is_reported_not_raised(node: OwnNode) -> None:
     try:
         client = client_for(proxy.url, max_retries=0, request_timeout=1)
         report = index_documents(
-            client, "faults-never", documents(1_200), chunk_size=500, max_retries=2, refresh=False
+            client,
+            "faults-never",
+            documents(1_200),
+            chunk_size=500,
+            policy=Backoff(base=0.1, cap=0.5, give_up_after=3.0),
+            refresh=False,
         )
     finally:
         proxy.close()

@@ -24,11 +24,11 @@ from hypothesis import strategies as st
 
 from sessionwatch.bulk import index_documents
 from sessionwatch.enrichers import Engine, ProfileRegistry, discover_enrichers
-from sessionwatch.evaluate import evaluate
-from sessionwatch.harness import create_events_index
+from sessionwatch.indices import create_events_index
 from sessionwatch.renderer import Window
 from sessionwatch.rules import load_rule_file
 from sessionwatch.rules.model import Rule, ScopeFilter
+from sessionwatch.runner.evaluation import evaluate_window
 from tests.hardening.hostile import hostile_text
 
 IDLE_RULE = Path(__file__).resolve().parents[2] / "rules/pack/session_idle_timeout/pci-dss-idle-15m.yml"
@@ -37,6 +37,13 @@ START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 # keyword fields keep values up to 1024 characters (ignore_above); stay well inside that
 values = hostile_text(max_size=40).filter(lambda v: v.strip() != "" and len(v) <= 300)
+
+
+def _alerts(
+    client: Elasticsearch, rule: Rule, index: str, window: Window, page_size: int = 1000
+) -> list[dict[str, Any]]:
+    """Every alert of ``rule`` over ``window``: the one evaluation path, all pages."""
+    return evaluate_window(client, rule, index, window, max_pages=None, page_size=page_size).alerts
 
 
 @pytest.fixture(scope="module")
@@ -101,13 +108,13 @@ def test_hostile_event_values_match_literally(
     rule = load_rule_file(IDLE_RULE)
     window = Window(START.isoformat(), (START + timedelta(hours=1)).isoformat())
 
-    everyone = evaluate(es, scoped(rule, dataset), events_index, window)
+    everyone = _alerts(es, scoped(rule, dataset), events_index, window)
     assert len(everyone) == 2  # both sessions break the rule
 
     wanted = {"user.name": user, "url.path": path, "sessionwatch.session.id": session, "source.ip": ip}
     for field, value in wanted.items():  # each hostile value alone selects exactly its session
-        (alert,) = evaluate(es, scoped(rule, dataset, **{field: value}), events_index, window)
+        (alert,) = _alerts(es, scoped(rule, dataset, **{field: value}), events_index, window)
         assert alert["sessionwatch"]["session"]["id"] == session
-    (alert,) = evaluate(es, scoped(rule, dataset, **wanted), events_index, window)
+    (alert,) = _alerts(es, scoped(rule, dataset, **wanted), events_index, window)
     assert alert["user"]["name"] == user
     assert alert["sessionwatch"]["session"]["id"] == session

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import re
 import subprocess
 import sys
 from pathlib import Path
-from types import MappingProxyType
 
 import pytest
 from elasticsearch import Elasticsearch
@@ -42,7 +40,7 @@ def test_threshold_comes_from_the_rule(es: Elasticsearch, idle_rule_path: Path) 
     rule = load_rule_file(idle_rule_path)
     case = _case(rule, "gap-20m-then-accepted")
     assert run_case(es, rule, case, ProfileRegistry.discover()).passed
-    relaxed = dataclasses.replace(rule, params=MappingProxyType({"idle_timeout": "30m"}))
+    relaxed = rule.with_params({"idle_timeout": "30m"})
     result = run_case(es, relaxed, case, ProfileRegistry.discover())
     assert result.error is None
     assert result.alerts == []

@@ -1,41 +1,141 @@
-"""Kibana detection rules against the real node: every rule's filter is a query the events
-mapping accepts, and threshold fields are aggregatable there (no Kibana here: the import format
-itself is checked by the schema in the unit tests)."""
+"""Kibana detection rules replayed on the real node: for every fixture case of every rule, the
+search Kibana would run for the rule gives the same verdict as ``detect``.
+
+No Kibana here, so the replay builds the search the way Kibana's detection engine does for a
+``query`` / ``threshold`` rule whose KQL query is empty and whose condition is one custom
+filter: ``bool.filter`` = [the execution's window ``@timestamp`` gte ``from`` lte ``to``,
+``match_all`` (the empty KQL query), the filter's ``query`` verbatim]. A scheduled execution at
+the case's time ``at`` has the window ``[at - from, at]``. Query rules: every hit is an alert
+(then suppressed per ``alert_suppression.group_by``); threshold rules: a terms aggregation on
+``threshold.field`` with ``min_doc_count`` = ``threshold.value`` and, if given, buckets whose
+``cardinality`` reaches its value. The KQL/Lucene parser itself is never needed: the query
+string is empty, and that is checked.
+"""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from datetime import timedelta
+from typing import Any
 
 import pytest
 from elasticsearch import Elasticsearch
 
-from sessionwatch.harness import create_events_index
+from sessionwatch.alerts import alert_key
+from sessionwatch.bulk import document_id, index_documents
+from sessionwatch.enrichers import ProfileRegistry
+from sessionwatch.enrichers.events import get_path
+from sessionwatch.fixtures_root import fixture_path
+from sessionwatch.harness import enrich_fixture
+from sessionwatch.indices import create_events_index
+from sessionwatch.renderer import Window
 from sessionwatch.renderer.kibana import render_kibana_rule
 from sessionwatch.rule_sources import Selection, load_selected
 from sessionwatch.rules import Rule
+from sessionwatch.rules.alert_shapes import SHAPES, Shape
+from sessionwatch.rules.durations import parse_duration
+from sessionwatch.rules.model import RuleCase
+from sessionwatch.runner.evaluation import evaluate_window
 
 RULES = load_selected([], include_deprecated=False, selection=Selection.AS_WRITTEN)
+CASES = [(rule, case) for rule in RULES for case in rule.tests]
+PROFILES = ProfileRegistry.discover()
 
 
-@pytest.fixture(scope="module")
-def events_index(es: Elasticsearch) -> Iterator[str]:
-    name = f"sw-kibana-events-{uuid.uuid4().hex[:12]}"
+def _iso(moment: Any) -> str:
+    return str(moment.isoformat().replace("+00:00", "Z"))
+
+
+def kibana_search(doc: Mapping[str, Any], start: str, end: str) -> dict[str, Any]:
+    """The query Kibana's detection engine runs for ``doc`` over one execution's window."""
+    assert doc["query"] == ""
+    assert doc["language"] in {"kuery", "lucene"}
+    active = [f["query"] for f in doc["filters"] if not f["meta"]["disabled"]]
+    assert all(not f["meta"]["negate"] for f in doc["filters"])
+    window = {"range": {"@timestamp": {"gte": start, "lte": end, "format": "strict_date_optional_time"}}}
+    return {"bool": {"filter": [window, {"bool": {"filter": [{"match_all": {}}, *active]}}]}}
+
+
+def kibana_verdict(es: Elasticsearch, index: str, doc: Mapping[str, Any], at: Any) -> set[str]:
+    """What Kibana alerts on at ``at``: event ids (query rule) or group values (threshold rule)."""
+    reach = parse_duration(doc["from"].removeprefix("now-"))
+    query = kibana_search(doc, _iso(at - timedelta(seconds=reach)), _iso(at))
+    if doc["type"] == "query":
+        hits = es.search(index=index, query=query, size=10_000, sort=["_doc"])["hits"]["hits"]
+        return {str(get_path(h["_source"], "sessionwatch.event.id")) for h in hits}
+    threshold = doc["threshold"]
+    (field,) = threshold["field"]
+    terms: dict[str, Any] = {"field": field, "size": 10_000, "min_doc_count": threshold["value"]}
+    aggs: dict[str, Any] = {"groups": {"terms": terms}}
+    cardinality = threshold.get("cardinality") or []
+    if cardinality:
+        aggs["groups"]["aggs"] = {"distinct": {"cardinality": {"field": cardinality[0]["field"]}}}
+    response = es.search(index=index, query=query, size=0, aggs=aggs)
+    buckets = response["aggregations"]["groups"]["buckets"]
+    return {
+        str(b["key"]) for b in buckets if not cardinality or b["distinct"]["value"] >= cardinality[0]["value"]
+    }
+
+
+def detect_verdict(rule: Rule, doc: Mapping[str, Any], alerts: list[dict[str, Any]]) -> set[str]:
+    """The same projection of ``detect``'s alerts: event ids, or the entity each alert is about."""
+    if doc["type"] == "query":
+        return {str(alert_key(a)[1]) for a in alerts}
+    shape = SHAPES[rule.kind]
+    if shape is Shape.SESSIONS:
+        return {str(get_path(a, "sessionwatch.session.id")) for a in alerts}
+    if shape is Shape.ACTORS:
+        return {str(get_path(a, "user.name")) for a in alerts}
+    return {str(get_path(a, "sessionwatch.evidence.facts")["sessionwatch.token.id"]) for a in alerts}
+
+
+@pytest.fixture
+def case_index(es: Elasticsearch) -> Iterator[str]:
+    name = f"sw-kibana-replay-{uuid.uuid4().hex[:12]}"
     create_events_index(es, name)
     yield name
     es.indices.delete(index=name, ignore_unavailable=True)
 
 
-@pytest.mark.parametrize("rule", RULES, ids=[r.name for r in RULES])
-def test_filter_and_threshold_fit_the_events_mapping(
-    es: Elasticsearch, events_index: str, rule: Rule
+@pytest.mark.parametrize(("rule", "case"), CASES, ids=[f"{r.name}/{c.name}" for r, c in CASES])
+def test_kibana_search_gives_the_verdict_of_detect(
+    es: Elasticsearch, case_index: str, rule: Rule, case: RuleCase
 ) -> None:
-    doc = render_kibana_rule(rule)
-    (kibana_filter,) = doc["filters"]
-    checked = es.indices.validate_query(index=events_index, query=kibana_filter["query"], explain=True)
+    docs = enrich_fixture(fixture_path(rule, case), PROFILES, case.profile)
+    report = index_documents(es, case_index, ((document_id(d), d) for d in docs))
+    assert report.ok, report.failed
+    doc = render_kibana_rule(rule, PROFILES)
+    alerts = evaluate_window(
+        es,
+        rule,
+        case_index,
+        Window(_iso(case.at - timedelta(seconds=rule.schedule.lookback_seconds)), _iso(case.at)),
+        max_pages=None,
+    ).alerts
+    expected = detect_verdict(rule, doc, alerts)
+    assert kibana_verdict(es, case_index, doc, case.at) == expected
+    # detect itself agrees with the case (else the comparison above proves little)
+    assert len(alerts) == len(case.expect)
+    if doc["type"] == "query" and alerts:  # suppression folds one run's alerts per session
+        (group,) = doc["alert_suppression"]["group_by"]
+        assert group == "sessionwatch.session.id"
+        assert {alert_key(a)[0] for a in alerts} <= {str(get_path(d, group)) for d in docs}
+
+
+def test_replay_covers_every_case_of_the_pack() -> None:
+    assert len(CASES) == sum(len(r.tests) for r in RULES) > 100
+    kinds = {render_kibana_rule(r, PROFILES)["type"] for r in RULES}
+    assert kinds == {"query", "threshold"}
+
+
+@pytest.mark.parametrize("rule", RULES, ids=[r.name for r in RULES])
+def test_threshold_fields_are_aggregatable(es: Elasticsearch, case_index: str, rule: Rule) -> None:
+    doc = render_kibana_rule(rule, PROFILES)
+    checked = es.indices.validate_query(index=case_index, query=doc["filters"][0]["query"], explain=True)
     assert checked["valid"], checked
     if doc["type"] == "threshold":
         fields = [*doc["threshold"]["field"], *(c["field"] for c in doc["threshold"].get("cardinality", []))]
-        caps = es.field_caps(index=events_index, fields=fields)["fields"]
+        caps = es.field_caps(index=case_index, fields=fields)["fields"]
         for field in fields:
             assert any(spec["aggregatable"] for spec in caps[field].values()), field

@@ -7,7 +7,6 @@ import dataclasses
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any
 
 import pytest
@@ -15,14 +14,21 @@ from elasticsearch import Elasticsearch
 
 from sessionwatch.bulk import index_documents
 from sessionwatch.enrichers import ProfileRegistry, events_mapping
-from sessionwatch.evaluate import evaluate
 from sessionwatch.harness import CaseResult, enrich_fixture, run_case
 from sessionwatch.renderer import Window
 from sessionwatch.rules import Rule, RuleCase, format_duration, load_rules, parse_duration
+from sessionwatch.runner.evaluation import evaluate_window
 
 PACK = Path(__file__).resolve().parents[2] / "rules" / "pack"
 RULES = load_rules([PACK])
 CASES = [(rule, case) for rule in RULES for case in rule.tests]
+
+
+def _alerts(
+    client: Elasticsearch, rule: Rule, index: str, window: Window, page_size: int = 1000
+) -> list[dict[str, Any]]:
+    """Every alert of ``rule`` over ``window``: the one evaluation path, all pages."""
+    return evaluate_window(client, rule, index, window, max_pages=None, page_size=page_size).alerts
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +53,7 @@ NOT_WEAKENABLE = frozenset({"anchor"})
 
 
 def _with_params(rule: Rule, params: dict[str, Any]) -> Rule:
-    return dataclasses.replace(rule, params=MappingProxyType(params))
+    return rule.with_params(params)
 
 
 def _is_duration(value: Any) -> bool:
@@ -181,15 +187,14 @@ def test_composite_results_are_paged_and_ids_are_deterministic(
 ) -> None:
     rule = next(r for r in RULES if r.name == "session-ip-outside-ranges")
     window = Window("2026-06-01T09:00:00Z", "2026-06-01T10:00:00Z")
-    paged = evaluate(es, rule, outside_sessions, window, page_size=2)
-    whole = evaluate(es, rule, outside_sessions, window)
+    paged = _alerts(es, rule, outside_sessions, window, page_size=2)
+    whole = _alerts(es, rule, outside_sessions, window)
     assert [a["sessionwatch"]["session"]["id"] for a in paged] == [f"sess-{n}" for n in range(5)]
     assert [a["event"]["id"] for a in paged] == [a["event"]["id"] for a in whole]
     assert len({a["event"]["id"] for a in paged}) == 5
-    other_window = evaluate(
-        es, rule, outside_sessions, Window("2026-06-01T08:00:00Z", "2026-06-01T10:00:00Z")
-    )
-    assert {a["event"]["id"] for a in other_window}.isdisjoint({a["event"]["id"] for a in whole})
+    other_window = _alerts(es, rule, outside_sessions, Window("2026-06-01T08:00:00Z", "2026-06-01T10:00:00Z"))
+    # an alert's id is the finding's, not the window's: a wider window names the same alerts
+    assert {a["event"]["id"] for a in other_window} == {a["event"]["id"] for a in whole}
     first = whole[0]
     assert first["rule"]["category"] == "session_ip_binding"
     assert first["sessionwatch"]["evidence"]["event_ids"] == ["s0-0"]
@@ -202,10 +207,10 @@ def test_account_alert_lists_its_sessions(es: Elasticsearch, outside_sessions: s
     """One account with five sessions: one alert naming the account (no session), the count and
     the session ids as evidence."""
     rule = next(r for r in RULES if r.name == "org-concurrent-sessions")
-    crowded = dataclasses.replace(rule, params=MappingProxyType({**rule.params, "max_sessions": 0}))
+    crowded = rule.with_params({**rule.params, "max_sessions": 0})
     window = Window("2026-06-01T09:00:00Z", "2026-06-01T09:10:00Z")
-    alerts = evaluate(es, crowded, outside_sessions, window)
+    alerts = _alerts(es, crowded, outside_sessions, window)
     assert [a["user"]["name"] for a in alerts] == [f"user-{n}" for n in range(5)]
     assert "session" not in alerts[0]["sessionwatch"]
     assert alerts[0]["sessionwatch"]["evidence"]["counts"]["session_ids"] == ["sess-0"]
-    assert evaluate(es, rule, outside_sessions, window) == []
+    assert _alerts(es, rule, outside_sessions, window) == []

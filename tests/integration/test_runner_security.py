@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from elasticsearch import ApiError, Elasticsearch
+from elasticsearch import ApiError, AuthenticationException, Elasticsearch
 
 from sessionwatch.deploy.roles import RUNNER_ROLE
 from sessionwatch.indices import ALERTS_INDEX, AUDIT_INDEX, STATE_INDEX
@@ -78,7 +78,12 @@ def test_runner_role_is_enough_for_the_runner(node: OwnNode, tmp_path: Path) -> 
         node.exec("sh", "-c", "cat > config/roles.yml", stdin=yaml.safe_dump(file_role))
         node.exec("elasticsearch-users", "useradd", "sw-runner", "-p", runner_password, "-r", RUNNER_ROLE)
     runner = Elasticsearch(node.url, basic_auth=("sw-runner", runner_password), request_timeout=30)
-    wait_for(lambda: RUNNER_ROLE in runner.security.authenticate()["roles"], 60, "the runner user")
+    wait_for(  # a file user is picked up within seconds: 401 until then
+        lambda: RUNNER_ROLE in runner.security.authenticate()["roles"],
+        60,
+        "the runner user",
+        also=(AuthenticationException,),
+    )
 
     receiver = Receiver()
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(receiver))

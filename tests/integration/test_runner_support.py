@@ -26,10 +26,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from elasticsearch import Elasticsearch
+from elastic_transport import TransportError
+from elasticsearch import ApiError, Elasticsearch
 
 from sessionwatch.enrichers import Engine, ProfileRegistry, discover_enrichers
 from sessionwatch.indices import index_templates
+from sessionwatch.rules.errors import ElasticsearchUnavailable
 
 REPO = Path(__file__).resolve().parents[2]
 CLI = Path(sys.executable).with_name("sessionwatch")
@@ -190,16 +192,40 @@ def start_cli(args: Sequence[str], env: dict[str, str], cwd: Path, log: Path) ->
     return subprocess.Popen([str(CLI), *args], env=env, cwd=cwd, stdout=handle, stderr=subprocess.STDOUT)
 
 
-def wait_for(predicate: Any, timeout: float, what: str, pause: float = 0.2) -> None:
+# Answers of a node that is starting, restarting or busy: worth asking again.
+TRANSIENT_STATUSES = frozenset({429, 502, 503, 504})
+
+
+def transient(exc: BaseException) -> bool:
+    """Whether ``exc`` is a node not answering yet (connection refused or reset, timeout, 429/5xx
+    while recovering), rather than a mistake that asking again cannot fix."""
+    if isinstance(exc, ApiError):
+        return exc.meta.status in TRANSIENT_STATUSES
+    return isinstance(exc, TransportError | ElasticsearchUnavailable)
+
+
+def wait_for(
+    predicate: Any,
+    timeout: float,
+    what: str,
+    pause: float = 0.2,
+    also: tuple[type[BaseException], ...] = (),
+) -> None:
+    """Poll ``predicate`` until it is true. Transient errors (and the ``also`` types) mean "not
+    yet"; any other exception fails the test at once. A timeout names the last error seen."""
     deadline = time.monotonic() + timeout
+    last: BaseException | None = None
     while time.monotonic() < deadline:
         try:
             if predicate():
                 return
-        except Exception:  # the node may be restarting
-            pass
+        except Exception as exc:
+            if not (transient(exc) or isinstance(exc, also)):
+                raise
+            last = exc
         time.sleep(pause)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+    seen = f" (last error: {last!r})" if last is not None else ""
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}{seen}")
 
 
 def count(client: Elasticsearch, index: str) -> int:

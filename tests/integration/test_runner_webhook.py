@@ -101,6 +101,7 @@ def _run(
     env = cli_env(
         es_url,
         SESSIONWATCH_WEBHOOK_URL=f"http://127.0.0.1:{receiver.port}/revoke",
+        SESSIONWATCH_WEBHOOK_ALLOW_HTTP_LOOPBACK="1",  # plain http to loopback is opt-in
         SESSIONWATCH_WEBHOOK_AUTHORIZATION=f"Bearer {secret}",
     )
     result = run_cli(names.run_args(*WINDOW, "--terminate", "generic", *extra), env, tmp_path)

@@ -24,15 +24,15 @@ from elasticsearch import Elasticsearch
 
 from sessionwatch.bulk import index_documents
 from sessionwatch.enrichers import ProfileRegistry
-from sessionwatch.evaluate import evaluate
 from sessionwatch.fixtures_root import fixture_path
-from sessionwatch.harness import create_events_index, enrich_fixture
-from sessionwatch.indices import alerts_mapping
+from sessionwatch.harness import enrich_fixture
+from sessionwatch.indices import alerts_mapping, create_events_index
 from sessionwatch.renderer import Window
 from sessionwatch.renderer.watcher import WatchOptions, render_watch
 from sessionwatch.renderer.webhooks import inject
 from sessionwatch.rule_sources import Selection, load_selected
 from sessionwatch.rules import RenderError, Rule, RuleCase, load_rule_file
+from sessionwatch.runner.evaluation import evaluate_window
 from sessionwatch.watch_dryrun import DryRunResult, bulk_documents, dry_run
 
 REPO = Path(__file__).resolve().parents[2]
@@ -42,6 +42,13 @@ ENV = {
     "SESSIONWATCH_WATCHER_ES_USERNAME": "sessionwatch_alerts",
     "SESSIONWATCH_WATCHER_ES_PASSWORD": "not-a-real-password",
 }
+
+
+def _alerts(
+    client: Elasticsearch, rule: Rule, index: str, window: Window, page_size: int = 1000
+) -> list[dict[str, Any]]:
+    """Every alert of ``rule`` over ``window``: the one evaluation path, all pages."""
+    return evaluate_window(client, rule, index, window, max_pages=None, page_size=page_size).alerts
 
 
 def _watchable(rule: Rule) -> bool:
@@ -108,7 +115,7 @@ def test_dry_run_equals_detect(es: Elasticsearch, events_index: str, rule: Rule,
     docs = enrich_fixture(fixture_path(rule, case), ProfileRegistry.discover(), case.profile)
     _load(es, events_index, docs)
     window = Window(_iso(case.at - timedelta(seconds=rule.schedule.lookback_seconds)), _iso(case.at))
-    expected = evaluate(es, rule, events_index, window)
+    expected = _alerts(es, rule, events_index, window)
 
     result = dry_run(es, _watch_on(rule, events_index), case.at)
 
@@ -189,7 +196,7 @@ def test_values_from_logs_stay_values(es: Elasticsearch, events_index: str) -> N
         doc["user"] = {"name": HOSTILE}
         doc["sessionwatch"]["session"]["id"] = HOSTILE
     _load(es, events_index, docs)
-    expected = evaluate(es, rule, events_index, Window("2026-03-02T09:00:00Z", "2026-03-02T10:00:00Z"))
+    expected = _alerts(es, rule, events_index, Window("2026-03-02T09:00:00Z", "2026-03-02T10:00:00Z"))
     assert len(expected) == 1
 
     result = dry_run(es, _watch_on(rule, events_index), rule.tests[0].at)
@@ -211,7 +218,7 @@ def test_termination_webhook_is_called_once_per_hit(es: Elasticsearch, events_in
     scoped = dataclasses.replace(rule, scope=dataclasses.replace(rule.scope, index=events_index))
     env = {**ENV, "SESSIONWATCH_OKTA_DOMAIN": "example.okta.com", "SESSIONWATCH_OKTA_API_TOKEN": "okta-token"}
     watch = inject(render_watch(scoped, WatchOptions(terminate="okta")), env)
-    expected = evaluate(es, rule, events_index, Window("2026-03-02T09:00:00Z", "2026-03-02T10:00:00Z"))
+    expected = _alerts(es, rule, events_index, Window("2026-03-02T09:00:00Z", "2026-03-02T10:00:00Z"))
 
     result = dry_run(es, watch, rule.tests[0].at)
 

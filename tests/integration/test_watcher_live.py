@@ -16,8 +16,8 @@ from elasticsearch import ApiError, Elasticsearch
 
 from sessionwatch.bulk import index_documents
 from sessionwatch.enrichers import ProfileRegistry
-from sessionwatch.harness import create_events_index, enrich_fixture
-from sessionwatch.indices import alerts_mapping
+from sessionwatch.harness import enrich_fixture
+from sessionwatch.indices import alerts_mapping, create_events_index
 from sessionwatch.renderer.watcher import WatchOptions, render_watch
 from sessionwatch.renderer.webhooks import inject
 from sessionwatch.rules import load_rule_file

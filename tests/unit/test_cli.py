@@ -5,6 +5,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+from sessionwatch.rules import load_rules
+
+REPO = Path(__file__).resolve().parents[2]
+PACK = REPO / "rules" / "pack"
+
 
 def run(*args: str, cwd: Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
@@ -37,10 +42,12 @@ def test_validate_reports_every_mistake_without_traceback(tmp_path: Path) -> Non
     ]
 
 
-def test_missing_rule_path_is_reported(tmp_path: Path) -> None:
-    result = run("validate", str(tmp_path / "nope.yml"), cwd=tmp_path)
-    assert result.returncode == 1
-    assert f"{tmp_path / 'nope.yml'}: no such file" in result.stderr
+def test_missing_rule_path_is_a_usage_error(tmp_path: Path) -> None:
+    for command in ("validate", "coverage", "render --target query --out out"):
+        result = run(*command.split(), str(tmp_path / "nope.yml"), cwd=tmp_path)
+        assert result.returncode == 2, command
+        assert f"error: {tmp_path / 'nope.yml'}: no such file or directory" in result.stderr
+        assert "Traceback" not in result.stderr
 
 
 def test_enrich_writes_dead_letter_and_counts(tmp_path: Path) -> None:
@@ -74,5 +81,10 @@ def test_unreachable_elasticsearch_is_an_environment_error(tmp_path: Path) -> No
 def test_render_to_directory(tmp_path: Path) -> None:
     result = run("render", "--target", "query", "--out", str(tmp_path / "out"), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    body = json.loads((tmp_path / "out" / "query" / "nist-63b-r4-aal2-idle-1h.json").read_text())
-    assert "query" in body
+    written = sorted((tmp_path / "out" / "query").iterdir())
+    shipped = {f"{r.name}.json" for r in load_rules([PACK])}
+    assert "nist-63b-r4-aal2-idle-1h.json" in {p.name for p in written}
+    assert {p.name for p in written} <= shipped
+    for path in written:  # each file is exactly what render() gives for that rule
+        golden = REPO / "tests" / "golden" / "query" / path.name
+        assert json.loads(path.read_text()) == json.loads(golden.read_text(encoding="utf-8")), path.name

@@ -11,12 +11,18 @@ from elasticsearch import Elasticsearch
 from sessionwatch.deploy.cluster import apply
 from sessionwatch.deploy.desired import desired
 from sessionwatch.deploy.model import Action, Deployed, Kind, Resource, content_hash, plan
-from sessionwatch.deploy.roles import ALERT_WRITER_ROLE, RUNNER_ROLE, WATCH_OWNER_ROLE, roles
+from sessionwatch.deploy.roles import (
+    ALERT_WRITER_ROLE,
+    RUNNER_ROLE,
+    RUNNER_TERMINATION_ROLE,
+    WATCH_OWNER_ROLE,
+    roles,
+)
 from sessionwatch.rules import RenderError, load_rule_file
 
 
 def _rule(name: str, version: int = 1) -> Resource:
-    return Resource(Kind.RUNNER_RULE, name, {"name": name, "version": version})
+    return Resource(Kind.RUNNER_RULE, name, {"owner": "p", "name": name, "version": version})
 
 
 def test_add_keep_change() -> None:
@@ -38,24 +44,32 @@ def test_second_run_says_no_changes() -> None:
 
 
 def test_rules_leave_only_with_prune_and_templates_never() -> None:
+    here = _rule("here")
     deployed = [
-        Deployed(Kind.RUNNER_RULE, "gone", "h"),
-        Deployed(Kind.WATCH, "sessionwatch-gone", "h"),
+        Deployed(Kind.RUNNER_RULE, "here", here.hash, owner="p"),
+        Deployed(Kind.RUNNER_RULE, "gone", "h", owner="p"),
+        Deployed(Kind.WATCH, "sessionwatch-gone", "h", owner="p"),
         Deployed(Kind.INDEX_TEMPLATE, "old-template", "h"),
         Deployed(Kind.ROLE, "old-role", "h"),
+        Deployed(Kind.RUNNER_RULE, "other-pack", "h", owner="other"),  # another pack's entry
+        Deployed(Kind.RUNNER_RULE, "unrecorded", "h"),  # deployed before owners were recorded
     ]
-    kept = plan([], deployed, prune=False)
+    kept = plan([here], deployed, prune=False)
     assert {c.name: c.action for c in kept.changes} == {
+        "here": Action.KEEP,
         "gone": Action.ORPHAN,
         "sessionwatch-gone": Action.ORPHAN,
     }
     assert kept.pending() == []
     assert "! runner_rule gone  (no longer in the pack; kept: --prune removes it)" in kept.lines()
-    pruned = plan([], deployed, prune=True)
+    pruned = plan([here], deployed, prune=True)
     assert {c.name: c.action for c in pruned.changes} == {
+        "here": Action.KEEP,
         "gone": Action.REMOVE,
         "sessionwatch-gone": Action.REMOVE,
     }
+    assert "note: runner_rule other-pack belongs to other: left alone" in pruned.lines()
+    assert "note: runner_rule unrecorded belongs to an unknown owner: left alone" in pruned.lines()
 
 
 def test_change_shows_a_unified_diff_of_the_recorded_body() -> None:
@@ -94,7 +108,11 @@ def test_watcher_roles(idle_rule_path: Path) -> None:
     rendered = roles([load_rule_file(idle_rule_path)], "watcher")
     assert set(rendered) == {WATCH_OWNER_ROLE, ALERT_WRITER_ROLE}
     assert rendered[ALERT_WRITER_ROLE]["indices"] == [
-        {"names": ["sessionwatch-alerts-*"], "privileges": ["create_doc", "create_index"]}
+        {
+            "names": ["sessionwatch-alerts-*"],
+            "privileges": ["create_doc", "create_index"],
+            "allow_restricted_indices": False,
+        }
     ]
     assert rendered[WATCH_OWNER_ROLE]["cluster"] == ["manage_watcher", "monitor"]
 
@@ -113,7 +131,7 @@ def test_desired_watches_skip_rules_a_watch_cannot_express(
     assert wanted.notes[0].startswith("! concurrent: not deployable as a watch")
     runner = desired([concurrent], "runner", with_roles=True)
     assert [r.kind for r in runner.resources].count(Kind.RUNNER_RULE) == 1
-    assert [r.name for r in runner.resources if r.kind is Kind.ROLE] == [RUNNER_ROLE]
+    assert [r.name for r in runner.resources if r.kind is Kind.ROLE] == [RUNNER_ROLE, RUNNER_TERMINATION_ROLE]
 
 
 def test_missing_watch_secrets_stop_the_deploy_before_any_write(idle_rule_path: Path) -> None:

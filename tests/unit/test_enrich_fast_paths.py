@@ -46,7 +46,6 @@ def _enrich(lines: list[str], workers: int = 1, **options: Any) -> list[str]:
 
 
 def _stdlib_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(engine_module, "loads", json.loads)
     monkeypatch.setattr(
         engine_module, "dumps_compact", lambda doc: json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
     )
@@ -69,20 +68,18 @@ def test_orjson_output_is_byte_identical_to_the_standard_library(monkeypatch: py
 )
 def test_facts_are_written_as_the_standard_library_writes_them(value: Any) -> None:
     doc = {"session": {"age_seconds": value, "note": 'é\u2028\x1f"\\'}, "list": [None, value]}
-    assert jsonio.dumps_compact(doc) == json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
+    try:
+        expected = json.dumps(doc, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    except ValueError:  # NaN and infinities are refused, as before
+        with pytest.raises(ValueError, match="not JSON compliant"):
+            jsonio.dumps_compact(doc)
+        return
+    assert jsonio.dumps_compact(doc) == expected
 
 
 def test_a_lone_surrogate_is_written_as_the_standard_library_writes_it() -> None:
     doc = {"a": "\ud800"}
     assert jsonio.dumps_compact(doc) == json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
-
-
-@pytest.mark.parametrize(
-    "text", ['{"a": NaN}', '{"a": 1e400}', '{"a": "\\ud800"}', '{"a": 1, "a": 2, "b": 3}'], ids=repr
-)
-def test_what_orjson_refuses_is_parsed_as_the_standard_library_parses_it(text: str) -> None:
-    got, expected = jsonio.loads(text), json.loads(text)
-    assert repr(got) == repr(expected)
 
 
 def test_an_integer_beyond_64_bits_read_as_an_id_stays_an_integer() -> None:
@@ -142,8 +139,9 @@ def test_an_enricher_whose_facts_nobody_reads_is_not_run() -> None:
     outputs = list(engine_module.Engine(profiles, enrichers, options=wanted).process([line]))
     assert outputs[0].facts is not None
     assert outputs[0].facts["session"]["age_seconds"] == 0
-    with pytest.raises(RuntimeError, match="nobody reads"):
-        list(engine_module.Engine(profiles, enrichers).process([line]))
+    everything = list(engine_module.Engine(profiles, enrichers).process([line]))
+    assert everything[0].dead is not None  # run when every fact is wanted: the event fails
+    assert "nobody reads" in everything[0].dead.reason
 
 
 def _leaves(facts: dict[str, Any]) -> dict[str, Any]:

@@ -77,6 +77,9 @@ def sample_outputs() -> list[dict[str, Any]]:
             ("2030-01-01T10:01:00Z", "geo-2", "203.0.113.7"),
         )
     ]
+    lines.append(  # a field Elasticsearch would refuse: repaired and recorded
+        json.dumps({"@timestamp": "2030-01-01T10:03:00Z", "event": {"id": "rp-1"}, "client": {"ip": "-"}})
+    )
     with tempfile.TemporaryDirectory() as folder:
         _, outs = run(lines, reorder_window=0.0, enricher_options=write_geoip_databases(Path(folder)))
     return [o.doc for o in outs if o.doc is not None and "sessionwatch" in o.doc]

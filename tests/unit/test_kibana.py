@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -11,13 +14,22 @@ import pytest
 from sessionwatch.renderer import Window, render, render_query
 from sessionwatch.renderer.kibana import render_kibana_rule, to_ndjson
 from sessionwatch.renderer.watcher import schema_errors
+from sessionwatch.rule_sources import load_selected
 from sessionwatch.rules import RenderError, load_rule_file
 
+CLI = Path(sys.executable).with_name("sessionwatch")
 
-def test_event_rule_is_a_query_rule_with_the_dsl_as_filter(idle_rule_path: Path) -> None:
+
+def test_event_rule_is_a_query_rule_with_the_dsl_without_its_window_as_filter(idle_rule_path: Path) -> None:
     rule = load_rule_file(idle_rule_path)
     doc = render_kibana_rule(rule)
-    expected_query = render_query(rule, Window.trailing(rule))["query"]
+    full = render_query(rule, Window.trailing(rule))["query"]
+    window = {"range": {"@timestamp": {"gte": "now-1h", "lt": "now"}}}
+    assert window in full["bool"]["filter"]
+    expected_query = {
+        **full,
+        "bool": {**full["bool"], "filter": [c for c in full["bool"]["filter"] if c != window]},
+    }
     assert doc["type"] == "query"
     assert doc["query"] == ""
     assert doc["language"] == "kuery"
@@ -81,6 +93,55 @@ def test_concurrency_is_a_threshold_rule_with_cardinality(
         "value": 1,
         "cardinality": [{"field": "sessionwatch.session.id", "value": 4}],
     }
+    # the `within` narrowing is Kibana's `from`, not a now-range in the filter
+    assert doc["from"] == "now-1h"
+    assert "now" not in json.dumps(doc["filters"])
+    assert doc["alert_suppression"] == {"duration": {"value": 1, "unit": "h"}}
+
+
+def test_within_shorter_than_the_lookback_sets_from(
+    tmp_path: Path, idle_rule_data: dict[str, Any], write_rule: Any
+) -> None:
+    idle_rule_data.update(kind="session_concurrency", params={"max_sessions": 3, "within": "15m"})
+    doc = render_kibana_rule(load_rule_file(write_rule(tmp_path, idle_rule_data)))
+    assert doc["from"] == "now-15m"
+
+
+def test_no_rule_of_the_pack_keeps_now_in_its_filters() -> None:
+    rules = load_selected([], include_deprecated=False)
+    for line in to_ndjson(rules).splitlines():
+        doc = json.loads(line)
+        assert "now" not in json.dumps(doc["filters"]), doc["rule_id"]
+        assert schema_errors(doc, "kibana-rule.schema.json") == []
+
+
+def test_guides_fields_integrations_and_suppression(idle_rule_path: Path) -> None:
+    doc = render_kibana_rule(load_rule_file(idle_rule_path))
+    assert doc["note"].startswith("## Triage and analysis: Session used after more than 15 minutes idle")
+    assert "- `sessionwatch.session.idle_seconds`" in doc["note"]
+    assert "### Response" in doc["note"]
+    assert "`session_clock`" in doc["setup"]
+    assert "`idle_timeout` = `15m`" in doc["setup"]
+    assert {"name": "sessionwatch.session.idle_seconds", "type": "double"} in doc["required_fields"]
+    assert {"name": "@timestamp", "type": "date"} in doc["required_fields"]
+    assert {"package": "okta", "version": "*", "integration": "system"} in doc["related_integrations"]
+    assert all(i["package"] != "generic" for i in doc["related_integrations"])
+    assert doc["alert_suppression"] == {
+        "group_by": ["sessionwatch.session.id"],
+        "duration": {"value": 1, "unit": "h"},
+        "missing_fields_strategy": "doNotSuppress",
+    }
+    assert doc["investigation_fields"]["field_names"][0] == "sessionwatch.session.idle_seconds"
+    assert doc["max_signals"] == 100
+    assert doc["enabled"] is True
+
+
+def test_only_stable_rules_are_enabled(
+    tmp_path: Path, idle_rule_data: dict[str, Any], write_rule: Any
+) -> None:
+    idle_rule_data["status"] = "experimental"
+    doc = render_kibana_rule(load_rule_file(write_rule(tmp_path, idle_rule_data)))
+    assert doc["enabled"] is False
 
 
 def test_schema_rejects_what_kibana_would(idle_rule_path: Path) -> None:
@@ -96,6 +157,59 @@ def test_schema_rejects_what_kibana_would(idle_rule_path: Path) -> None:
         "'threshold' is a required property" in e
         for e in schema_errors(threshold_without, "kibana-rule.schema.json")
     )
+    # Kibana's types: a query rule takes no threshold, a threshold rule's suppression has only a
+    # duration, required_fields are {name, type} (ecs is computed by Kibana), units s/m/h only
+    wrong = [
+        {**doc, "threshold": {"field": ["a"], "value": 1}},
+        {**doc, "type": "threshold", "threshold": {"field": ["a"], "value": 1}},
+        {**doc, "required_fields": [{"name": "a", "type": "keyword", "ecs": False}]},
+        {**doc, "alert_suppression": {"group_by": ["a"], "duration": {"value": 1, "unit": "d"}}},
+        {**doc, "related_integrations": [{"package": "okta"}]},
+        {**doc, "max_signals": 0},
+        {**doc, "type": "eql"},
+        {**doc, "immutable": True},
+    ]
+    for broken_doc in wrong:
+        assert schema_errors(broken_doc, "kibana-rule.schema.json"), broken_doc
+
+
+def test_render_writes_one_importable_file(tmp_path: Path, idle_rule_path: Path) -> None:
+    done = subprocess.run(
+        [str(CLI), "render", "--target", "kibana", "--out", str(tmp_path), str(idle_rule_path.parent)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    (written,) = (tmp_path / "kibana").iterdir()
+    assert written.name == "rules.ndjson"
+    docs = [json.loads(line) for line in written.read_text().splitlines()]
+    assert len(docs) == len(list(idle_rule_path.parent.glob("*.yml")))
+    assert all(schema_errors(d, "kibana-rule.schema.json") == [] for d in docs)
+    stdout = subprocess.run(
+        [str(CLI), "render", "--target", "kibana", str(idle_rule_path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert [json.loads(line) for line in stdout.splitlines()] == [
+        render_kibana_rule(load_rule_file(idle_rule_path))
+    ]
+
+
+def test_deploy_kibana_out_needs_no_cluster(tmp_path: Path, idle_rule_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "SESSIONWATCH_ES_URL"}
+    out = tmp_path / "rules.ndjson"
+    done = subprocess.run(
+        [str(CLI), "deploy", "--kibana-out", str(out), str(idle_rule_path)],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "nothing else to deploy" in done.stdout
+    assert json.loads(out.read_text())["rule_id"] == str(load_rule_file(idle_rule_path).id)
 
 
 def test_ndjson_is_one_rule_per_line(idle_rule_path: Path) -> None:

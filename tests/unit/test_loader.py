@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from sessionwatch.rules import Kind, RuleErrors, load_rule_file, load_rules
+from sessionwatch.rules.kinds import Duration
 
 DATA = Path(__file__).parent / "data"
 Writer = Callable[[Path, dict[str, Any]], Path]
@@ -18,9 +19,18 @@ def messages(exc: RuleErrors) -> list[str]:
     return [str(e) for e in exc.errors]
 
 
-def test_shipped_pack_loads(pack_dir: Path) -> None:
+def test_shipped_pack_loads_every_file_into_typed_rules(pack_dir: Path) -> None:
+    files = sorted(pack_dir.rglob("*.yml"))
     rules = load_rules([pack_dir])
-    assert {r.kind for r in rules} >= {Kind.SESSION_IDLE_TIMEOUT}
+    assert sorted(r.source for r in rules) == files
+    for rule in rules:
+        assert rule.source.stem == rule.name
+        assert rule.source.parent.name == rule.kind.value  # rules/pack/<kind>/<name>.yml
+        assert isinstance(rule.params, rule.kind.spec.params)
+    idle = next(r for r in rules if r.name == "pci-dss-idle-15m")
+    assert idle.kind == Kind("session_idle_timeout")
+    assert idle.params.idle_timeout == Duration("15m")  # type: ignore[attr-defined]
+    assert idle.duration("idle_timeout") == 900
 
 
 def test_rule_model_is_frozen_and_typed(idle_rule_path: Path) -> None:
@@ -120,5 +130,7 @@ def test_kind_specific_params(tmp_path: Path, idle_rule_data: dict[str, Any], wr
     with pytest.raises(RuleErrors) as caught:
         load_rule_file(path)
     found = messages(caught.value)
-    assert any("(/params/idle_timeout)" in m and "does not match" in m for m in found)
+    assert any(
+        "(/params/idle_timeout)" in m and "not a duration: '15 minutes' (use 15m, 1h, 30d" in m for m in found
+    )
     assert any("unknown field 'extra' (/params/extra)" in m for m in found)

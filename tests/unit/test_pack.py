@@ -3,9 +3,7 @@ agreement, lint-clean, thresholds that reach the rendered query, and the generat
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any
 
 import pytest
@@ -19,7 +17,6 @@ from sessionwatch.rules import Kind, Rule, format_duration, load_rules, parse_du
 from sessionwatch.rules.alert_shapes import SHAPES, Shape
 from sessionwatch.rules.alert_shapes import THRESHOLDS as ENTITY_THRESHOLDS
 from sessionwatch.rules.catalog import catalog
-from sessionwatch.rules.lint import ACCOUNT_ALERTS
 from sessionwatch.rules.policies import load_policies, threshold_value
 
 REPO = Path(__file__).resolve().parents[2]
@@ -40,10 +37,6 @@ def test_every_kind_has_a_rule() -> None:
 
 def test_every_kind_has_an_alert_shape() -> None:
     assert set(SHAPES) == set(Kind)
-
-
-def test_lint_and_alerts_agree_on_account_kinds() -> None:
-    assert {k for k, shape in SHAPES.items() if shape is Shape.ACTORS} == ACCOUNT_ALERTS
 
 
 def test_policy_variants_where_standards_differ() -> None:
@@ -86,7 +79,7 @@ def test_expectations_name_the_session_and_event(rule: Rule) -> None:
     expected = [item for case in rule.tests for item in case.expect]
     if SHAPES[rule.kind] is Shape.ACTORS:
         assert all(item.user and item.event and item.session is None for item in expected) or (
-            rule.kind is Kind.SESSION_CONCURRENCY and all(item.user for item in expected)
+            not rule.spec.names_session and all(item.user for item in expected)
         )
     else:
         assert all(item.session and item.event for item in expected)
@@ -126,9 +119,7 @@ THRESHOLDS = [
 def test_thresholds_reach_the_query(rule: Rule, param: str) -> None:
     """A threshold is a parameter, never a literal: changing it changes the rendered search, or
     (per-entity thresholds) the verdict on an aggregation bucket."""
-    changed = dataclasses.replace(
-        rule, params=MappingProxyType({**rule.params, param: _loosened(rule.params[param])})
-    )
+    changed = rule.with_params({**rule.params, param: _loosened(rule.params[param])})
     entity = ENTITY_THRESHOLDS.get(rule.kind)
     if entity is not None and entity.param == param:
         bucket = {entity.metric: {"value": rule.params[param] + 1}}

@@ -41,7 +41,7 @@ def test_one_alert_per_hit(rules: dict[str, Rule]) -> None:
     rule = rules["pci-dss-idle-15m"]
     source = _source("sess-a", "a-3", "alice")
     source["sessionwatch"]["session"]["idle_seconds"] = 1500.0
-    alerts = alerts_from_response(rule, {"hits": {"hits": [{"_id": "1", "_source": source}]}}, WINDOW)
+    alerts = alerts_from_response(rule, {"hits": {"hits": [{"_id": "1", "_source": source}]}})
     assert [alert_key(a) for a in alerts] == [("sess-a", "a-3", "alice")]
     assert alerts[0]["sessionwatch"]["evidence"]["facts"] == {"sessionwatch.session.idle_seconds": 1500.0}
     assert alerts[0]["rule"]["category"] == "session_idle_timeout"
@@ -54,24 +54,33 @@ def test_one_alert_per_session_bucket_with_counts(rules: dict[str, Rule]) -> Non
     response = {
         "aggregations": {"groups": {"buckets": [_bucket("sess-a", source, 4, addresses={"value": 2})]}}
     }
-    (alert,) = alerts_from_response(rule, response, WINDOW)
+    (alert,) = alerts_from_response(rule, response)
     assert alert_key(alert) == ("sess-a", "a-3", "alice")
     assert alert["sessionwatch"]["evidence"]["counts"] == {"addresses": 2, "events": 4}
     assert alert["message"] == f"{rule.title}: session sess-a of alice"
 
 
-def test_bucket_alert_ids_depend_on_rule_entity_and_window(rules: dict[str, Rule]) -> None:
+def test_bucket_alert_ids_depend_on_rule_and_the_whole_bucket_key(rules: dict[str, Rule]) -> None:
+    """Never on the window searched: the same finding has the same id from any window."""
     rule = rules["session-ip-network-change"]
     response = {
         "aggregations": {"groups": {"buckets": [_bucket("sess-a", _source("sess-a", "a-3", "alice"), 1)]}}
     }
-    first = alerts_from_response(rule, response, WINDOW)[0]["event"]["id"]
-    again = alerts_from_response(rule, response, WINDOW)[0]["event"]["id"]
-    later = alerts_from_response(rule, response, ("2026-03-02T09:05:00Z", "2026-03-02T10:05:00Z"))
-    other_rule = alerts_from_response(rules["session-ip-outside-ranges"], response, WINDOW)
+    first = alerts_from_response(rule, response)[0]["event"]["id"]
+    again = alerts_from_response(rule, response)[0]["event"]["id"]
+    other_rule = alerts_from_response(rules["session-ip-outside-ranges"], response)
+    other_session = {
+        "aggregations": {"groups": {"buckets": [_bucket("sess-b", _source("sess-b", "a-3", "alice"), 1)]}}
+    }
+    periods = [_bucket("alice", _source("s1", "a-1", "alice"), 4, sessions={"value": 4}) for _ in range(2)]
+    periods[0]["key"]["period"], periods[1]["key"]["period"] = 0, 900_000
+    concurrency = alerts_from_response(
+        rules["org-concurrent-sessions"], {"aggregations": {"groups": {"buckets": periods}}}
+    )
     assert first == again
-    assert later[0]["event"]["id"] != first
     assert other_rule[0]["event"]["id"] != first
+    assert alerts_from_response(rule, other_session)[0]["event"]["id"] != first
+    assert concurrency[0]["event"]["id"] != concurrency[1]["event"]["id"]
 
 
 def test_account_alerts_name_the_account_and_the_first_session(rules: dict[str, Rule]) -> None:
@@ -80,7 +89,7 @@ def test_account_alerts_name_the_account_and_the_first_session(rules: dict[str, 
     source["user"] = {"name": "Carol Example"}
     no_session = _source(None, "g-4", "foo@bar.com", account={"status": "disabled"})
     buckets = [_bucket("carol@example.com", source, 2), _bucket("foo@bar.com", no_session, 1)]
-    alerts = alerts_from_response(rule, {"aggregations": {"groups": {"buckets": buckets}}}, WINDOW)
+    alerts = alerts_from_response(rule, {"aggregations": {"groups": {"buckets": buckets}}})
     assert [alert_key(a) for a in alerts] == [
         ("sess-c", "c-2", "carol@example.com"),
         (None, "g-4", "foo@bar.com"),
@@ -98,7 +107,7 @@ def test_concurrency_threshold_is_checked_on_the_bucket(rules: dict[str, Rule]) 
     assert over_threshold(rule, over)
     assert not over_threshold(rule, {"key": {"entity": "x"}})  # no metric: never alerts
     response = {"aggregations": {"groups": {"buckets": [at_limit, over]}}}
-    assert [alert_key(a) for a in alerts_from_response(rule, response, WINDOW)] == [(None, "a-1", "alice")]
+    assert [alert_key(a) for a in alerts_from_response(rule, response)] == [(None, "a-1", "alice")]
 
 
 def test_empty_responses_give_no_alerts(rules: dict[str, Rule]) -> None:

@@ -155,6 +155,8 @@ def test_one_mixed_stream_needs_no_flag() -> None:
 
 
 class _EntryPoint:
+    group, dist = "sessionwatch.profiles", None  # as importlib.metadata.EntryPoint has them
+
     def __init__(self, name: str, value: str, factory: Any) -> None:
         self.name, self.value, self._factory = name, value, factory
 

@@ -5,7 +5,10 @@ checked with tools that are not sessionwatch: the OASIS SARIF 2.1.0 schema shipp
 from __future__ import annotations
 
 import json
+import re
 import shutil
+import subprocess
+import xml.etree.ElementTree as ET
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -17,6 +20,7 @@ from junitparser import Error, Failure, JUnitXml
 
 from sessionwatch.cli import main
 from sessionwatch.harness import CaseResult
+from sessionwatch.reports.checks import CHECKS, CHECKS_DOC, checks_markdown
 from sessionwatch.reports.model import for_test
 from sessionwatch.reports.output import render_report
 from sessionwatch.reports.sarif import artifact_uri
@@ -24,6 +28,12 @@ from sessionwatch.rules import load_rule_file
 from sessionwatch.rules.model import ExpectedAlert
 
 DATA = Path(__file__).parent / "data"
+# The codes lint can emit, read from its source, so a new code without a descriptor fails here.
+LINT_SOURCES = [
+    Path(__file__).parents[2] / "rules" / "lint.py",
+    Path(__file__).parents[2] / "sessionwatch" / "commands" / "validate.py",
+]
+LINT_CODES = sorted({code for path in LINT_SOURCES for code in re.findall(r'"(SW\d{3})"', path.read_text())})
 
 
 @cache
@@ -80,14 +90,18 @@ def test_sarif_of_validate_is_schema_valid_and_points_at_each_line(
         for r in run["results"]
     ]
     uri = "rules/three-mistakes.yml"
-    assert spots == [
+    assert spots[:3] == [
         ("sessionwatch/schema", uri, 1, 5),
         ("sessionwatch/schema", uri, 6, 11),
         ("sessionwatch/schema", uri, 15, 1),
     ]
-    assert run["tool"]["driver"]["rules"][0]["id"] == "sessionwatch/schema"
-    assert all(r["ruleIndex"] == 0 for r in run["results"])
+    # lint findings of the same file, in the same run
+    assert ("sessionwatch/SW401", uri, 17, 3) in spots
+    descriptors = run["tool"]["driver"]["rules"]
+    for result in run["results"]:
+        assert descriptors[result["ruleIndex"]]["id"] == result["ruleId"]
     assert run["originalUriBaseIds"]["%SRCROOT%"]["uri"] == broken_rule.parents[1].resolve().as_uri() + "/"
+    assert "automationDetails" not in run  # the upload step's category decides
     # the human errors still go to stderr, unchanged
     assert f"{Path('rules/three-mistakes.yml')}:6:11: 'urgent' is not one of" in captured.err
 
@@ -207,10 +221,10 @@ def test_report_flag_keeps_human_output(broken_rule: Path, capsys: pytest.Captur
     assert main(["validate", "rules", "--report", "reports/v.json"]) == 1
     captured = capsys.readouterr()
     assert captured.out == ""
-    assert "3 problem(s) found" in captured.err
+    assert captured.err.splitlines()[-1] == "1 rule file: 5 errors, 1 warning"
     data = json.loads((broken_rule.parents[1] / "reports" / "v.json").read_text())
-    assert data["summary"]["problems"] == 3
-    assert [p["line"] for p in data["problems"]] == [1, 6, 15]
+    assert data["summary"]["problems"] == 5
+    assert [p["line"] for p in data["problems"]][:3] == [1, 6, 15]
 
 
 @pytest.mark.parametrize(
@@ -256,3 +270,72 @@ def test_sarif_of_a_problem_without_a_file_is_still_valid(
     [result] = log["runs"][0]["results"]
     assert result["message"]["text"] == "no rule files found"
     assert "locations" not in result
+
+
+def _git_repo(root: Path) -> Path:
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    (root / "rules" / "team").mkdir(parents=True)
+    target = root / "rules" / "team" / "three-mistakes.yml"
+    shutil.copy(DATA / "three-mistakes.yml", target)
+    return target
+
+
+def test_sarif_from_a_subdirectory_is_relative_to_the_repository_root_and_fully_described(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = tmp_path / "repo"
+    _git_repo(repo)
+    monkeypatch.chdir(repo / "rules" / "team")
+    assert main(["validate", "three-mistakes.yml", "--format", "sarif"]) == 1
+    log = json.loads(capsys.readouterr().out)
+    assert_valid_sarif(log)
+    run = log["runs"][0]
+    assert run["originalUriBaseIds"]["%SRCROOT%"]["uri"] == repo.resolve().as_uri() + "/"
+    uris = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in run["results"]}
+    assert uris == {"rules/team/three-mistakes.yml"}
+    descriptors = {d["id"]: d for d in run["tool"]["driver"]["rules"]}
+    for code in [*LINT_CODES, "syntax", "schema", "render", "enrich", "plugin", "elasticsearch", "case"]:
+        descriptor = descriptors[f"sessionwatch/{code}"]
+        assert descriptor["name"].isidentifier()
+        short, full = descriptor["shortDescription"]["text"], descriptor["fullDescription"]["text"]
+        assert short != full
+        assert len(full) > len(short) > 20
+        assert "How to fix:" in descriptor["help"]["markdown"]
+        assert descriptor["helpUri"].endswith(f"/docs/checks.md#{code.lower()}")
+
+
+def test_sarif_category_only_when_asked_for(broken_rule: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", "rules", "--format", "sarif", "--sarif-category", "sessionwatch-validate"]) == 1
+    log = json.loads(capsys.readouterr().out)
+    assert_valid_sarif(log)
+    assert log["runs"][0]["automationDetails"] == {"id": "sessionwatch-validate/"}
+
+
+def test_every_lint_code_and_check_is_documented(repo: Path) -> None:
+    """docs/checks.md is generated from the descriptors (helpUri anchors land on a heading)."""
+    text = (repo / CHECKS_DOC).read_text(encoding="utf-8")
+    assert text == checks_markdown()
+    for code in LINT_CODES:
+        assert f"\n## {code}\n" in text
+        assert code in CHECKS
+
+
+def test_junit_has_time_on_cases_and_suites(good_rule: Path, tmp_path: Path) -> None:
+    results = _results_for(good_rule)
+    report = for_test([good_rule], results, seconds=2.5, case_seconds=[0.25, 1.5, 0.75])
+    target = tmp_path / "report.xml"
+    target.write_text(render_report(report, "junit", tmp_path))
+    xml = JUnitXml.fromfile(str(target))
+    suite = next(iter(xml))
+    assert suite.time == pytest.approx(2.5)
+    assert [case.time for case in suite] == pytest.approx([0.25, 1.5, 0.75])
+    assert ET.parse(target).getroot().get("time") == "2.500"
+
+
+def test_junit_of_validate_times_each_file(broken_rule: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", "rules", "--format", "junit"]) == 1
+    root = ET.fromstring(capsys.readouterr().out)
+    suite = root.find("testsuite")
+    assert suite is not None
+    assert float(suite.get("time", "-1")) > 0
+    assert all(float(case.get("time", "-1")) > 0 for case in suite.findall("testcase"))

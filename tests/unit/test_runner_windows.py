@@ -11,11 +11,13 @@ import pytest
 from sessionwatch.alerts import GROUPS_AGG
 from sessionwatch.cli import main
 from sessionwatch.renderer import Window
-from sessionwatch.rules import load_rule_file
+from sessionwatch.rules import load_rule_file, load_rules
 from sessionwatch.runner.audit import AuditRecord
 from sessionwatch.runner.backoff import Backoff
-from sessionwatch.runner.evaluation import alert_period, next_page, rule_hash
+from sessionwatch.runner.evaluation import next_page, rule_hash, search_window
 from sessionwatch.runner.windows import Slot, is_due, next_slot
+
+PACK = Path(__file__).resolve().parents[2] / "rules" / "pack"
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 HOUR, FIVE = timedelta(hours=1), timedelta(minutes=5)
@@ -108,14 +110,14 @@ def test_follow_needs_a_source_index(capsys: pytest.CaptureFixture[str]) -> None
     assert "--follow needs --source-index PATTERN" in capsys.readouterr().err
 
 
-def test_alert_period_is_the_lookback_aligned_period_of_the_window_end(idle_rule_path: Path) -> None:
-    rule = load_rule_file(idle_rule_path)  # lookback 1h
-    period = ("2026-03-02T09:00:00.000Z", "2026-03-02T10:00:00.000Z")
-    assert alert_period(rule, Window("2026-03-02T08:05:00.000Z", "2026-03-02T09:05:00.000Z")) == period
-    assert alert_period(rule, Window("2026-03-02T09:00:00.000Z", "2026-03-02T10:00:00.000Z")) == period
-    assert alert_period(rule, Window("2026-03-02T09:00:00.000Z", "2026-03-02T10:00:00.001Z"))[0] == (
-        "2026-03-02T10:00:00.000Z"
-    )
+def test_search_window_widens_only_period_kinds_to_their_first_period(idle_rule_path: Path) -> None:
+    idle = load_rule_file(idle_rule_path)
+    concurrency = next(r for r in load_rules([PACK]) if r.name == "org-concurrent-sessions")  # within 15m
+    window = Window("2026-03-02T08:05:00.000Z", "2026-03-02T09:05:00.000Z")
+    assert search_window(idle, window) == window
+    assert search_window(concurrency, window) == Window("2026-03-02T08:00:00.000Z", window.end)
+    aligned = Window("2026-03-02T08:15:00.000Z", "2026-03-02T09:05:00.000Z")
+    assert search_window(concurrency, aligned) == aligned
 
 
 def test_next_page_follows_composite_buckets_then_sorted_hits() -> None:

@@ -237,7 +237,9 @@ def test_override_is_applied_and_a_bad_one_is_located_in_the_config(tmp_path: Pa
     assert rules["org-concurrent-sessions"].params["max_sessions"] == 3  # a sound default, untouched
     errors = _errors(tmp_path, text.format(value="10 minutes"))
     assert len(errors) == 1
-    assert errors[0].startswith(f"{tmp_path / 'sessionwatch.toml'}:4:1: '10 minutes' does not match")
+    assert errors[0].startswith(
+        f"{tmp_path / 'sessionwatch.toml'}:4:1: not a duration: '10 minutes' (use 15m"
+    )
     assert errors[0].endswith("(/rules/pci-dss-idle-15m/params/idle_timeout)")
 
 

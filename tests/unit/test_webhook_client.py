@@ -75,7 +75,11 @@ def _alert(rule: Rule, user: str = "alice") -> dict[str, Any]:
 
 
 def _client(url: str, sleeps: list[float], **options: Any) -> WebhookClient:
-    environ = {"SESSIONWATCH_WEBHOOK_URL": url, "SESSIONWATCH_WEBHOOK_AUTHORIZATION": SECRET}
+    environ = {
+        "SESSIONWATCH_WEBHOOK_URL": url,
+        "SESSIONWATCH_WEBHOOK_AUTHORIZATION": SECRET,
+        "SESSIONWATCH_WEBHOOK_ALLOW_HTTP_LOOPBACK": "1",  # the receiver is plain http on 127.0.0.1
+    }
     return WebhookClient("generic", environ=environ, sleep=sleeps.append, **options)
 
 

@@ -1,0 +1,247 @@
+"""Fields Elasticsearch would refuse: found before an event is written, repaired or dropped.
+
+One value Elasticsearch cannot index under the facts mapping (``"client": {"ip": "-"}``, a
+``@timestamp`` with a space instead of ``T``, an object where a keyword is mapped, a metadata
+field name such as ``_id``) makes it reject the *whole* event. The engine calls ``admit`` on
+every parsed event: ``@timestamp`` in a form Python reads but Elasticsearch does not is rewritten
+as ISO-8601 UTC; any other refused field is removed. Each repaired path and its original value
+is recorded on the event (``sessionwatch.quality.repaired_fields`` /
+``sessionwatch.quality.original_values``), so nothing is lost and the event is still evaluated.
+
+The rules follow what a real 8.19 node does with the mapping of ``events_mapping()``
+(``dynamic: false``): unmapped fields are kept in ``_source`` unparsed, mapped ones must fit
+their type. The fuzz test in tests/hardening checks a sample of outputs against a real node.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import math
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from functools import cache
+from typing import Any
+
+from sessionwatch.enrichers.facts import ECS_FIELDS, FACTS, EsType
+from sessionwatch.enrichers.timefmt import isoformat
+
+REPAIRED_FIELDS = "sessionwatch.quality.repaired_fields"
+ORIGINAL_VALUES = "sessionwatch.quality.original_values"
+
+# Top-level names Elasticsearch reserves ("... is a metadata field and cannot be added inside a
+# document"), as observed on 8.19.
+METADATA_FIELDS = frozenset(
+    {
+        "_id",
+        "_index",
+        "_source",
+        "_ignored",
+        "_ignored_source",
+        "_routing",
+        "_field_names",
+        "_seq_no",
+        "_version",
+        "_nested_path",
+        "_data_stream_timestamp",
+        "_tier",
+    }
+)
+LONG_MIN, LONG_MAX = -(2**63), 2**63 - 1
+EPOCH_MILLIS_MAX = 10**15  # ±33,000 years: well inside what a date field holds
+_ES_DATE = re.compile(  # the part of strict_date_optional_time this module lets through as is
+    r"(?P<y>\d{4})-(?P<mo>\d{2})-(?P<d>\d{2})"
+    r"(?:T(?P<h>\d{2}):(?P<mi>\d{2})(?::(?P<s>\d{2})(?:[.,]\d{1,9})?)?)?"
+    r"(?:Z|[+-](?P<oh>\d{2}):?(?P<om>\d{2}))?"
+)
+
+
+@cache
+def _mapping() -> tuple[dict[str, EsType], frozenset[str]]:
+    """(leaf path -> type, object paths) of the facts mapping."""
+    leaves: dict[str, EsType] = dict(ECS_FIELDS)
+    leaves.update((f.name, f.type) for f in FACTS)
+    objects = {name.rsplit(".", cut)[0] for name in leaves for cut in range(1, name.count(".") + 1)}
+    return leaves, frozenset(objects)
+
+
+def es_date_text(value: str) -> bool:
+    """Whether Elasticsearch's default date format reads ``value`` (for the forms written here)."""
+    found = _ES_DATE.fullmatch(value)
+    if found is None:
+        return False
+    try:
+        datetime(
+            int(found["y"]), int(found["mo"]), int(found["d"]), int(found["h"] or 0), int(found["mi"] or 0)
+        )
+    except ValueError:
+        return False
+    return int(found["s"] or 0) < 60 and int(found["oh"] or 0) < 24 and int(found["om"] or 0) < 60
+
+
+def _scalar(value: Any) -> bool:
+    return value is None or isinstance(value, str | int | float | bool)
+
+
+def _each(value: Any) -> list[Any]:
+    """The values of a field, arrays (of arrays) flattened, as Elasticsearch reads them."""
+    if not isinstance(value, list):
+        return [value]
+    out: list[Any] = []
+    for item in value:
+        out.extend(_each(item))
+    return out
+
+
+def _number_ok(value: Any, low: float, high: float) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return low <= value <= high
+    if isinstance(value, float):
+        return math.isfinite(value) and low <= value <= high
+    if isinstance(value, str):
+        try:
+            number = float(value)
+        except ValueError:
+            return False
+        return math.isfinite(number) and low <= number <= high
+    return False
+
+
+def _ip_ok(value: Any) -> bool:
+    if not isinstance(value, str) or value != value.strip() or value.endswith("%"):
+        return False
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _date_ok(value: Any) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return -EPOCH_MILLIS_MAX <= value <= EPOCH_MILLIS_MAX
+    return isinstance(value, str) and es_date_text(value)
+
+
+def value_ok(es_type: EsType, value: Any) -> bool:
+    """Whether a field of ``es_type`` accepts ``value`` (``None`` and arrays included)."""
+    for item in _each(value):
+        if item is None:
+            continue
+        if es_type == "keyword":
+            ok = _scalar(item) and not (isinstance(item, float) and not math.isfinite(item))
+        elif es_type == "ip":
+            ok = _ip_ok(item)
+        elif es_type == "date":
+            ok = _date_ok(item)
+        elif es_type == "boolean":
+            ok = isinstance(item, bool) or item in ("true", "false", "")
+        elif es_type == "long":
+            ok = _number_ok(item, LONG_MIN, LONG_MAX)
+        else:  # double
+            ok = _number_ok(item, -1.7976931348623157e308, 1.7976931348623157e308)
+        if not ok:
+            return False
+    return True
+
+
+def _bad_name(key: str) -> bool:
+    return key == "" or key.isspace() or key.startswith(".") or ".." in key
+
+
+def _normalised_timestamp(value: Any) -> str | None:
+    """ISO-8601 UTC for a ``@timestamp`` Python reads with its offset (``2026-03-02 09:00:00Z``,
+    a float of epoch milliseconds) but Elasticsearch would refuse; None if unreadable."""
+    try:
+        if isinstance(value, float) and math.isfinite(value):
+            moment = value / 1000.0
+        elif isinstance(value, str):
+            parsed = datetime.fromisoformat(value)
+            if parsed.tzinfo is None:
+                return None
+            moment = parsed.astimezone(UTC).timestamp()
+        else:
+            return None
+        return isoformat(moment) if 0.0 <= moment <= 253402300799.0 else None
+    except (ValueError, OverflowError, OSError):
+        return None
+
+
+def admit(doc: dict[str, Any], keep_bad_timestamp: bool = False) -> dict[str, Any]:
+    """Repair ``doc`` in place so Elasticsearch accepts it; returns ``{path: original value}``
+    for every field rewritten or removed (empty when nothing was wrong). A ``@timestamp`` that
+    cannot be read at all is removed, or left for the caller to reject when
+    ``keep_bad_timestamp`` (an event a profile claimed: no timestamp makes it a dead letter)."""
+    repaired: dict[str, Any] = {}
+    _walk(doc, "", repaired, keep_bad_timestamp, top=True)
+    return repaired
+
+
+def _walk(node: dict[str, Any], prefix: str, repaired: dict[str, Any], keep_ts: bool, top: bool) -> None:
+    leaves, objects = _mapping()
+    for key in list(node):
+        value = node[key]
+        path = prefix + key
+        if _bad_name(key) or (top and key in METADATA_FIELDS):
+            repaired[path] = node.pop(key)
+            continue
+        es_type = leaves.get(path)
+        if es_type is not None:
+            if value_ok(es_type, value):
+                continue
+            if path == "@timestamp":
+                fixed = _normalised_timestamp(value)
+                if fixed is not None:
+                    repaired[path] = value
+                    node[key] = fixed
+                    continue
+                if keep_ts:
+                    continue
+            repaired[path] = node.pop(key)
+        elif path in objects:
+            if isinstance(value, dict):
+                _walk(value, path + ".", repaired, keep_ts, top=False)
+            elif isinstance(value, list) and all(isinstance(v, dict) or v is None for v in value):
+                for item in value:
+                    if item is not None:
+                        _walk(item, path + ".", repaired, keep_ts, top=False)
+            elif value is not None:
+                repaired[path] = node.pop(key)
+        elif _under_leaf(path, leaves):  # "client.ip.x": a mapped ip cannot hold an object
+            repaired[path] = node.pop(key)
+        else:
+            _check_names(value, path + ".", repaired)
+
+
+def _under_leaf(path: str, leaves: Mapping[str, EsType]) -> bool:
+    parts = path.split(".")
+    return any(".".join(parts[:cut]) in leaves for cut in range(1, len(parts)))
+
+
+def _check_names(value: Any, prefix: str, repaired: dict[str, Any]) -> None:
+    """Unmapped objects are not indexed, but Elasticsearch still refuses empty or dotted names."""
+    if isinstance(value, list):
+        for item in value:
+            _check_names(item, prefix, repaired)
+        return
+    if not isinstance(value, dict):
+        return
+    for key in list(value):
+        if _bad_name(key):
+            repaired[prefix + key] = value.pop(key)
+        else:
+            _check_names(value[key], prefix + key + ".", repaired)
+
+
+def record(repaired: Mapping[str, Any]) -> dict[str, Any]:
+    """The quality facts for a repaired event (flat names, as enrichers return them). The
+    original values are kept as one JSON text: unindexed, so any value fits."""
+    return {
+        REPAIRED_FIELDS: sorted(repaired),
+        ORIGINAL_VALUES: json.dumps(dict(repaired), separators=(",", ":")),
+    }

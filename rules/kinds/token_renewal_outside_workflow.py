@@ -1,0 +1,66 @@
+"""Token renewed through a grant type, client or endpoint the policy does not allow, or too late."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from sessionwatch.rules.kinds._params import DURATION, Duration, Params, strings
+from sessionwatch.rules.kinds._samples import M, Sample, event
+from sessionwatch.rules.kinds._spec import KindSpec, Shape
+
+
+@dataclass(frozen=True)
+class RenewalParams(Params):
+    ANY_OF: ClassVar[tuple[str, ...]] = (
+        "allowed_grant_types",
+        "allowed_clients",
+        "allowed_endpoints",
+        "max_lifetime",
+    )
+
+    allowed_grant_types: tuple[str, ...] | None = field(default=None, metadata=strings())
+    allowed_clients: tuple[str, ...] | None = field(default=None, metadata=strings())
+    allowed_endpoints: tuple[str, ...] | None = field(default=None, metadata=strings())
+    max_lifetime: Duration | None = field(default=None, metadata=DURATION)
+
+
+def _sample() -> Sample:
+    return Sample(
+        "Token renewed through a grant type policy does not allow",
+        {"allowed_grant_types": ["refresh_token"]},
+        (event("p-1", 0, "login"), event("p-2", 10 * M, "token_refreshed", token={"grant_type": "password"})),
+        (
+            event("n-1", 0, "login"),
+            event("n-2", 10 * M, "token_refreshed", token={"grant_type": "refresh_token"}),
+        ),
+        {"session": "sw-1", "event": "p-2"},
+        {"nist-800-53": ("IA-11",)},
+        ("T1528",),
+    )
+
+
+KIND = KindSpec(
+    name="token_renewal_outside_workflow",
+    summary="token renewed outside the allowed workflow",
+    position=7,
+    params=RenewalParams,
+    shape=Shape.EVENTS,
+    reads=frozenset(
+        {
+            "sessionwatch.event.action",
+            "sessionwatch.session.age_seconds",
+            "sessionwatch.token.client_id",
+            "sessionwatch.token.grant_type",
+            "sessionwatch.url.path",
+        }
+    ),
+    evidence=(
+        "sessionwatch.token.id",
+        "sessionwatch.token.grant_type",
+        "sessionwatch.token.client_id",
+        "sessionwatch.url.path",
+        "sessionwatch.session.age_seconds",
+    ),
+    sample=_sample,
+)
