@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,6 +23,7 @@ from sessionwatch.enrichers import engine as engine_module
 from sessionwatch.enrichers.parallel import run as run_stream
 from sessionwatch.enrichers.parallel import unship
 from tests.unit.test_bench_workload import workload
+from tests.unit.test_enrich_cli import enrich
 from tests.unit.test_enrich_helpers import run
 
 
@@ -162,3 +164,23 @@ def test_requested_facts_are_the_full_output_less_the_enrichers_not_needed(worke
         assert part == {k: v for k, v in whole.items() if k not in skipped}
     assert any("session.idle_seconds" in part for part in some)
     assert any(k in skipped for whole in full for k in whole)
+
+
+def test_enrich_computes_only_the_facts_of_the_enabled_rules_when_asked(tmp_path: Path) -> None:
+    # only an idle-timeout rule on: the binding, account and request-pattern enrichers do not run
+    (tmp_path / "sessionwatch.toml").write_text("policies = []\n\n[rules.pci-dss-idle-15m]\nenabled = true\n")
+    source = tmp_path / "in.ndjson"
+    source.write_text("\n".join(_workload(400)) + "\n", encoding="utf-8")
+    outputs = {}
+    for choice in ("all", "enabled"):
+        done = enrich(str(source), "-o", f"{choice}.ndjson", "--facts", choice, cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+        lines = (tmp_path / f"{choice}.ndjson").read_text(encoding="utf-8").splitlines()
+        outputs[choice] = [_leaves(json.loads(line)["sessionwatch"]) for line in lines]
+    assert any(k.startswith("ip.") for whole in outputs["all"] for k in whole)
+    assert not any(
+        k.startswith(("ip.", "device.fingerprint", "account.")) for p in outputs["enabled"] for k in p
+    )
+    for whole, part in zip(outputs["all"], outputs["enabled"], strict=True):
+        assert part == {k: v for k, v in whole.items() if k in part}
+        assert "session.idle_seconds" in part or "session.idle_seconds" not in whole
