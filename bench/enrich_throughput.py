@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile  # noqa: F401 - imported so a missing module fails here, not in the child
+import hashlib
 import itertools
 import json
 import pstats
@@ -22,7 +23,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bench.common import Section, banner, data_dir, run, sessionwatch_cli, workload_file
+from bench.common import Section, Timed, banner, data_dir, load_average, run, sessionwatch_cli, workload_file
 from bench.workload import Spec, dumps, open_sessions
 
 TARGET_RATIO = 2.0
@@ -34,42 +35,72 @@ def _counts(stderr: str) -> dict[str, int]:
     return {key: int(value) for key, value in re.findall(r"(\w+)=(\d+)", line)}
 
 
-def throughput(events: int, reps: int) -> Section:
+def _digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def throughput(events: int, reps: int, baseline: list[str] | None = None) -> Section:
+    """Alternately: the floor (stdlib and orjson), the ``baseline`` CLI (an earlier install,
+    when given) and ``sessionwatch enrich``; best wall and CPU time of each."""
     section = Section("enrich_throughput")
     banner(f"1. enrichment throughput, one process, {events:,} events")
     raw, meta = workload_file(Spec(events=events))
     section.put("events", events)
     section.put("input_mib", round(raw.stat().st_size / 2**20, 1))
     out = data_dir() / f"enriched-{events}.ndjson"
+    before_out = data_dir() / f"enriched-before-{events}.ndjson"
     floor_out = data_dir() / f"floor-{events}.ndjson"
-    floors, enriches = [], []
+    timings: dict[str, list[Timed]] = {"floor": [], "floor_orjson": [], "before": [], "enrich": []}
+    loads: list[float] = []
     for rep in range(reps):
-        floor = run([sys.executable, "-m", "bench.floor", str(raw), str(floor_out)])
-        if floor.returncode != 0:
-            raise RuntimeError(f"floor failed: {floor.stderr}")
-        enrich = run([*sessionwatch_cli(), "enrich", str(raw), "-o", str(out)])
-        if enrich.returncode not in (0, 1):
-            raise RuntimeError(f"enrich failed: {enrich.stderr}")
-        floors.append(floor)
-        enriches.append(enrich)
-        print(
-            f"  rep {rep + 1}: floor {floor.wall:.1f} s wall / {floor.cpu:.1f} s cpu; "
-            f"enrich {enrich.wall:.1f} s wall / {enrich.cpu:.1f} s cpu",
-            flush=True,
-        )
+        loads.append(load_average()[0])
+        for label, cmd in (
+            ("floor", [sys.executable, "-m", "bench.floor", str(raw), str(floor_out)]),
+            (
+                "floor_orjson",
+                [sys.executable, "-m", "bench.floor", str(raw), str(floor_out), "--orjson"],
+            ),
+            ("before", [*(baseline or []), "enrich", str(raw), "-o", str(before_out)]),
+            ("enrich", [*sessionwatch_cli(), "enrich", str(raw), "-o", str(out)]),
+        ):
+            if label == "before" and not baseline:
+                continue
+            timed = run(cmd)
+            if timed.returncode not in (0, 1):
+                raise RuntimeError(f"{label} failed: {timed.stderr}")
+            timings[label].append(timed)
+            print(f"  rep {rep + 1}: {label} {timed.wall:.1f} s wall / {timed.cpu:.1f} s cpu", flush=True)
     floor_outfile = floor_out.stat().st_size
     floor_out.unlink()
-    best_floor = min(f.wall for f in floors)
-    best_enrich = min(e.wall for e in enriches)
-    best_floor_cpu = min(f.cpu for f in floors)
-    best_enrich_cpu = min(e.cpu for e in enriches)
-    section.put("floor_wall_s", round(best_floor, 2), "floor (parse + serialize), best wall s")
-    section.put("enrich_wall_s", round(best_enrich, 2), "enrich, best wall s")
-    section.put("floor_events_per_s", round(events / best_floor), "floor events/s")
-    section.put("enrich_events_per_s", round(events / best_enrich), "enrich events/s")
-    section.put("enrich_events_per_cpu_s", round(events / best_enrich_cpu), "enrich events per CPU second")
-    section.put("ratio_wall", round(best_enrich / best_floor, 2), "enrich / floor (wall)")
-    section.put("ratio_cpu", round(best_enrich_cpu / best_floor_cpu, 2), "enrich / floor (CPU time)")
+    best = {k: min(t.wall for t in v) for k, v in timings.items() if v}
+    cpu = {k: min(t.cpu for t in v) for k, v in timings.items() if v}
+    enriches = timings["enrich"]
+    section.put("load_average_at_reps", loads, "load average (1 min) at the start of each repetition")
+    section.put("floor_wall_s", round(best["floor"], 2), "floor (parse + serialize), best wall s")
+    section.put("floor_cpu_s", round(cpu["floor"], 2), "floor, best CPU s")
+    section.put("floor_orjson_cpu_s", round(cpu["floor_orjson"], 2), "floor with orjson, best CPU s")
+    section.put("enrich_wall_s", round(best["enrich"], 2), "enrich, best wall s")
+    section.put("enrich_cpu_s", round(cpu["enrich"], 2), "enrich, best CPU s")
+    section.put("floor_events_per_s", round(events / best["floor"]), "floor events/s")
+    section.put("enrich_events_per_s", round(events / best["enrich"]), "enrich events/s")
+    section.put("enrich_events_per_cpu_s", round(events / cpu["enrich"]), "enrich events per CPU second")
+    section.put("ratio_wall", round(best["enrich"] / best["floor"], 2), "enrich / floor (wall)")
+    section.put("ratio_cpu", round(cpu["enrich"] / cpu["floor"], 2), "enrich / floor (CPU time)")
+    section.put(
+        "ratio_cpu_orjson_floor",
+        round(cpu["enrich"] / cpu["floor_orjson"], 2),
+        "enrich / orjson floor (CPU time)",
+    )
+    if baseline:
+        section.put("before_cpu_s", round(cpu["before"], 2), "before (baseline CLI), best CPU s")
+        section.put("before_ratio_cpu", round(cpu["before"] / cpu["floor"], 2), "before / floor (CPU time)")
+        section.put("speedup_cpu", round(cpu["before"] / cpu["enrich"], 2), "before / after (CPU time)")
+        section.put("byte_identical_to_before", _digest(out) == _digest(before_out), "output as before")
+        before_out.unlink()
     section.put("target_ratio", TARGET_RATIO)
     section.put("enrich_peak_rss_mib", round(max(e.max_rss_mib for e in enriches), 1), "enrich peak RSS MiB")
     section.put("output_mib", round(out.stat().st_size / 2**20, 1), "enriched output MiB")

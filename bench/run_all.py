@@ -68,18 +68,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scale-events", type=int, help="size of the 1-vs-2-workers run")
     parser.add_argument("--no-profile", action="store_true", help="skip the enricher profile")
     parser.add_argument("--detect-reps", type=int, help="repetitions of each detection query")
+    parser.add_argument(
+        "--baseline",
+        help="an earlier install's sessionwatch command: measurements 1 and 2 also run it, alternately, "
+        "and print after/before ratios",
+    )
     args = parser.parse_args(argv)
     sizes = QUICK if args.quick else FULL
     for name in ("enrich_events", "enrich_reps", "scale_events", "detect_reps"):
         if getattr(args, name) is not None:
             sizes = replace(sizes, **{name: getattr(args, name)})
-    if args.sessions:
-        sizes = replace(sizes, open_sessions=tuple(int(x) for x in args.sessions.split(",")))
+    if args.sessions is not None:
+        sizes = replace(sizes, open_sessions=tuple(int(x) for x in args.sessions.split(",") if x))
     if args.bulk_events:
         sizes = replace(sizes, bulk_events=args.bulk_events)
     if args.detect_events:
         sizes = replace(sizes, detect_events=tuple(int(x) for x in args.detect_events.split(",")))
     only = {int(x) for x in args.only.split(",") if x}
+    baseline = args.baseline.split() if args.baseline else None
     naive_max = args.naive_max_events if args.naive_max_events is not None else sizes.naive_max_events
     port = int(os.environ.get("SESSIONWATCH_BENCH_ES_PORT", "19260"))
     validate_port = int(os.environ.get("SESSIONWATCH_BENCH_VALIDATE_PORT", "19261"))
@@ -103,8 +109,9 @@ def main(argv: list[str] | None = None) -> int:
 
         found = []
         if sizes.enrich_events:
-            found.append(throughput(sizes.enrich_events, sizes.enrich_reps))
-        found.append(memory(list(sizes.open_sessions)))
+            found.append(throughput(sizes.enrich_events, sizes.enrich_reps, baseline))
+        if sizes.open_sessions:
+            found.append(memory(list(sizes.open_sessions)))
         missed = not sizes.enrich_events or found[0].figures["ratio_cpu"] > TARGET_RATIO
         if missed and not args.no_profile:
             found.append(profile(200_000 if not args.quick else 50_000))
@@ -112,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     if 2 in only:
         from bench.scale_out import scale_out
 
-        timed("2", scale_out(sizes.scale_events, sizes.scale_reps))
+        timed("2", scale_out(sizes.scale_events, sizes.scale_reps, baseline))
     if only & {3, 4}:
         from bench.node import bench_node, stop_bench_node
         from sessionwatch.es import connect

@@ -10,7 +10,7 @@ import hashlib
 import subprocess
 from pathlib import Path
 
-from bench.common import Section, banner, data_dir, run, sessionwatch_cli, workload_file
+from bench.common import Section, banner, data_dir, load_average, run, sessionwatch_cli, workload_file
 from bench.workload import Spec
 
 
@@ -30,39 +30,64 @@ def workers_supported() -> bool:
     return "--workers" in shown
 
 
-def scale_out(events: int, reps: int) -> Section:
+def scale_out(events: int, reps: int, baseline: list[str] | None = None) -> Section:
+    """``--workers 1`` and ``--workers 2``, alternately, of this install and of ``baseline`` (an
+    earlier install, when given): best wall and CPU time (all processes) of each."""
     section = Section("scale_out")
     banner(f"2. scaling out: 1 vs 2 partitioned workers, {events:,} events")
     if not workers_supported():
         section.note("sessionwatch enrich has no --workers option yet: not measured")
         return section
     raw, _ = workload_file(Spec(events=events))
-    outputs = {n: data_dir() / f"workers-{n}-{events}.ndjson" for n in (1, 2)}
-    best: dict[int, float] = {}
-    cpu: dict[int, float] = {}
+    versions = {"after": sessionwatch_cli(), **({"before": baseline} if baseline else {})}
+    outputs = {(v, n): data_dir() / f"workers-{v}-{n}-{events}.ndjson" for v in versions for n in (1, 2)}
+    best: dict[tuple[str, int], float] = {}
+    cpu: dict[tuple[str, int], float] = {}
+    loads: list[float] = []
     for rep in range(reps):
-        for n in (1, 2):
-            timed = run([*sessionwatch_cli(), "enrich", str(raw), "-o", str(outputs[n]), "--workers", str(n)])
-            if timed.returncode not in (0, 1):
-                raise RuntimeError(f"enrich --workers {n} failed: {timed.stderr}")
-            best[n] = min(best.get(n, timed.wall), timed.wall)
-            cpu[n] = min(cpu.get(n, timed.cpu), timed.cpu)
-            print(
-                f"  rep {rep + 1}: --workers {n}: {timed.wall:.1f} s wall, {timed.cpu:.1f} s cpu", flush=True
-            )
-    section.put("workers_1_s", round(best[1], 2), "--workers 1, best wall s")
-    section.put("workers_2_s", round(best[2], 2), "--workers 2, best wall s")
-    section.put("speedup", round(best[1] / best[2], 2), "speed-up (1 worker / 2 workers)")
-    section.put("workers_1_events_per_s", round(events / best[1]))
-    section.put("workers_2_events_per_s", round(events / best[2]))
-    section.put("cpu_1_s", round(cpu[1], 1), "CPU seconds, 1 worker (all processes)")
-    section.put("cpu_2_s", round(cpu[2], 1), "CPU seconds, 2 workers (all processes)")
-    section.put("byte_identical", _digest(outputs[1], sort=False) == _digest(outputs[2], sort=False))
+        loads.append(load_average()[0])
+        for version, cli in versions.items():
+            for n in (1, 2):
+                key = (version, n)
+                cmd = [*cli, "enrich", str(raw), "-o", str(outputs[key]), "--workers", str(n)]
+                timed = run(cmd)
+                if timed.returncode not in (0, 1):
+                    raise RuntimeError(f"{version} enrich --workers {n} failed: {timed.stderr}")
+                best[key] = min(best.get(key, timed.wall), timed.wall)
+                cpu[key] = min(cpu.get(key, timed.cpu), timed.cpu)
+                print(
+                    f"  rep {rep + 1}: {version} --workers {n}: {timed.wall:.1f} s wall, "
+                    f"{timed.cpu:.1f} s cpu",
+                    flush=True,
+                )
+    section.put("load_average_at_reps", loads, "load average (1 min) at the start of each repetition")
+    for version in versions:
+        tag = "" if version == "after" else "before_"
+        section.put(f"{tag}workers_1_s", round(best[version, 1], 2), f"{version}: --workers 1, best wall s")
+        section.put(f"{tag}workers_2_s", round(best[version, 2], 2), f"{version}: --workers 2, best wall s")
+        section.put(
+            f"{tag}speedup", round(best[version, 1] / best[version, 2], 2), f"{version}: speed-up (wall)"
+        )
+        section.put(f"{tag}cpu_1_s", round(cpu[version, 1], 1), f"{version}: CPU s, 1 worker")
+        section.put(
+            f"{tag}cpu_2_s", round(cpu[version, 2], 1), f"{version}: CPU s, 2 workers (all processes)"
+        )
+        section.put(
+            f"{tag}cpu_ratio",
+            round(cpu[version, 2] / cpu[version, 1], 2),
+            f"{version}: CPU of 2 workers / CPU of 1 (target <= 1.15)",
+        )
+    section.put("workers_1_events_per_s", round(events / best["after", 1]))
+    section.put("workers_2_events_per_s", round(events / best["after", 2]))
+    one = _digest(outputs["after", 1], sort=False)
+    section.put("byte_identical", one == _digest(outputs["after", 2], sort=False))
     section.put(
         "same_lines",
-        _digest(outputs[1], sort=True) == _digest(outputs[2], sort=True),
+        _digest(outputs["after", 1], sort=True) == _digest(outputs["after", 2], sort=True),
         "same set of output lines",
     )
+    if baseline:
+        section.put("same_as_before", one == _digest(outputs["before", 1], sort=False), "output as before")
     for path in outputs.values():
         path.unlink()
     return section

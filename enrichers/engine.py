@@ -27,7 +27,8 @@ from sessionwatch.enrichers.admission import ORIGINAL_VALUES, REPAIRED_FIELDS, a
 from sessionwatch.enrichers.base import CanonicalEvent, Enricher, scope_of
 from sessionwatch.enrichers.canonical import BadEvent, canonical_fields, canonicalize, parse_timestamp
 from sessionwatch.enrichers.events import has_dotted_keys, nest_facts
-from sessionwatch.enrichers.facts import KEYWORD_LIMIT
+from sessionwatch.enrichers.facts import FACTS, KEYWORD_LIMIT
+from sessionwatch.enrichers.jsonio import dumps_compact
 from sessionwatch.enrichers.profile_hint import ProfileUsage
 from sessionwatch.enrichers.profiles import Profile, ProfileRegistry
 from sessionwatch.enrichers.reorder import ReorderBuffer
@@ -115,10 +116,20 @@ def splice(raw: str, source: Mapping[str, Any], facts: Mapping[str, Any]) -> str
     written exactly as they came, and only the facts are serialised. Falls back to a full dump
     when the input already has a ``sessionwatch`` key or is not a plain ``{...}`` line."""
     text = raw.rstrip()
-    if source and "sessionwatch" not in source and text.endswith("}"):
-        return f'{text[:-1]},"sessionwatch":{dump(facts)}}}'
+    if appendable(text, source):
+        return append_facts(text, facts)
     # \u-escapes keep any lone surrogate of the input writable as UTF-8
     return json.dumps({**source, "sessionwatch": facts}, separators=(",", ":"), allow_nan=False)
+
+
+def appendable(text: str, source: Mapping[str, Any]) -> bool:
+    """Whether the facts can be appended to ``text`` (the input line, right-stripped)."""
+    return bool(source) and "sessionwatch" not in source and text.endswith("}")
+
+
+def append_facts(text: str, facts: Mapping[str, Any]) -> str:
+    """``text`` (an ``appendable`` line) with ``"sessionwatch": facts`` as its last member."""
+    return f'{text[:-1]},"sessionwatch":{dump(facts)}}}'
 
 
 def redump(doc: Mapping[str, Any]) -> str:
@@ -153,11 +164,14 @@ class EngineOptions:
     max_buffered: int = 1_000_000  # events held in the reorder window at most
     limits: Limits = field(default_factory=Limits)
     enricher_options: Mapping[str, Any] = field(default_factory=dict)
+    # the facts wanted (e.g. those the enabled rules read); None: all. An enricher that
+    # produces none of them is not run, so a fact nobody reads costs nothing
+    facts: frozenset[str] | None = None
 
 
 def dump(doc: Mapping[str, Any]) -> str:
     """The one serialization of output documents (compact, UTF-8, key order kept)."""
-    return json.dumps(doc, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return dumps_compact(doc)
 
 
 def configure(enrichers: Iterable[Enricher], options: EngineOptions) -> None:
@@ -332,9 +346,32 @@ class Back:
         return nest_facts(facts)
 
 
-def split_enrichers(enrichers: Iterable[Enricher]) -> tuple[list[Enricher], list[Enricher]]:
-    """(stream-scoped, session-scoped), each in the given order."""
-    listed = list(enrichers)
+def produced_by(enricher: Enricher) -> frozenset[str] | None:
+    """The facts ``enricher`` produces: its ``produces`` attribute, else the facts vocabulary's
+    entries naming it as their source; None when unknown (then it always runs)."""
+    declared = getattr(enricher, "produces", None)
+    if declared is not None:
+        return frozenset(declared)
+    return frozenset(f.name for f in FACTS if f.source == enricher.name) or None
+
+
+def needed(enrichers: Iterable[Enricher], requested: frozenset[str] | None) -> list[Enricher]:
+    """The enrichers that produce at least one requested fact (all when ``requested`` is None)."""
+    if requested is None:
+        return list(enrichers)
+    keep = []
+    for enricher in enrichers:
+        produces = produced_by(enricher)
+        if produces is None or produces & requested:
+            keep.append(enricher)
+    return keep
+
+
+def split_enrichers(
+    enrichers: Iterable[Enricher], requested: frozenset[str] | None = None
+) -> tuple[list[Enricher], list[Enricher]]:
+    """(stream-scoped, session-scoped) among those ``needed`` for ``requested``, in order."""
+    listed = needed(enrichers, requested)
     return [e for e in listed if scope_of(e) == "stream"], [e for e in listed if scope_of(e) == "session"]
 
 
@@ -350,7 +387,7 @@ class Engine:
     ) -> None:
         self.options = options or EngineOptions()
         self.counts = Counts()
-        stream, session = split_enrichers(enrichers)
+        stream, session = split_enrichers(enrichers, self.options.facts)
         configure([*stream, *session], self.options)
         self.front = Front(profiles, stream, forced_profile, self.options, self.counts)
         self.back = Back(session, self.options.limits, self.counts)

@@ -8,21 +8,24 @@ back by number, so the result is the same, line for line, as with one process.
 
 from __future__ import annotations
 
+import dataclasses
 import gc
-import heapq
 import json
 import multiprocessing
+import operator
 import queue
 import tempfile
 import zlib
+from array import array
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import IO, Any
 
-from sessionwatch.enrichers.base import Enricher
-from sessionwatch.enrichers.canonical import BadEvent, canonicalize
+from sessionwatch.enrichers.base import CanonicalEvent, Enricher
+from sessionwatch.enrichers.canonical import BadEvent
 from sessionwatch.enrichers.engine import (
     Back,
     Counts,
@@ -31,6 +34,9 @@ from sessionwatch.enrichers.engine import (
     EngineOptions,
     Front,
     Output,
+    Released,
+    append_facts,
+    appendable,
     check_state,
     configure,
     dead_reason,
@@ -142,10 +148,39 @@ def _reporting(
             progress(counts)
 
 
+@cache
+def _shipped() -> tuple[Callable[[CanonicalEvent], tuple[Any, ...]], int]:
+    """A reader of every ``CanonicalEvent`` field but ``doc`` (as one tuple), and where ``doc``
+    goes back in: the front sends workers the event it mapped, never the input to map again."""
+    names = [f.name for f in dataclasses.fields(CanonicalEvent)]
+    at = names.index("doc")
+    return operator.attrgetter(*names[:at], *names[at + 1 :]), at
+
+
+Shipped = tuple[tuple[Any, ...], str, dict[str, Any], Mapping[str, Any] | None, int]
+
+
+def ship(item: Released) -> Shipped:
+    """What a worker needs of a released event: its canonical values, its line (right-stripped
+    when the facts can simply be appended, which is nearly always; then the document stays
+    here), the stream-scoped facts, the document only when it has to be written whole, and its
+    input line number (for a dead letter)."""
+    fields, _ = _shipped()
+    text = item.raw.rstrip()
+    if appendable(text, item.event.doc):
+        return fields(item.event), text, item.facts, None, item.line
+    return fields(item.event), item.raw, item.facts, item.event.doc, item.line
+
+
+def unship(fields: tuple[Any, ...], doc: Mapping[str, Any] | None) -> CanonicalEvent:
+    _, at = _shipped()
+    make: Callable[..., CanonicalEvent] = CanonicalEvent
+    return make(*fields[:at], doc if doc is not None else {}, *fields[at:])
+
+
 def _worker(
     index: int,
     inbox: Any,
-    profiles: ProfileRegistry,
     enrichers: list[Enricher],
     options: EngineOptions,
     sessions: dict[str, Any],
@@ -155,25 +190,27 @@ def _worker(
     configure(enrichers, options)
     back = Back(enrichers, options.limits, counts)
     back.store.load(sessions)
+    facts_of = back.facts
     with (
         open(Path(folder, f"shard-{index}"), "w", encoding="utf-8") as shard,
         open(Path(folder, f"dead-{index}"), "w", encoding="utf-8") as dead,
     ):
+        write = shard.write
         while True:
             batch = inbox.get()
             if batch is None:
                 break
-            for seq, line, profile_name, raw, facts in batch:
-                try:  # the front parsed this text already; a failure here is this event's alone
-                    source = json.loads(raw)
-                    event = canonicalize(source, profiles.get(profile_name), raw)
-                    written = splice(raw, source, back.facts(event, facts))
+            for fields, raw, stream_facts, doc, line in batch:
+                try:  # a failure here is this event's alone
+                    facts = facts_of(unship(fields, doc), stream_facts)
+                    written = append_facts(raw, facts) if doc is None else splice(raw, doc, facts)
                 except Exception as exc:
                     reason = str(exc) if isinstance(exc, BadEvent) else dead_reason(exc)
                     dead.write(DeadLetter(line, reason, raw).to_json() + "\n")
                     counts.dead_letter += 1
+                    write("\n")  # its place in the output order, left empty
                     continue
-                shard.write(f"{seq}\t{written}\n")
+                write(written + "\n")
     result = {
         "out_of_order": counts.out_of_order,
         "state_evicted": counts.state_evicted,
@@ -196,12 +233,15 @@ def _send(inbox: Any, item: Any, process: Any) -> None:
                 ) from None
 
 
-def _merge(paths: list[Path]) -> Iterator[str]:
+def _merge(paths: list[Path], order: array[int]) -> Iterator[str]:
+    """The shards' lines in output order: ``order[i]`` is the shard holding the i-th line."""
     handles: list[IO[str]] = [p.open(encoding="utf-8") for p in paths]
     try:
-        streams = [((int(line.split("\t", 1)[0]), line) for line in handle) for handle in handles]
-        for _, line in heapq.merge(*streams, key=lambda item: item[0]):
-            yield line.split("\t", 1)[1]
+        readers = [handle.readline for handle in handles]
+        for shard in order:
+            line = readers[shard]()
+            if line != "\n":  # an event the worker dead-lettered
+                yield line
     finally:
         for handle in handles:
             handle.close()
@@ -209,7 +249,7 @@ def _merge(paths: list[Path]) -> Iterator[str]:
 
 def _run_parallel(lines: Iterable[bytes | str], job: Job) -> Result:
     profiles, options, workers, state = job.profiles, job.options, job.workers, job.state
-    stream, session = split_enrichers(job.enrichers)
+    stream, session = split_enrichers(job.enrichers, options.facts)
     configure(stream, options)
     counts = Counts()
     front = Front(profiles, stream, job.forced_profile, options, counts)
@@ -228,7 +268,7 @@ def _run_parallel(lines: Iterable[bytes | str], job: Job) -> Result:
         processes = [
             context.Process(
                 target=_worker,
-                args=(i, inboxes[i], profiles, session, options, initial[i], folder),
+                args=(i, inboxes[i], session, options, initial[i], folder),
                 name=f"enrich-{i}",
                 daemon=True,
             )
@@ -237,7 +277,8 @@ def _run_parallel(lines: Iterable[bytes | str], job: Job) -> Result:
         for process in processes:
             process.start()
         try:
-            _feed(lines, job, front, inboxes, processes, Path(folder, "shard-front"), counts)
+            own = Path(folder, "shard-front")
+            order = _feed(lines, job, front, inboxes, processes, own, counts)
         except BaseException:
             for process in processes:
                 process.terminate()
@@ -266,8 +307,8 @@ def _run_parallel(lines: Iterable[bytes | str], job: Job) -> Result:
                     job.dead(DeadLetter(letter["line"], letter["reason"], letter["raw"]))
             merged_state["sessions"].update(result["store"]["sessions"])
             merged_state["tombstones"].update(result["store"]["tombstones"])
-        shards = [Path(folder, "shard-front"), *(Path(folder, f"shard-{i}") for i in range(workers))]
-        for line in _merge(shards):
+        shards = [*(Path(folder, f"shard-{i}") for i in range(workers)), Path(folder, "shard-front")]
+        for line in _merge(shards, order):
             job.write(line)
     return Result(counts, merged_state, len(merged_state["sessions"]))
 
@@ -280,23 +321,25 @@ def _feed(
     processes: list[Any],
     own_shard: Path,
     counts: Counts,
-) -> None:
+) -> array[int]:
+    """Run the front, send each released event to its worker; returns which shard holds each
+    output line (worker index, or ``workers`` for the lines written here)."""
     workers = len(inboxes)
-    batches: list[list[tuple[int, int, str, str, dict[str, Any]]]] = [[] for _ in range(workers)]
-    seq = 0
+    batches: list[list[Shipped]] = [[] for _ in range(workers)]
+    order: array[int] = array("H")  # up to 65,535 workers
 
-    def route(item: Any) -> None:
-        nonlocal seq
-        seq += 1
+    def route(item: Output | Released) -> None:
         if isinstance(item, Output):
             if item.dead is not None:
                 job.dead(item.dead)
             elif item.raw is not None:
-                shard.write(f"{seq}\t{item.text()}\n")
+                shard.write(f"{item.text()}\n")
+                order.append(workers)
             return
         target = partition(item.event.session_id, item.line, workers)
+        order.append(target)
         batch = batches[target]
-        batch.append((seq, item.line, item.event.profile, item.raw, item.facts))
+        batch.append(ship(item))
         if len(batch) >= BATCH:
             _send(inboxes[target], batch, processes[target])
             batches[target] = []
@@ -311,3 +354,4 @@ def _feed(
         if batches[target]:
             _send(inboxes[target], batches[target], processes[target])
         _send(inboxes[target], None, processes[target])
+    return order

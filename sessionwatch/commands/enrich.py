@@ -18,12 +18,13 @@ from types import FrameType
 from typing import IO, Any
 
 from sessionwatch import follow
+from sessionwatch.enrich_facts import facts_read_by
 from sessionwatch.enrichers import EngineOptions, Limits, ProfileRegistry, discover_enrichers
 from sessionwatch.enrichers.engine import Counts, DeadLetter, Engine
 from sessionwatch.enrichers.parallel import run as run_engine
 from sessionwatch.enrichers.profiles import Profile
 from sessionwatch.indices import STATE_INDEX
-from sessionwatch.rule_sources import active_config
+from sessionwatch.rule_sources import active_config, load_selected
 from sessionwatch.rules.durations import parse_duration
 from sessionwatch.rules.errors import EnrichError, Location, SessionwatchError
 from sessionwatch.runner.connection import connect_with_retry
@@ -84,6 +85,13 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     )
     parser.add_argument(
         "--max-sessions", type=_positive, default=Limits.max_sessions, help="memory cap on open sessions"
+    )
+    parser.add_argument(
+        "--facts",
+        choices=("all", "enabled"),
+        default="all",
+        help="all facts (default), or only those the rules the site configuration enables read: "
+        "cheaper, but events enriched now lack the facts of rules enabled later",
     )
     parser.add_argument("--inventory", metavar="FILE", help="account inventory: JSON, NDJSON or CSV")
     parser.add_argument("--inventory-index", metavar="INDEX", help="read the account inventory from an index")
@@ -175,6 +183,7 @@ def run(args: argparse.Namespace) -> int:
             max_sessions=args.max_sessions,
         ),
         enricher_options=enricher_options,
+        facts=facts_read_by(load_selected([])) if args.facts == "enabled" else None,
     )
     if args.follow:
         return _run_follow(args, profiles, forced, options)
