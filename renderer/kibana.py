@@ -108,13 +108,20 @@ def _threshold(rule: Rule, query: Mapping[str, Any]) -> dict[str, Any] | None:
     groups = (query.get("aggs") or query.get("aggregations") or {}).get("groups")
     if groups is None:
         return None
-    field = groups["composite"]["sources"][0]["entity"]["terms"]["field"]
+    # the terms sources group (entity, then e.g. the application); a period source (a
+    # date_histogram) has no Kibana counterpart: the rule's ``from`` reaches back one period instead
+    fields = [
+        source[name]["terms"]["field"]
+        for source in groups["composite"]["sources"]
+        for name in source
+        if "terms" in source[name]
+    ]
     if rule.kind in THRESHOLDS:
         threshold = THRESHOLDS[rule.kind]
         distinct = groups["aggs"][threshold.metric]["cardinality"]["field"]
         limit = threshold.limit(rule.params) + 1
-        return {"field": [field], "value": 1, "cardinality": [{"field": distinct, "value": limit}]}
-    return {"field": [field], "value": 1}  # one signal per entity (session, token, …) and run
+        return {"field": fields, "value": 1, "cardinality": [{"field": distinct, "value": limit}]}
+    return {"field": fields, "value": 1}  # one signal per entity (session, token, …) and run
 
 
 def _is_time_range(clause: Any) -> bool:
@@ -168,6 +175,9 @@ def render_kibana_rule(rule: Rule, profiles: ProfileRegistry | None = None) -> d
     full = render_query(rule, Window.trailing(rule))
     threshold = _threshold(rule, full)
     query, reach = split_window(rule, full["query"])
+    period = rule.spec.period_seconds(rule.params)
+    if period is not None:  # a threshold counted per period: each execution looks back one period
+        reach = min(reach, period)
     extra = (
         tuple(threshold["field"]) + tuple(c["field"] for c in threshold.get("cardinality", []))
         if threshold

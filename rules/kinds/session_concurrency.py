@@ -52,7 +52,15 @@ KIND = KindSpec(
     threshold=Threshold(metric="sessions", param="max_sessions"),
     period_param="within",
     names_session=False,
-    reads=frozenset({"sessionwatch.actor.name", "sessionwatch.session.ended", "sessionwatch.session.id"}),
+    reads=frozenset(
+        {
+            "sessionwatch.actor.name",
+            "sessionwatch.event.id",
+            "sessionwatch.event.profile",
+            "sessionwatch.session.ended",
+            "sessionwatch.session.id",
+        }
+    ),
     evidence=("sessionwatch.session.id",),
     sample=_sample,
     checks=_checks,

@@ -48,8 +48,10 @@ KIND = KindSpec(
     shape=Shape.EVENTS,
     reads=frozenset(
         {
+            "sessionwatch.event.accepted",
             "sessionwatch.event.action",
             "sessionwatch.session.age_seconds",
+            "sessionwatch.session.id",
             "sessionwatch.token.client_id",
             "sessionwatch.token.grant_type",
             "sessionwatch.url.path",

@@ -89,7 +89,7 @@ def test_concurrency_is_a_threshold_rule_with_cardinality(
     idle_rule_data.update(kind="session_concurrency", params={"max_sessions": 3, "within": "1h"})
     doc = render_kibana_rule(load_rule_file(write_rule(tmp_path, idle_rule_data)))
     assert doc["threshold"] == {
-        "field": ["sessionwatch.actor.name"],
+        "field": ["sessionwatch.actor.name", "sessionwatch.event.profile"],  # per account and application
         "value": 1,
         "cardinality": [{"field": "sessionwatch.session.id", "value": 4}],
     }
