@@ -16,7 +16,7 @@ from typing import Any, TextIO
 from sessionwatch.reports.human import Painter, isatty, plural, use_colour
 from sessionwatch.rules.kinds import Describe, Kind
 from sessionwatch.rules.kinds import alert_field as _get
-from sessionwatch.rules.kinds import human_duration as human_duration  # the table's duration words
+from sessionwatch.rules.kinds import human_duration as human_duration  # re-exported for callers
 from sessionwatch.rules.model import Rule
 
 TABLE, NDJSON, JSON = "table", "ndjson", "json"
