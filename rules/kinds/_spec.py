@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
@@ -16,6 +16,10 @@ if TYPE_CHECKING:
 
 # Facts about the session that explain most session verdicts (copied into alerts as evidence).
 SESSION_FACTS = ("sessionwatch.session.start", "sessionwatch.session.age_seconds")
+
+
+# A kind's finding in words, "actual vs limit": (alert, the rule's parameters as a mapping) → text.
+Describe = Callable[[Mapping[str, Any], Mapping[str, Any]], str]
 
 
 class Shape(StrEnum):
@@ -55,7 +59,8 @@ class KindSpec:
     ``name`` is the kind (``rule.category`` in alerts); the query template is
     ``query/<name>.json.j2``. ``reads`` are the ``sessionwatch.*`` facts the template queries;
     ``evidence`` the facts copied into each alert. ``names_session``: whether an alert names one
-    session (per-account alerts about many sessions name none).
+    session (per-account alerts about many sessions name none). ``describe`` words one alert's
+    finding for people ("idle 27m > 15m"; helpers in ``_wording``); without it, the alert's message.
     """
 
     name: str
@@ -73,6 +78,7 @@ class KindSpec:
     # Per-account alerts whose identity also names the session (one alert per account+session).
     alert_per_session: bool = False
     checks: Callable[[Rule], Iterator[Issue]] | None = None
+    describe: Describe | None = None
 
     @property
     def template(self) -> str:

@@ -8,6 +8,7 @@ from typing import ClassVar
 from sessionwatch.rules.kinds._params import DURATION, Duration, Params, strings
 from sessionwatch.rules.kinds._samples import M, Sample, event
 from sessionwatch.rules.kinds._spec import KindSpec, Shape
+from sessionwatch.rules.kinds._wording import Alert, Limits, fact, human_duration, over
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,16 @@ def _sample() -> Sample:
     )
 
 
+def _describe(alert: Alert, params: Limits) -> str:
+    status = fact(alert, "account.status")
+    if status is not None and status in (params.get("inactive_statuses") or ()):
+        return f"account {status}"
+    days = fact(alert, "account.dormant_days")
+    if days is not None:
+        return over(f"dormant {human_duration(days * 86400)}", params, "max_dormancy")
+    return f"account {status or 'inactive'}"
+
+
 KIND = KindSpec(
     alert_per_session=True,
     name="account_inactive_use",
@@ -58,4 +69,5 @@ KIND = KindSpec(
         "sessionwatch.session.id",
     ),
     sample=_sample,
+    describe=_describe,
 )

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from sessionwatch.rules.kinds._params import COUNT, DURATION, Duration, Params
 from sessionwatch.rules.kinds._samples import M, Sample, event
 from sessionwatch.rules.kinds._spec import Issue, KindSpec, Shape, Threshold
+from sessionwatch.rules.kinds._wording import Alert, Limits, count, over
 
 if TYPE_CHECKING:
     from sessionwatch.rules.model import Rule
@@ -43,6 +44,11 @@ def _sample() -> Sample:
     )
 
 
+def _describe(alert: Alert, params: Limits) -> str:
+    sessions = count(alert, "sessions")
+    return over(f"{sessions if sessions is not None else '?'} sessions", params, "max_sessions")
+
+
 KIND = KindSpec(
     name="session_concurrency",
     summary="too many concurrent sessions of one account",
@@ -64,4 +70,5 @@ KIND = KindSpec(
     evidence=("sessionwatch.session.id",),
     sample=_sample,
     checks=_checks,
+    describe=_describe,
 )

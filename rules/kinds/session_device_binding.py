@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from sessionwatch.rules.kinds._params import COUNT, Params
 from sessionwatch.rules.kinds._samples import M, Sample, event
 from sessionwatch.rules.kinds._spec import KindSpec, Shape
+from sessionwatch.rules.kinds._wording import Alert, Limits, fact, over
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,13 @@ def _sample() -> Sample:
     )
 
 
+def _describe(alert: Alert, params: Limits) -> str:
+    devices = fact(alert, "device.distinct")
+    actual = over(f"{devices if devices is not None else '?'} devices", params, "max_devices")
+    now, first = fact(alert, "device.fingerprint") or "?", fact(alert, "device.first") or "?"
+    return f"{actual}: {now}, bound to {first}"
+
+
 KIND = KindSpec(
     name="session_device_binding",
     summary="session used from another device",
@@ -43,4 +51,5 @@ KIND = KindSpec(
     ),
     evidence=("sessionwatch.device.fingerprint", "sessionwatch.device.first", "sessionwatch.device.distinct"),
     sample=_sample,
+    describe=_describe,
 )

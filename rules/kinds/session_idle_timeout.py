@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from sessionwatch.rules.kinds._params import DURATION, Duration, Params
 from sessionwatch.rules.kinds._samples import M, Sample, event
 from sessionwatch.rules.kinds._spec import SESSION_FACTS, KindSpec, Shape
+from sessionwatch.rules.kinds._wording import Alert, Limits, duration_over, fact
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,10 @@ def _sample() -> Sample:
     )
 
 
+def _describe(alert: Alert, params: Limits) -> str:
+    return duration_over("idle", fact(alert, "session.idle_seconds"), params, "idle_timeout")
+
+
 KIND = KindSpec(
     name="session_idle_timeout",
     summary="session used after the idle timeout",
@@ -43,4 +48,5 @@ KIND = KindSpec(
     ),
     evidence=("sessionwatch.session.idle_seconds", *SESSION_FACTS),
     sample=_sample,
+    describe=_describe,
 )

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, ClassVar
 from sessionwatch.rules.kinds._params import COUNT, FLAG, Params, strings
 from sessionwatch.rules.kinds._samples import M, Sample, event
 from sessionwatch.rules.kinds._spec import Issue, KindSpec, Shape
+from sessionwatch.rules.kinds._wording import Alert, Limits, alert_field, count, fact, listed, over
 
 if TYPE_CHECKING:
     from sessionwatch.rules.model import Rule
@@ -48,6 +49,15 @@ def _sample() -> Sample:
     )
 
 
+def _describe(alert: Alert, params: Limits) -> str:
+    address = fact(alert, "source.ip") or alert_field(alert, "source.ip") or "?"
+    if "allowed_cidrs" in params:
+        return f"{address} outside {listed(params['allowed_cidrs'])}"
+    if "max_addresses" in params and count(alert, "addresses") is not None:
+        return over(f"{count(alert, 'addresses')} addresses", params, "max_addresses")
+    return f"network changed: {address}, started on {fact(alert, 'ip.first') or '?'}"
+
+
 KIND = KindSpec(
     name="session_ip_binding",
     summary="session used from another network",
@@ -70,4 +80,5 @@ KIND = KindSpec(
     ),
     sample=_sample,
     checks=_checks,
+    describe=_describe,
 )

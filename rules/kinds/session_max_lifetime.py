@@ -8,6 +8,7 @@ from typing import Literal
 from sessionwatch.rules.kinds._params import DURATION, Duration, Params, choice
 from sessionwatch.rules.kinds._samples import H, M, Sample, event
 from sessionwatch.rules.kinds._spec import SESSION_FACTS, KindSpec, Shape
+from sessionwatch.rules.kinds._wording import Alert, Limits, duration_over, fact
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,12 @@ def _sample() -> Sample:
     )
 
 
+def _describe(alert: Alert, params: Limits) -> str:
+    if params.get("anchor") == "authentication" and fact(alert, "session.since_auth_seconds") is not None:
+        return duration_over("since login", fact(alert, "session.since_auth_seconds"), params, "max_lifetime")
+    return duration_over("age", fact(alert, "session.age_seconds"), params, "max_lifetime")
+
+
 KIND = KindSpec(
     name="session_max_lifetime",
     summary="session used past its absolute lifetime",
@@ -53,4 +60,5 @@ KIND = KindSpec(
     ),
     evidence=(*SESSION_FACTS, "sessionwatch.session.since_auth_seconds"),
     sample=_sample,
+    describe=_describe,
 )

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from sessionwatch.rules.kinds._params import DURATION, Duration, Params
 from sessionwatch.rules.kinds._samples import M, Sample, event
 from sessionwatch.rules.kinds._spec import SESSION_FACTS, KindSpec, Shape
+from sessionwatch.rules.kinds._wording import Alert, Limits, fact, human_duration
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,11 @@ def _sample() -> Sample:
     )
 
 
+def _describe(alert: Alert, params: Limits) -> str:
+    end = str(fact(alert, "session.end_action") or "logout")
+    return f"used {human_duration(fact(alert, 'session.since_end_seconds'))} after {end}"
+
+
 KIND = KindSpec(
     name="session_post_logout",
     summary="session used after logout",
@@ -35,4 +41,5 @@ KIND = KindSpec(
     ),
     evidence=("sessionwatch.session.end_action", "sessionwatch.session.since_end_seconds", *SESSION_FACTS),
     sample=_sample,
+    describe=_describe,
 )

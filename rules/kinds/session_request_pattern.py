@@ -9,6 +9,7 @@ from typing import ClassVar
 from sessionwatch.rules.kinds._params import COUNT, DURATION, Duration, Params, strings
 from sessionwatch.rules.kinds._samples import Sample, event
 from sessionwatch.rules.kinds._spec import KindSpec, Shape
+from sessionwatch.rules.kinds._wording import Alert, Limits, duration_over, fact
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,17 @@ def _sample() -> Sample:
     )
 
 
+def _describe(alert: Alert, params: Limits) -> str:
+    rate = fact(alert, "session.requests_last_minute")
+    limit = params.get("max_requests_per_minute")
+    if rate is not None and limit is not None and rate > limit:
+        return f"{rate} requests/min > {limit}"
+    path, since_auth = fact(alert, "url.path"), fact(alert, "session.since_auth_seconds")
+    if path is not None and "max_auth_age" in params:
+        return f"{path} {duration_over('with login', since_auth, params, 'max_auth_age')} old"
+    return f"{rate if rate is not None else '?'} requests/min"
+
+
 KIND = KindSpec(
     name="session_request_pattern",
     summary="session with an abnormal request pattern",
@@ -59,4 +71,5 @@ KIND = KindSpec(
         "sessionwatch.session.since_auth_seconds",
     ),
     sample=_sample,
+    describe=_describe,
 )

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from sessionwatch.rules.kinds._params import DURATION, Duration, Params
 from sessionwatch.rules.kinds._samples import M, Sample, event, token, ts
 from sessionwatch.rules.kinds._spec import KindSpec, Shape
+from sessionwatch.rules.kinds._wording import Alert, Limits, fact, human_duration
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,12 @@ def _sample() -> Sample:
     )
 
 
+def _describe(alert: Alert, params: Limits) -> str:
+    past = human_duration(fact(alert, "token.past_expiry_seconds"))
+    skew = f" > {params['clock_skew']} skew" if "clock_skew" in params else ""
+    return f"used {past} past expiry{skew}"
+
+
 KIND = KindSpec(
     name="token_expired_use",
     summary="token accepted after expiry",
@@ -50,4 +57,5 @@ KIND = KindSpec(
         "sessionwatch.token.past_expiry_seconds",
     ),
     sample=_sample,
+    describe=_describe,
 )

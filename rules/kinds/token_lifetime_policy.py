@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from sessionwatch.rules.kinds._params import DURATION, Duration, Params
 from sessionwatch.rules.kinds._samples import H, M, Sample, event, token, ts
 from sessionwatch.rules.kinds._spec import KindSpec, Shape
+from sessionwatch.rules.kinds._wording import Alert, Limits, duration_over, fact
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,10 @@ def _sample() -> Sample:
     )
 
 
+def _describe(alert: Alert, params: Limits) -> str:
+    return duration_over("lifetime", fact(alert, "token.lifetime_seconds"), params, "max_token_lifetime")
+
+
 KIND = KindSpec(
     name="token_lifetime_policy",
     summary="token issued with a lifetime over policy",
@@ -40,4 +45,5 @@ KIND = KindSpec(
         "sessionwatch.token.lifetime_seconds",
     ),
     sample=_sample,
+    describe=_describe,
 )

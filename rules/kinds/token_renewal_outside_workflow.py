@@ -8,6 +8,7 @@ from typing import ClassVar
 from sessionwatch.rules.kinds._params import DURATION, Duration, Params, strings
 from sessionwatch.rules.kinds._samples import M, Sample, event
 from sessionwatch.rules.kinds._spec import KindSpec, Shape
+from sessionwatch.rules.kinds._wording import Alert, Limits, duration_over, fact, listed
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,19 @@ def _sample() -> Sample:
     )
 
 
+def _describe(alert: Alert, params: Limits) -> str:
+    grant, client = fact(alert, "token.grant_type"), fact(alert, "token.client_id")
+    allowed_grants, allowed_clients = params.get("allowed_grant_types"), params.get("allowed_clients")
+    if grant is not None and allowed_grants is not None and grant not in allowed_grants:
+        return f"grant {grant} not in {listed(allowed_grants)}"
+    if client is not None and allowed_clients is not None and client not in allowed_clients:
+        return f"client {client} not in {listed(allowed_clients)}"
+    age = fact(alert, "session.age_seconds")
+    if age is not None and "max_lifetime" in params:
+        return duration_over("renewed at session age", age, params, "max_lifetime")
+    return f"renewed via {grant or '?'} by {client or '?'}"
+
+
 KIND = KindSpec(
     name="token_renewal_outside_workflow",
     summary="token renewed outside the allowed workflow",
@@ -65,4 +79,5 @@ KIND = KindSpec(
         "sessionwatch.session.age_seconds",
     ),
     sample=_sample,
+    describe=_describe,
 )

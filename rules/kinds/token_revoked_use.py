@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from sessionwatch.rules.kinds._params import DURATION, Duration, Params
 from sessionwatch.rules.kinds._samples import M, Sample, event, token
 from sessionwatch.rules.kinds._spec import KindSpec, Shape
+from sessionwatch.rules.kinds._wording import Alert, Limits, fact, human_duration
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,10 @@ def _sample() -> Sample:
     )
 
 
+def _describe(alert: Alert, params: Limits) -> str:
+    return f"used {human_duration(fact(alert, 'token.since_revocation_seconds'))} after revocation"
+
+
 KIND = KindSpec(
     name="token_revoked_use",
     summary="token accepted after revocation",
@@ -50,4 +55,5 @@ KIND = KindSpec(
     ),
     evidence=("sessionwatch.token.id", "sessionwatch.token.since_revocation_seconds"),
     sample=_sample,
+    describe=_describe,
 )

@@ -7,6 +7,7 @@ import json
 import re
 import textwrap
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from jsonschema import Draft202012Validator
 import sessionwatch.rules.kinds as kinds_package
 from sessionwatch.enrichers import fact_names
 from sessionwatch.renderer.environment import environment
+from sessionwatch.reports.alerts_table import actual_vs_limit
 from sessionwatch.rules import kind_schema
 from sessionwatch.rules.alert_shapes import EVIDENCE_FACTS, SHAPES, THRESHOLDS
 from sessionwatch.rules.catalog import catalog
@@ -61,10 +63,7 @@ def test_a_kind_is_registered_in_exactly_one_place(spec: KindSpec) -> None:
         str(p.relative_to(REPO)) for p in _source_files() if pattern.search(p.read_text(encoding="utf-8"))
     )
     generated = "rules/schema/rule-v1.schema.json"
-    # detect's table words each kind's finding (actual vs limit) in one table keyed by kind; a test
-    # there checks it covers every declared kind (candidate: move the wording into KindSpec)
-    wording = "sessionwatch/reports/alerts_table.py"
-    assert places == sorted([f"rules/kinds/{spec.name}.py", generated, wording])
+    assert places == sorted([f"rules/kinds/{spec.name}.py", generated])
     assert (REPO / "renderer" / "templates" / spec.template).is_file()
 
 
@@ -181,3 +180,21 @@ def test_a_thirteenth_kind_is_one_module_and_one_template(toy_kind: Path, tmp_pa
     assert render_module.render_query(rule)["size"] == 2
     findings = lint_rule(rule, LintContext(frozenset(), frozenset(), {}, catalog()))
     assert [f.code for f in findings] == ["SW403", "SW403"]  # one positive case and one negative one
+    # declared without wording, its findings read in detect's table as the alert's message
+    assert rule.spec.describe is None
+    toy_alert = {"rule": {"category": "session_toy_views"}, "message": "too many views: session sw-1"}
+    assert actual_vs_limit(toy_alert, dict(rule.params)) == "too many views: session sw-1"
+
+
+def test_the_table_words_findings_from_the_kind_declarations(monkeypatch: pytest.MonkeyPatch) -> None:
+    """detect's table asks the kind's declaration for the wording of a finding (none kept aside)."""
+    alert = {"rule": {"category": "session_idle_timeout"}, "message": "the message"}
+    spec = Kind("session_idle_timeout").spec
+    assert spec.describe is not None
+    assert actual_vs_limit(alert, {"idle_timeout": "15m"}) == "idle ? > 15m"
+    declared = _registry._declared()
+    redeclared = replace(spec, describe=lambda alert, params: f"declared {params['idle_timeout']}")
+    monkeypatch.setitem(declared, spec.name, redeclared)
+    assert actual_vs_limit(alert, {"idle_timeout": "15m"}) == "declared 15m"
+    monkeypatch.setitem(declared, spec.name, replace(spec, describe=None))
+    assert actual_vs_limit(alert, {"idle_timeout": "15m"}) == "the message"
