@@ -71,7 +71,8 @@ def _fields_in(node: Any) -> Iterator[str]:
 def required_fields(query: Mapping[str, Any], extra: tuple[str, ...] = ()) -> list[dict[str, str]]:
     """Kibana's ``required_fields`` (``RequiredFieldInput``: name and type) for what ``query``
     and the threshold fields read, typed from the events mapping."""
-    names = sorted({*_fields_in(query), *extra, "@timestamp"})
+    # @timestamp first, then the rest sorted: a field name from a rule never moves it
+    names = ["@timestamp", *sorted({*_fields_in(query), *extra} - {"@timestamp"})]
     return [{"name": name, "type": FIELD_TYPES.get(name, "keyword")} for name in names]
 
 

@@ -204,7 +204,10 @@ def _cases(rule: Rule, add: Add) -> None:
             if not spec.names_session and item.session is not None:
                 add(pointer, "SW404", Level.ERROR, f"{rule.kind.value} alerts carry no session")
             if not spec.per_account and item.session is None:
-                add(pointer, "SW405", Level.ERROR, f"{rule.kind.value} alerts name a session: expect one")
+                if not spec.session_optional:
+                    add(pointer, "SW405", Level.ERROR, f"{rule.kind.value} alerts name a session: expect one")
+                elif item.user is None:
+                    add(pointer, "SW405", Level.ERROR, f"{rule.kind.value} alerts name a session or a user")
 
 
 def _params(rule: Rule, add: Add) -> None:

@@ -73,6 +73,9 @@ class KindSpec:
     position: int  # where the kind appears in lists (the order of docs/architecture.md's kind table)
     threshold: Threshold | None = None
     names_session: bool = True
+    # Events without a session id can still offend (a refresh logged with no session): their
+    # alerts name the account instead.
+    session_optional: bool = False
     # A threshold counted per period: the duration parameter that sets the period's length.
     period_param: str | None = None
     # Per-account alerts whose identity also names the session (one alert per account+session).

@@ -60,6 +60,7 @@ KIND = KindSpec(
     position=7,
     params=RenewalParams,
     shape=Shape.EVENTS,
+    session_optional=True,
     reads=frozenset(
         {
             "sessionwatch.event.accepted",

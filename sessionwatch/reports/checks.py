@@ -65,6 +65,16 @@ CHECKS: Mapping[str, Check] = _checks(
         "Filter on the canonical `sessionwatch.*` fact the profile maps the field to.",
     ),
     Check(
+        "SW110",
+        "BroadIndexScope",
+        "error",
+        "The rule's scope reaches every index or system indices.",
+        "`scope.index` is what the runner's role may read: a pattern such as `*` or one that reaches "
+        "dot (system) indices would give the runner read access to all of them.",
+        "Name the event indices (e.g. `sessionwatch-events-*`), or, if the site really means it, list "
+        "the pattern in the site configuration's `[site] allowed_index_patterns`.",
+    ),
+    Check(
         "SW201",
         "UnknownPolicy",
         "error",

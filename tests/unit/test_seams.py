@@ -28,6 +28,7 @@ def test_iso_is_utc_milliseconds_with_z_from_datetimes_and_epochs() -> None:
 def test_every_counters_class_logs_the_same_way() -> None:
     assert Counts(read=3, enriched=2, dead_letter=1).line() == (
         "read=3 enriched=2 passed_through=0 dead_letter=1 out_of_order=0 state_evicted=0"
+        " repaired=0 evicted_for_memory=0"
     )
     assert FollowSummary(pages=1, read=4).line() == "pages=1 read=4 indexed=0 dead_letter=0 errors=0"
     summary = Summary(evaluations=2, terminations={"okta": 1})

@@ -99,12 +99,15 @@ def test_bad_lines_go_to_dead_letter_and_counts_are_conserved() -> None:
         "malformed JSON: Expecting property name enclosed in double quotes at column 2",
         "missing @timestamp",
         "@timestamp has no UTC offset: '2026-03-02T09:00:00'",
-        "invalid IP address '999.1.1.1'",
         "expected a JSON object, got list",
     ]
-    assert [o.dead.line for o in outs if o.dead is not None] == [2, 3, 4, 5, 6]
+    assert [o.dead.line for o in outs if o.dead is not None] == [2, 3, 4, 6]
+    # an address Elasticsearch would refuse is dropped and recorded, not the whole event
+    (repaired,) = [o.doc for o in outs if o.line == 5 and o.doc is not None]
+    assert "ip" not in repaired.get("source", {})
+    assert repaired["sessionwatch"]["quality"]["repaired_fields"] == ["source.ip"]
     counts = engine.counts
-    assert (counts.read, counts.enriched, counts.passed_through, counts.dead_letter) == (7, 1, 1, 5)
+    assert (counts.read, counts.enriched, counts.passed_through, counts.dead_letter) == (7, 2, 1, 4)
     assert counts.conserved
 
 
