@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 from elasticsearch import Elasticsearch
 
+from sessionwatch.bulk import document_id
 from sessionwatch.indices import index_templates
 from tests.cluster.conftest import NODES, Cluster
 from tests.integration.test_follow import RAW_MAPPING, facts_by_event, follow_args
@@ -134,8 +135,9 @@ def _follow_and_run(cluster: Cluster, client: Elasticsearch, tmp_path: Path, dis
             if revive is not None:
                 revive()
         written = all_docs(client, follow_names.dest)
+        # each document under the id the follower gives it: event id + digest of the event
         assert_exact(
-            f"enrich --follow, {disrupt}", [e["event"]["id"] for e in raw], [d["_id"] for d in written]
+            f"enrich --follow, {disrupt}", [document_id(d) for d in enrich(raw)], [d["_id"] for d in written]
         )
         assert facts_by_event(written) == facts_by_event(enrich(raw))
         for index in (run_names.alerts, run_names.audit, run_names.state):
@@ -192,7 +194,7 @@ def test_follow_and_run_through_a_rolling_restart(
         written_docs = all_docs(client, follow_names.dest)
         assert_exact(
             "enrich --follow, rolling restart",
-            [e["event"]["id"] for e in raw],
+            [document_id(d) for d in enrich(raw)],
             [d["_id"] for d in written_docs],
         )
         assert facts_by_event(written_docs) == facts_by_event(enrich(raw))
