@@ -183,7 +183,8 @@ def render_kibana_rule(rule: Rule, profiles: ProfileRegistry | None = None) -> d
         if threshold
         else ()
     )
-    fields = required_fields(query, extra)
+    scope = frozenset(item.field for item in (*rule.scope.filters, *rule.scope.exclude))
+    fields = required_fields(query, extra, scope)
     context = rule.as_template_context()
     context.update(references=list(rule.references), description=rule.description, status=rule.status.value)
     tags = ["sessionwatch", rule.kind.value, *(f"{k}:{c}" for k, v in rule.compliance.items() for c in v)]

@@ -68,11 +68,16 @@ def _fields_in(node: Any) -> Iterator[str]:
             yield from _fields_in(value)
 
 
-def required_fields(query: Mapping[str, Any], extra: tuple[str, ...] = ()) -> list[dict[str, str]]:
+def required_fields(
+    query: Mapping[str, Any], extra: tuple[str, ...] = (), scope_fields: frozenset[str] = frozenset()
+) -> list[dict[str, str]]:
     """Kibana's ``required_fields`` (``RequiredFieldInput``: name and type) for what ``query``
-    and the threshold fields read, typed from the events mapping."""
-    # @timestamp first, then the rest sorted: a field name from a rule never moves it
-    names = ["@timestamp", *sorted({*_fields_in(query), *extra} - {"@timestamp"})]
+    and the threshold fields read, typed from the events mapping. ``@timestamp`` first, then the
+    fields the kind reads, then those only the rule's own scope names: a field name written in a
+    rule never moves the others."""
+    read = {*_fields_in(query), *extra} - {"@timestamp"}
+    own = sorted(read - scope_fields)
+    names = ["@timestamp", *own, *sorted(read - set(own))]
     return [{"name": name, "type": FIELD_TYPES.get(name, "keyword")} for name in names]
 
 

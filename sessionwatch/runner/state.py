@@ -68,8 +68,20 @@ class StateStore:
         try:
             response = self.client.index(index=self.index, id=doc_id, document=body, **options)
         except ConflictError:
+            # A request retried after its response was lost (a node restarting) conflicts with
+            # its own first attempt: the stored document is then exactly ours, and that is fine.
+            landed = self._read(doc_id)
+            if landed is not None and landed[0] == body:
+                return Stored(data, landed[1], landed[2])
             raise CheckpointConflict(f"checkpoint {doc_id} was changed by another process") from None
         return Stored(data, response["_seq_no"], response["_primary_term"])
+
+    def _read(self, doc_id: str) -> tuple[dict[str, Any], int, int] | None:
+        try:
+            response = self.client.get(index=self.index, id=doc_id)
+        except NotFoundError:
+            return None
+        return response["_source"], response["_seq_no"], response["_primary_term"]
 
 
 def ensure_indices(
