@@ -399,7 +399,11 @@ def test_runner_role_can_do_its_job(runner_user: Elasticsearch, indices: dict[st
     )
     alert = {"@timestamp": "2026-03-02T09:25:00Z", "event": {"kind": "alert", "id": "t-1"}}
     assert runner_user.create(index=ALERTS_INDEX, id="t-1", document=alert)["result"] == "created"
-    assert runner_user.update(index=ALERTS_INDEX, id="t-1", doc={"message": "revoked"})["result"] == "updated"
+    # create-only: recording a termination outcome is the sessionwatch_runner_termination role's
+    with pytest.raises(AuthorizationException):
+        runner_user.update(index=ALERTS_INDEX, id="t-1", doc={"message": "revoked"})
+    with pytest.raises(AuthorizationException):
+        runner_user.index(index=ALERTS_INDEX, id="t-1", document={**alert, "message": "overwritten"})
     assert runner_user.mget(index=ALERTS_INDEX, ids=["t-1"])["docs"][0]["found"]
     audit = {"@timestamp": "2026-03-02T10:00:00Z", "outcome": "ok"}
     assert runner_user.create(index=AUDIT_INDEX, id=uuid.uuid4().hex, document=audit)["result"] == "created"
@@ -458,6 +462,7 @@ def test_rendered_role_is_the_enforced_one(
     assert role["indices"][0] == {
         "names": ["sessionwatch-events-*"],
         "privileges": ["read", "view_index_metadata"],
+        "allow_restricted_indices": False,  # never system indices, whatever the pattern
     }
     assert runner_user.security.authenticate()["roles"] == [RUNNER_ROLE]
     granted = runner_user.security.has_privileges(
