@@ -183,7 +183,7 @@ def render_kibana_rule(rule: Rule, profiles: ProfileRegistry | None = None) -> d
         if threshold
         else ()
     )
-    scope = frozenset(item.field for item in (*rule.scope.filters, *rule.scope.exclude))
+    scope = tuple(item.field for item in (*rule.scope.filters, *rule.scope.exclude))
     fields = required_fields(query, extra, scope)
     context = rule.as_template_context()
     context.update(references=list(rule.references), description=rule.description, status=rule.status.value)

@@ -69,15 +69,15 @@ def _fields_in(node: Any) -> Iterator[str]:
 
 
 def required_fields(
-    query: Mapping[str, Any], extra: tuple[str, ...] = (), scope_fields: frozenset[str] = frozenset()
+    query: Mapping[str, Any], extra: tuple[str, ...] = (), scope_fields: tuple[str, ...] = ()
 ) -> list[dict[str, str]]:
     """Kibana's ``required_fields`` (``RequiredFieldInput``: name and type) for what ``query``
     and the threshold fields read, typed from the events mapping. ``@timestamp`` first, then the
-    fields the kind reads, then those only the rule's own scope names: a field name written in a
-    rule never moves the others."""
+    fields the kind reads, then those only the rule's own scope names, in the rule's order: a field
+    name written in a rule never moves the others."""
     read = {*_fields_in(query), *extra} - {"@timestamp"}
-    own = sorted(read - scope_fields)
-    names = ["@timestamp", *own, *sorted(read - set(own))]
+    own = sorted(read - set(scope_fields))
+    names = ["@timestamp", *own, *(f for f in dict.fromkeys(scope_fields) if f in read and f not in own)]
     return [{"name": name, "type": FIELD_TYPES.get(name, "keyword")} for name in names]
 
 
@@ -125,6 +125,13 @@ def enrichers_for(fields: list[dict[str, str]]) -> list[str]:
     return sorted(sources - {"profile"})
 
 
+def _policy_value(value: Any) -> str:
+    """A parameter as written in the rule (a list as its items), never Python's repr."""
+    if isinstance(value, list | tuple):
+        return ", ".join(str(item) for item in value)
+    return str(value)
+
+
 def setup_guide(rule: Rule, fields: list[dict[str, str]]) -> str:
     """Kibana's ``setup``: the enrichment the rule's facts need, site inputs and parameters."""
     enrichers = enrichers_for(fields)
@@ -140,7 +147,7 @@ def setup_guide(rule: Rule, fields: list[dict[str, str]]) -> str:
     if site:
         lines += ["", "Site values the enrichment needs:", *(f"- {item}" for item in site)]
     if rule.params:
-        shown = ", ".join(f"`{k}` = `{v}`" for k, v in sorted(rule.params.items()))
+        shown = ", ".join(f"`{k}` = `{_policy_value(v)}`" for k, v in sorted(rule.params.items()))
         lines += [
             "",
             f"Policy values (set in the sessionwatch rule `{rule.name}`; re-render after a change): {shown}.",
@@ -155,7 +162,7 @@ def evidence_fields(rule: Rule) -> list[str]:
 def investigation_guide(rule: Rule) -> str:
     """Kibana's ``note`` (Markdown): the description, the evidence fields, response steps."""
     shape = SHAPES[Kind(rule.kind)]
-    lines = [f"## Triage and analysis: {rule.title}", "", " ".join(rule.description.split()), ""]
+    lines = [f"## Triage and analysis: {rule.title}", "", rule.description, ""]  # verbatim
     evidence = evidence_fields(rule)
     if evidence:
         lines += ["### Evidence", "", *(f"- `{name}`" for name in evidence), ""]
