@@ -51,8 +51,10 @@ class ProfileUsage:
         self.events += 1
         if profile is not None and profile != "generic":
             return
-        self.unclaimed += 1
         label = next((v for v in (read(doc, dotted) for read in _LABELS) if isinstance(v, str) and v), None)
+        if profile == "generic" and label is not None and label.split(".")[0] == "generic":
+            return  # labelled for the generic profile: claimed on purpose, nothing to hint
+        self.unclaimed += 1
         self.datasets[label or NO_LABEL] += 1
         if label is None:
             keys = doc.keys()

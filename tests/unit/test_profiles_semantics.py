@@ -207,3 +207,16 @@ def test_enrich_prints_the_hint_on_stderr(tmp_path: Path) -> None:
     )
     assert forced.returncode == 0, forced.stderr
     assert "--profile NAME" not in forced.stderr  # the user already chose
+
+
+def test_events_labelled_for_the_generic_profile_get_no_hint() -> None:
+    """``generic.portal`` is the generic profile's own dataset: choosing it is not a fallback."""
+    usage = ProfileUsage()
+    for _ in range(3):
+        usage.record({"event": {"dataset": "generic.portal"}}, False, "generic")
+    assert usage.hints(["generic", "okta"]) == []
+    usage.record({"event": {"dataset": "acme.app"}}, False, "generic")
+    usage.record({"event": {"dataset": "acme.app"}}, False, "generic")
+    usage.record({"event": {"dataset": "acme.app"}}, False, "generic")
+    usage.record({"event": {"dataset": "acme.app"}}, False, "generic")
+    assert usage.hints(["generic", "okta"])  # 4 of 7 fell to generic without asking for it
