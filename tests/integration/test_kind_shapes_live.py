@@ -10,7 +10,6 @@ mapping lacks in a sort or aggregation, fails here.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,7 +17,7 @@ import pytest
 from elasticsearch import Elasticsearch
 
 from sessionwatch.alerts import GROUPS_AGG, alerts_from_response
-from sessionwatch.enrichers import events_mapping
+from sessionwatch.indices import temporary_events_index
 from sessionwatch.renderer import Window, render_query
 from sessionwatch.rules import Rule, load_rules
 from sessionwatch.rules.kinds import Shape
@@ -30,14 +29,8 @@ WINDOW = Window("2026-01-15T09:00:00.000Z", "2026-01-15T10:00:00.000Z")
 
 @pytest.fixture(scope="module")
 def events_index(es: Elasticsearch) -> Iterator[str]:
-    name = f"sw-kind-shapes-{uuid.uuid4().hex[:12]}"
-    es.indices.create(
-        index=name, mappings=events_mapping(), settings={"number_of_shards": 1, "number_of_replicas": 0}
-    )
-    try:
+    with temporary_events_index(es, "sw-kind-shapes-") as name:
         yield name
-    finally:
-        es.indices.delete(index=name, ignore_unavailable=True)
 
 
 @pytest.mark.parametrize("rule", RULES, ids=[r.name for r in RULES])

@@ -4,27 +4,20 @@ actions queryable as the enricher wrote them."""
 
 from __future__ import annotations
 
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 
 import pytest
 from elasticsearch import Elasticsearch
 
-from sessionwatch.enrichers import events_mapping
+from sessionwatch.indices import temporary_events_index
 from tests.unit.test_profiles_conformance import PROFILES, enrich, fixture_documents
 
 
 @pytest.fixture(scope="module")
 def index(es: Elasticsearch) -> Iterator[str]:
-    name = f"sw-profiles-{uuid.uuid4().hex[:12]}"
-    es.indices.create(
-        index=name, mappings=events_mapping(), settings={"number_of_shards": 1, "number_of_replicas": 0}
-    )
-    try:
+    with temporary_events_index(es, "sw-profiles-") as name:
         yield name
-    finally:
-        es.indices.delete(index=name, ignore_unavailable=True)
 
 
 @pytest.mark.parametrize("profile", PROFILES)
