@@ -11,7 +11,7 @@ ES_COMPAT_VERSION ?= $(firstword $(filter-out $(SESSIONWATCH_ES_VERSION),$(ES_VE
 export SESSIONWATCH_ES_VERSION
 
 # Parallel test workers (pytest-xdist): one per core, at most 4 (they share one node). Tests
-# that share a module's set-up stay on one worker (--dist loadgroup, tests/conftest.py); tests
+# of one file stay on one worker (--dist loadfile: a module's set-up is done once); tests
 # marked `serial` run alone afterwards (scripts/run-tests.sh).
 TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); [ "$$n" -gt 4 ] && n=4; echo $$n)
 export TEST_WORKERS

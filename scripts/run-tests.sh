@@ -86,7 +86,7 @@ EOF
 run_tests() {
   local selection="$1" t0=$SECONDS rc=0
   shift
-  "$BIN/pytest" -n "$WORKERS" --dist loadgroup -m "($selection) and not serial" "$@" || rc=$?
+  "$BIN/pytest" -n "$WORKERS" --dist loadfile -m "($selection) and not serial" "$@" || rc=$?
   if [[ $rc -eq 0 ]]; then
     "$BIN/pytest" -m "($selection) and serial" "$@" || rc=$?
     [[ $rc -eq 5 ]] && rc=0 # no test selected

@@ -1,7 +1,7 @@
 """Fixtures for every test: where the shipped pack lives, and rule files built from it.
 
-Also how the suite runs in parallel (``pytest -n 2 --dist loadgroup``, as ``make test`` does; see
-docs/elasticsearch-in-tests.md) and which Hypothesis profile it uses.
+Also which Hypothesis profile the suite uses (``make test`` runs it in parallel workers:
+scripts/run-tests.sh).
 """
 
 from __future__ import annotations
@@ -62,24 +62,3 @@ def _write_rule(folder: Path, data: dict[str, Any]) -> Path:
 def write_rule() -> RuleWriter:
     """Write rule data as ``<name>.yml`` in a folder, with a ``fixtures/`` dir beside it."""
     return _write_rule
-
-
-# --- parallel workers (pytest-xdist) ---------------------------------------------------------
-
-_SHARED_SCOPES = frozenset({"module", "class", "package"})
-
-
-@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Tests that share a module-scoped set-up (their own node, a replayed pack, an index built
-    once) stay together on one worker (``--dist loadgroup``), so the set-up is done once;
-    every other test goes to whichever worker is free."""
-    if not config.pluginmanager.hasplugin("xdist"):
-        return
-    for item in items:
-        info = getattr(item, "_fixtureinfo", None)
-        if info is None:
-            continue
-        scopes = {defs[-1].scope for defs in info.name2fixturedefs.values() if defs}
-        if scopes & _SHARED_SCOPES:
-            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::", 1)[0]))
