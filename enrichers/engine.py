@@ -23,7 +23,9 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, NamedTuple
 
-from sessionwatch.enrichers.admission import ORIGINAL_VALUES, REPAIRED_FIELDS, admit, record
+import orjson
+
+from sessionwatch.enrichers.admission import ORIGINAL_VALUES, REPAIRED_FIELDS, admit, plain_names, record
 from sessionwatch.enrichers.base import CanonicalEvent, Enricher, scope_of
 from sessionwatch.enrichers.canonical import BadEvent, canonical_fields, canonicalize, parse_timestamp
 from sessionwatch.enrichers.events import has_dotted_keys, nest_facts
@@ -219,15 +221,12 @@ class Front:
             decoded = raw
         text = decoded.rstrip("\r\n")
         try:
-            self._duplicates = False
-            doc = json.loads(text, parse_constant=_no_constant, object_pairs_hook=self._object)
-            if type(doc) is not dict:
-                raise BadEvent(f"expected a JSON object, got {type(doc).__name__}")
+            doc = self._parse(raw, text)
             dotted = has_dotted_keys(doc)
             profile = self.forced_profile or self.profiles.for_event(doc, dotted)
             if self.forced_profile is None:
                 self.counts.profiles.record(doc, dotted, profile.name if profile is not None else None)
-            repaired = admit(doc, keep_bad_timestamp=profile is not None)
+            repaired = admit(doc, keep_bad_timestamp=profile is not None, names_checked=plain_names(text))
             if self._duplicates:  # Elasticsearch refuses a repeated key; JSON readers keep the last
                 repaired["(duplicate keys)"] = True
             if repaired:
@@ -252,6 +251,26 @@ class Front:
         item = (number, event, text, repaired or None)
         for released in self.buffer.push(event.timestamp, number, item):
             yield self._release(*released)
+
+    def _parse(self, raw: bytes | str, text: str) -> dict[str, Any]:
+        """The line's JSON object. Fast path: orjson, when writing its result back gives the line
+        byte for byte (then the line has no duplicate key, NaN, integer beyond 64 bits, escape
+        or float that the two libraries could read differently). Any other line is read by
+        ``json`` with the hooks that report duplicate keys and refuse NaN, as always."""
+        self._duplicates = False
+        body = raw.rstrip(b"\r\n") if isinstance(raw, bytes) else text
+        try:
+            doc = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            doc = None
+        if type(doc) is dict:
+            expected = body if isinstance(body, bytes) else body.encode("utf-8", "surrogatepass")
+            if orjson.dumps(doc) == expected:
+                return doc
+        doc = json.loads(text, parse_constant=_no_constant, object_pairs_hook=self._object)
+        if type(doc) is not dict:
+            raise BadEvent(f"expected a JSON object, got {type(doc).__name__}")
+        return doc
 
     def _object(self, pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         found = dict(pairs)
