@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bench.common import Section, data_dir, machine
+from bench.targets import report as report_targets
 
 
 @dataclass(frozen=True)
@@ -161,6 +162,7 @@ def main(argv: list[str] | None = None) -> int:
         "elapsed_after_section_s": timings,
         "sections": {s.name: s.as_dict() for s in sections},
     }
+    report_targets(results["sections"])
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     out = args.out or str(data_dir() / f"results-{stamp}.json")
     with open(out, "w", encoding="utf-8") as handle:

@@ -77,6 +77,11 @@ def scale_out(events: int, reps: int, baseline: list[str] | None = None) -> Sect
             round(cpu[version, 2] / cpu[version, 1], 2),
             f"{version}: CPU of 2 workers / CPU of 1 (target <= 1.15)",
         )
+        section.put(
+            f"{tag}cpu_bound_speedup",
+            round(2 * cpu[version, 1] / cpu[version, 2], 2),
+            f"{version}: speed-up 2 idle cores allow at most (2 x CPU of 1 / CPU of 2)",
+        )
     section.put("workers_1_events_per_s", round(events / best["after", 1]))
     section.put("workers_2_events_per_s", round(events / best["after", 2]))
     one = _digest(outputs["after", 1], sort=False)
