@@ -67,6 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--enrich-reps", type=int, help="alternating floor/enrich repetitions")
     parser.add_argument("--sessions", help="comma-separated open-session counts for the memory run")
     parser.add_argument("--scale-events", type=int, help="size of the 1-vs-2-workers run")
+    parser.add_argument("--scale-reps", type=int, help="alternating 1/2-worker repetitions")
     parser.add_argument("--no-profile", action="store_true", help="skip the enricher profile")
     parser.add_argument("--detect-reps", type=int, help="repetitions of each detection query")
     parser.add_argument(
@@ -76,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     sizes = QUICK if args.quick else FULL
-    for name in ("enrich_events", "enrich_reps", "scale_events", "detect_reps"):
+    for name in ("enrich_events", "enrich_reps", "scale_events", "scale_reps", "detect_reps"):
         if getattr(args, name) is not None:
             sizes = replace(sizes, **{name: getattr(args, name)})
     if args.sessions is not None:
