@@ -101,9 +101,7 @@ class Front:
         self.forced_profile = forced_profile
         self.counts = counts
         self.state: dict[str, dict[str, Any]] = {e.name: {} for e in enrichers}
-        self.buffer: ReorderBuffer[Mapped] = ReorderBuffer(
-            options.reorder_window, options.max_buffered
-        )
+        self.buffer: ReorderBuffer[Mapped] = ReorderBuffer(options.reorder_window, options.max_buffered)
         self._since_sweep = 0
         self.mapper = Mapper(profiles, forced_profile, counts)
 
