@@ -57,10 +57,14 @@ from sessionwatch.rules.errors import EnrichError
 BATCH = 512
 CHUNK = 256  # raw lines a worker maps at a time
 IN_FLIGHT = 3  # chunks per worker sent and not yet mapped back
-MAP, BACK = 0, 1  # what a worker's inbox holds: lines to map, or events to enrich
+MAP, BACK, DROP = 0, 1, 2  # what a worker's inbox holds: lines to map, events to enrich, a dead letter
 # the document of a mapped event whose facts are simply appended to its line (nearly all): it
 # stays with the worker that mapped it
 APPENDABLE: Mapping[str, Any] = MappingProxyType({})
+# the text of a mapped event that stays with the worker that mapped it, because it also owns
+# the event's session: only the canonical values travel to this process, and only the
+# stream-scoped facts travel back
+KEPT = "(kept by its worker)"
 PROGRESS_EVERY = 10_000
 Progress = Callable[[Counts], None]
 
@@ -173,11 +177,13 @@ def _shipped() -> tuple[Callable[[CanonicalEvent], tuple[Any, ...]], int]:
 Shipped = tuple[tuple[Any, ...], str, dict[str, Any], Mapping[str, Any] | None, int]
 
 
-def ship(item: Released) -> Shipped:
+def ship(item: Released) -> Shipped | tuple[int, dict[str, Any]]:
     """What a worker needs of a released event: its canonical values, its line (right-stripped
     when the facts can simply be appended, which is nearly always; then the document stays
     here), the stream-scoped facts, the document only when it has to be written whole, and its
     input line number (for a dead letter)."""
+    if item.raw is KEPT:
+        return item.line, item.facts
     fields, _ = _shipped()
     text = item.raw.rstrip()
     if item.event.doc is APPENDABLE or appendable(text, item.event.doc):
@@ -191,21 +197,34 @@ def unship(fields: tuple[Any, ...], doc: Mapping[str, Any] | None) -> CanonicalE
     return make(*fields[:at], doc if doc is not None else {}, *fields[at:])
 
 
-MappedBack = tuple[int, tuple[Any, ...], str, dict[str, Any] | None, Mapping[str, Any] | None]
+MappedBack = tuple[int, tuple[Any, ...], str | None, dict[str, Any] | None, Mapping[str, Any] | None]
+# what a worker keeps of the events it mapped and owns: line -> (event, text, document or None)
+Kept = dict[int, tuple[CanonicalEvent, str, Mapping[str, Any] | None]]
 
 
-def map_chunk(mapper: Mapper, first: int, raws: list[bytes | str]) -> list[Output | MappedBack]:
-    """Map raw lines numbered from ``first``: per non-blank line, its ``Output`` (a dead letter
-    or a line passed through, written by the front) or its mapped event as (line, canonical
-    values, text, repaired fields, the document only when the facts cannot simply be appended)."""
+def map_chunk(
+    mapper: Mapper, chunk: tuple[int, list[bytes | str]], owner: tuple[int, int], kept: Kept
+) -> list[Output | MappedBack]:
+    """Map raw lines (numbered from the chunk's first): per non-blank line, its ``Output`` (a
+    dead letter or a line passed through, written by the front) or its mapped event as (line,
+    canonical values, text, repaired fields, the document only when the facts cannot simply be
+    appended). ``owner``: (this worker, workers); the text and document of an event whose
+    session this worker owns stay in ``kept`` and travel as None."""
     fields, _ = _shipped()
+    index, workers = owner
+    first, raws = chunk
     out: list[Output | MappedBack] = []
     for number, raw in enumerate(raws, start=first):
         mapped = mapper.map(number, raw)
         if type(mapped) is Mapped:
             event, text = mapped.event, mapped.text
-            doc = None if appendable(text.rstrip(), event.doc) else event.doc
-            out.append((number, fields(event), text, mapped.repaired, doc))
+            stripped = text.rstrip()
+            doc = None if appendable(stripped, event.doc) else event.doc
+            if partition(event.session_id, number, workers) == index:
+                kept[number] = (event, stripped, None) if doc is None else (event, text, doc)
+                out.append((number, fields(event), None, mapped.repaired, None))
+            else:
+                out.append((number, fields(event), text, mapped.repaired, doc))
         elif isinstance(mapped, Output):
             if mapped.dead is None:  # passed through: its text is all the front needs
                 mapped = Output(mapped.line, raw=mapped.raw, facts=mapped.facts, written=mapped.written)
@@ -216,7 +235,8 @@ def map_chunk(mapper: Mapper, first: int, raws: list[bytes | str]) -> list[Outpu
 def remap(item: MappedBack) -> Mapped:
     """A worker's mapped event as the front holds it (the document: ``APPENDABLE`` when it stayed)."""
     line, fields, text, repaired, doc = item
-    return Mapped(line, unship(fields, doc if doc is not None else APPENDABLE), text, repaired)
+    event = unship(fields, doc if doc is not None else APPENDABLE)
+    return Mapped(line, event, KEPT if text is None else text, repaired)
 
 
 @dataclass(frozen=True)
@@ -228,6 +248,7 @@ class WorkerSetup:
     folder: str
     profiles: ProfileRegistry
     forced_profile: Profile | None
+    workers: int
 
 
 def _worker(setup: WorkerSetup, inbox: Any, outbox: Any) -> None:
@@ -236,6 +257,8 @@ def _worker(setup: WorkerSetup, inbox: Any, outbox: Any) -> None:
     back = Back(setup.enrichers, setup.options.limits, counts)
     back.store.load(setup.sessions)
     mapper = Mapper(setup.profiles, setup.forced_profile, Counts())
+    kept: Kept = {}
+    owner = (setup.index, setup.workers)
     facts_of = back.facts
     folder, index = setup.folder, setup.index
     with (
@@ -249,11 +272,23 @@ def _worker(setup: WorkerSetup, inbox: Any, outbox: Any) -> None:
                 break
             kind, payload = message
             if kind == MAP:
-                outbox.put(map_chunk(mapper, *payload))
+                outbox.put(map_chunk(mapper, payload, owner, kept))
                 continue
-            for fields, raw, stream_facts, doc, line in payload:
+            if kind == DROP:  # an event of ours the front dead-lettered (a stream-scoped enricher failed)
+                line, reason = payload
+                found = kept.pop(line, None)
+                if found is not None:
+                    dead.write(DeadLetter(line, reason, found[1]).to_json() + "\n")
+                continue
+            for shipped in payload:
+                if len(shipped) == 2:  # mapped here: only its line and stream-scoped facts came back
+                    line, stream_facts = shipped
+                    event, raw, doc = kept.pop(line)
+                else:
+                    fields, raw, stream_facts, doc, line = shipped
+                    event = unship(fields, doc)
                 try:  # a failure here is this event's alone
-                    facts = facts_of(unship(fields, doc), stream_facts)
+                    facts = facts_of(event, stream_facts)
                     written = append_facts(raw, facts) if doc is None else splice(raw, doc, facts)
                 except Exception as exc:
                     reason = str(exc) if isinstance(exc, BadEvent) else dead_reason(exc)
@@ -333,7 +368,9 @@ def _run_parallel(lines: Iterable[bytes | str], job: Job) -> Result:
             context.Process(
                 target=_worker,
                 args=(
-                    WorkerSetup(i, session, options, initial[i], folder, profiles, job.forced_profile),
+                    WorkerSetup(
+                        i, session, options, initial[i], folder, profiles, job.forced_profile, workers
+                    ),
                     inboxes[i],
                     outboxes[i],
                 ),
@@ -410,12 +447,15 @@ def _feed(
     index, or ``workers`` for the lines written here)."""
     inboxes, outboxes, processes = channels
     workers = len(inboxes)
-    batches: list[list[Shipped]] = [[] for _ in range(workers)]
+    batches: list[list[Shipped | tuple[int, dict[str, Any]]]] = [[] for _ in range(workers)]
     order: array[int] = array("H")  # up to 65,535 workers
 
     def route(item: Output | Released) -> None:
         if isinstance(item, Output):
-            if item.dead is not None:
+            if item.dead is not None and item.dead.raw is KEPT:  # its owner has the text
+                for target in range(workers):
+                    _send(inboxes[target], (DROP, (item.line, item.dead.reason)), processes[target])
+            elif item.dead is not None:
                 job.dead(item.dead)
             elif item.raw is not None:
                 shard.write(f"{item.text()}\n")
