@@ -73,8 +73,6 @@ class AccountStatus:
             out["sessionwatch.account.status"] = status
             if previous is not None:
                 if record is not None and previous == record[0]:
-                    if record[2] is None:  # formatted when first read, not at every event
-                        record[2] = isoformat(previous)
                     out["sessionwatch.account.last_seen"] = record[2]
                 else:
                     out["sessionwatch.account.last_seen"] = isoformat(previous)
@@ -85,7 +83,7 @@ class AccountStatus:
                     record = self._new(actors, key)
                 if record[0] is None or ts > record[0]:
                     record[0] = ts
-                    record[2] = None
+                    record[2] = isoformat(ts)
         if event.action in LIFECYCLE and event.accepted and event.account_target is not None:
             key = event.account_target.lower()
             record = actors.get(key) or self._new(actors, key)
@@ -103,7 +101,7 @@ class AccountStatus:
     def _new(actors: dict[str, list[Any]], key: str) -> list[Any]:
         if len(actors) >= MAX_ACTORS:
             del actors[next(iter(actors))]
-        # last accepted activity, disabled at, last as text (None until read), re-enabled at
+        # last accepted activity, disabled at, last as text, re-enabled at
         record: list[Any] = [None, None, None, None]
         actors[key] = record
         return record
