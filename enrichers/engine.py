@@ -108,10 +108,10 @@ class Front:
     def feed(self, number: int, raw: bytes | str) -> Iterator[Output | Released]:
         """Map one input line and push it into the reorder window: what leaves it."""
         mapped = self.mapper.map(number, raw)
-        if type(mapped) is Mapped:
-            yield from self.push(mapped)
-        elif mapped is not None:
+        if isinstance(mapped, Output):
             yield mapped
+        elif mapped is not None:
+            yield from self.push(mapped)
 
     def push(self, mapped: Mapped) -> Iterator[Output | Released]:
         """Hold a mapped event in the reorder window; release what leaves it, in time order."""

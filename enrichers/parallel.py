@@ -34,22 +34,24 @@ from sessionwatch.enrichers.base import CanonicalEvent, Enricher
 from sessionwatch.enrichers.canonical import BadEvent
 from sessionwatch.enrichers.engine import (
     Back,
-    Counts,
-    DeadLetter,
     Engine,
     EngineOptions,
     Front,
-    Output,
     Released,
-    append_facts,
-    appendable,
     check_state,
     configure,
-    dead_reason,
-    splice,
     split_enrichers,
 )
 from sessionwatch.enrichers.mapper import Mapped, Mapper
+from sessionwatch.enrichers.output import (
+    Counts,
+    DeadLetter,
+    Output,
+    append_facts,
+    appendable,
+    dead_reason,
+    splice,
+)
 from sessionwatch.enrichers.profiles import Profile, ProfileRegistry
 from sessionwatch.enrichers.state import STATE_FORMAT
 from sessionwatch.rules.errors import EnrichError
