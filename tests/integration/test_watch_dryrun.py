@@ -213,7 +213,11 @@ def test_termination_webhook_is_called_once_per_hit(es: Elasticsearch, events_in
     docs = enrich_fixture(
         REPO / "fixtures/samples/portal-violations.ndjson", ProfileRegistry.discover(), None
     )
-    docs[-1]["user"] = {"name": "mallory/../admin?x=1"}
+    # dave's request after 15 idle minutes (d-3) is one of the two offending events: it gets a
+    # hostile user name (chosen by content: the sample's order changes as it gains sessions)
+    (daves,) = [d for d in docs if d["sessionwatch"]["event"]["id"] == "d-3"]
+    assert daves["user"]["name"] == "dave"
+    daves["user"] = {"name": "mallory/../admin?x=1"}
     _load(es, events_index, docs)
     scoped = dataclasses.replace(rule, scope=dataclasses.replace(rule.scope, index=events_index))
     env = {**ENV, "SESSIONWATCH_OKTA_DOMAIN": "example.okta.com", "SESSIONWATCH_OKTA_API_TOKEN": "okta-token"}
