@@ -236,3 +236,40 @@ def test_termination_webhook_is_called_once_per_hit(es: Elasticsearch, events_in
     assert {(r["method"], r["host"], r["headers"]["Authorization"]) for r in action.requests} == {
         ("delete", "example.okta.com", "SSWS okta-token")
     }
+
+
+@pytest.mark.parametrize("dots", [".", "..", "..."])
+def test_a_dot_segment_id_never_walks_up_the_webhook_path(
+    es: Elasticsearch, events_index: str, dots: str
+) -> None:
+    """Watcher's HTTP client URL-decodes each path segment and builds the URI again, so no
+    encoding keeps ``..`` from naming the parent (``DELETE /admin/realms/acme/sessions/..``):
+    the watch writes the alert but makes no call for it; a percent sign is sent encoded, so a
+    session id ``%2e%2e`` reaches the provider as itself."""
+    rule = load_rule_file(IDLE)
+    docs = enrich_fixture(
+        REPO / "fixtures/samples/portal-violations.ndjson", ProfileRegistry.discover(), None
+    )
+    hostile = {"a-3": dots, "d-3": "%2e%2e"}  # alice's and dave's offending requests
+    for doc in docs:
+        if doc["sessionwatch"]["event"]["id"] in hostile:
+            doc["sessionwatch"]["session"]["id"] = hostile[doc["sessionwatch"]["event"]["id"]]
+    _load(es, events_index, docs)
+    scoped = dataclasses.replace(rule, scope=dataclasses.replace(rule.scope, index=events_index))
+    env = {
+        **ENV,
+        "SESSIONWATCH_KEYCLOAK_HOST": "sso.example.com",
+        "SESSIONWATCH_KEYCLOAK_REALM": "acme",
+        "SESSIONWATCH_KEYCLOAK_TOKEN": "kc-token",
+    }
+    watch = inject(render_watch(scoped, WatchOptions(terminate="keycloak")), env)
+
+    result = dry_run(es, watch, rule.tests[0].at)
+
+    written = sorted(a["sessionwatch"]["session"]["id"] for a in _alert_docs(result))
+    assert written == sorted([dots, "%2e%2e"])  # every alert is still written
+    action = next(a for a in result.actions if a.id == "terminate_sessions")
+    assert action.iterations == 1
+    (request,) = action.requests
+    assert (request["method"], request["host"]) == ("delete", "sso.example.com")
+    assert request["path"] == request["sent_path"] == "/admin/realms/acme/sessions/%252e%252e"
