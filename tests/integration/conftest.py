@@ -378,9 +378,6 @@ KNOWN_FAILURES = {
     "test_fixture_rejection.py::test_mapping_rejection_points_at_the_fixture_line": (
         "merge defect: fixture rejection message on the batched harness path"
     ),
-    "test_kibana_live.py::test_kibana_search_gives_the_verdict_of_detect[org-concurrent-sessions": (
-        "open: Kibana threshold over a sliding `within` vs detect's epoch-aligned per-application periods"
-    ),
     "test_runner.py::test_overlapping_windows_raise_each_alert_once": (
         "merge defect: runner alert identity across overlapping windows after the evaluation merge"
     ),
