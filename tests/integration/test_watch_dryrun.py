@@ -273,3 +273,31 @@ def test_a_dot_segment_id_never_walks_up_the_webhook_path(
     (request,) = action.requests
     assert (request["method"], request["host"]) == ("delete", "sso.example.com")
     assert request["path"] == request["sent_path"] == "/admin/realms/acme/sessions/%252e%252e"
+
+
+def test_a_dot_segment_session_bucket_is_written_but_not_terminated(
+    es: Elasticsearch, events_index: str
+) -> None:
+    """The per-session shape: the guarded copy of the session buckets leaves out a session
+    ``..``; its alert is still written."""
+    rule = load_rule_file(REPO / "rules" / "pack" / "session_max_lifetime" / "org-session-absolute-8h.yml")
+    case = next(c for c in rule.tests if c.name == "active-past-lifetime")
+    docs = enrich_fixture(fixture_path(rule, case), ProfileRegistry.discover(), case.profile)
+    _load(es, events_index, docs)
+    scoped = dataclasses.replace(rule, scope=dataclasses.replace(rule.scope, index=events_index))
+    env = {**ENV, "SESSIONWATCH_AUTH0_DOMAIN": "acme.auth0.example", "SESSIONWATCH_AUTH0_TOKEN": "a0-token"}
+    watch = inject(render_watch(scoped, WatchOptions(terminate="auth0")), env)
+
+    action = next(a for a in dry_run(es, watch, case.at).actions if a.id == "terminate_sessions")
+    assert [r["sent_path"] for r in action.requests] == ["/api/v2/sessions/sess-a"]
+
+    for doc in docs:  # the same events (same ids, overwritten) with the session id ".."
+        if doc["sessionwatch"].get("session", {}).get("id") == "sess-a":
+            doc["sessionwatch"]["session"]["id"] = ".."
+    _load(es, events_index, docs)
+
+    result = dry_run(es, watch, case.at)
+
+    assert [a["sessionwatch"]["session"]["id"] for a in _alert_docs(result)] == [".."]
+    action = next(a for a in result.actions if a.id == "terminate_sessions")
+    assert (action.iterations, action.requests) == (0, [])
