@@ -136,6 +136,19 @@ def test_guides_fields_integrations_and_suppression(idle_rule_path: Path) -> Non
     assert doc["enabled"] is True
 
 
+def test_events_that_may_lack_a_session_are_suppressed_per_session_or_account() -> None:
+    """KindSpec.session_optional: a sessionless refresh folds per account, never into one
+    group of every sessionless event, and never goes unsuppressed per event."""
+    pack = Path(__file__).resolve().parents[2] / "rules" / "pack"
+    rule = load_rule_file(pack / "token_renewal_outside_workflow" / "org-token-renewal-workflow.yml")
+    assert rule.spec.session_optional
+    assert render_kibana_rule(rule)["alert_suppression"] == {
+        "group_by": ["sessionwatch.session.id", "sessionwatch.actor.name"],
+        "duration": {"value": 1, "unit": "h"},
+        "missing_fields_strategy": "suppress",
+    }
+
+
 def test_only_stable_rules_are_enabled(
     tmp_path: Path, idle_rule_data: dict[str, Any], write_rule: Any
 ) -> None:
