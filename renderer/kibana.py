@@ -10,8 +10,9 @@
 
 The search is the rule's Query DSL (the ``--target query`` body) as one custom filter, with the
 time window taken out: Kibana gives every execution its own window (``from``/``to``, manual runs,
-gap fills), so no ``now`` stays in a filter. A kind that narrows the window (``within``) sets
-``from`` instead. ``tests/integration/test_kibana_live.py`` replays that search on the fixtures.
+gap fills), so no ``now`` stays in a filter. A kind counted per period (``within``) sets ``from``
+to one period and one interval instead. ``tests/integration/test_kibana_live.py`` replays that
+search on the fixtures.
 """
 
 from __future__ import annotations
@@ -184,8 +185,12 @@ def render_kibana_rule(rule: Rule, profiles: ProfileRegistry | None = None) -> d
     threshold = _threshold(rule, full)
     query, reach = split_window(rule, full["query"])
     period = rule.spec.period_seconds(rule.params)
-    if period is not None:  # a threshold counted per period: each execution looks back one period
-        reach = min(reach, period)
+    if period is not None:
+        # a threshold counted per period: each execution looks back one period and one interval,
+        # so every period lies whole inside some execution's window (the first one after it ends)
+        # and no period detect reports is missed; sessions straddling two periods may still be
+        # counted together (docs/deploy.md, "Concurrency in Kibana")
+        reach = period + rule.schedule.interval_seconds
     extra = (
         tuple(threshold["field"]) + tuple(c["field"] for c in threshold.get("cardinality", []))
         if threshold

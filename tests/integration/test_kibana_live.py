@@ -197,30 +197,63 @@ def test_concurrency_sessions_straddling_two_periods(
 ) -> None:
     """henry holds four sessions within fifteen minutes, two in the period 09:00-09:15 and two
     in 09:15-09:30: detect counts two per period (quiet); Kibana's window at 09:18 sees four."""
-    (rule,) = [r for r in RULES if r.name == "org-concurrent-sessions"]
-    lines = [
-        {
-            "@timestamp": f"2026-05-18T09:{minute:02d}:00Z",
-            "event": {
-                "id": f"h-{minute}",
-                "dataset": "generic.portal",
-                "action": "login",
-                "outcome": "success",
-            },
-            "session": {"id": f"h-sess-{minute}"},
-            "user": {"name": "henry"},
-            "source": {"ip": "198.51.100.10"},
-            "url": {"path": "/app"},
-        }
-        for minute in (12, 13, 16, 17)
-    ]
-    fixture = tmp_path / "straddling.ndjson"
-    fixture.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
-    docs = enrich_fixture(fixture, PROFILES, None)
-    assert index_documents(es, case_index, ((document_id(d), d) for d in docs)).ok
+    rule = _concurrency_rule()
+    _logins(es, case_index, tmp_path, "henry", ["09:12:00", "09:13:00", "09:16:00", "09:17:00"])
     at = datetime(2026, 5, 18, 9, 18, tzinfo=UTC)
     doc = render_kibana_rule(rule, PROFILES)
     window = Window(_iso(at - timedelta(seconds=rule.schedule.lookback_seconds)), _iso(at))
     alerts = evaluate_window(es, rule, case_index, window, max_pages=None).alerts
     assert alerts == []  # detect: two sessions in each period, quiet
     assert kibana_verdict(es, case_index, doc, at) == detect_verdict(rule, doc, alerts)
+
+
+def _concurrency_rule() -> Rule:
+    (rule,) = [r for r in RULES if r.name == "org-concurrent-sessions"]
+    return rule
+
+
+def _logins(es: Elasticsearch, index: str, tmp_path: Any, user: str, moments: list[str]) -> None:
+    lines = [
+        {
+            "@timestamp": f"2026-05-18T{moment}Z",
+            "event": {
+                "id": f"{user}-{i}",
+                "dataset": "generic.portal",
+                "action": "login",
+                "outcome": "success",
+            },
+            "session": {"id": f"{user}-sess-{i}"},
+            "user": {"name": user},
+            "source": {"ip": "198.51.100.10"},
+            "url": {"path": "/app"},
+        }
+        for i, moment in enumerate(moments)
+    ]
+    fixture = tmp_path / f"{user}.ndjson"
+    fixture.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    docs = enrich_fixture(fixture, PROFILES, None)
+    assert index_documents(es, index, ((document_id(d), d) for d in docs)).ok
+
+
+@pytest.mark.parametrize("phase", [0, 60, 150, 240, 299])
+def test_every_concurrency_period_detect_reports_is_whole_in_some_kibana_execution(
+    es: Elasticsearch, case_index: str, tmp_path: Any, phase: int
+) -> None:
+    """Four sessions in one period (09:00-09:15), spread so that no 15-minute window holding
+    fewer than all of them ends at an execution: whatever the schedule's phase, some execution
+    (every `interval`) sees the whole period and alerts, as detect does."""
+    rule = _concurrency_rule()
+    _logins(es, case_index, tmp_path, "ida", ["09:00:00", "09:05:00", "09:10:00", "09:14:30"])
+    end = datetime(2026, 5, 18, 9, 40, tzinfo=UTC)
+    window = Window(_iso(end - timedelta(seconds=rule.schedule.lookback_seconds)), _iso(end))
+    doc = render_kibana_rule(rule, PROFILES)
+    expected = detect_verdict(rule, doc, evaluate_window(es, rule, case_index, window, max_pages=None).alerts)
+    assert expected == {"ida"}
+    interval = rule.schedule.interval_seconds
+    first = datetime(2026, 5, 18, 9, 0, tzinfo=UTC) + timedelta(seconds=phase)
+    runs = [
+        first + timedelta(seconds=k * interval)
+        for k in range(int((end - first).total_seconds()) // interval + 1)
+    ]
+    seen = set().union(*(kibana_verdict(es, case_index, doc, at) for at in runs))
+    assert seen == expected
