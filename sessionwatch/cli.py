@@ -15,6 +15,7 @@ from elasticsearch import ApiError, TransportError
 
 from sessionwatch import redact
 from sessionwatch.commands import coverage, deploy, detect, enrich, new, render, rules, run, test, validate
+from sessionwatch.reports import human
 from sessionwatch.reports.human import plural
 from sessionwatch.rule_sources import config_flag
 from sessionwatch.rules.errors import (
@@ -71,6 +72,9 @@ class _RedactingStream(io.TextIOBase):
 
     def flush(self) -> None:
         self.target.flush()
+
+    def isatty(self) -> bool:  # progress lines and colour follow the real stream
+        return human.isatty(self.target)
 
 
 def _run(args: argparse.Namespace) -> int:
