@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -14,7 +15,10 @@ from elasticsearch import Elasticsearch
 from sessionwatch.alerts import alert_key
 from sessionwatch.bulk import document_id, index_documents
 from sessionwatch.enrichers import Engine, ProfileRegistry, discover_enrichers
+from sessionwatch.enrichers.admission import ORIGINAL_VALUES as ORIGINAL
+from sessionwatch.enrichers.admission import REPAIRED_FIELDS as REPAIRED
 from sessionwatch.enrichers.events import get_path
+from sessionwatch.enrichers.facts import ECS_FIELDS, FACTS
 from sessionwatch.es import COMMAND_RETRY, retrying
 from sessionwatch.fixtures_root import fixture_path
 from sessionwatch.indices import temporary_events_index
@@ -26,6 +30,7 @@ from sessionwatch.runner.evaluation import Request, evaluate_many, evaluate_wind
 
 INDEX_PREFIX = "sessionwatch-test-"
 AlertKey = tuple[str | None, str | None, str | None]
+DUPLICATE_KEYS = "(duplicate keys)"  # what the engine records for a repeated key
 
 
 @dataclass
@@ -107,6 +112,9 @@ def compare(
 
 
 def enrich_fixture(path: Path, profiles: ProfileRegistry, profile: str | None) -> list[dict[str, Any]]:
+    """The fixture's events, enriched. A fixture is replayed as written: a line the engine
+    rejects, or an event it had to repair (a field Elasticsearch would refuse, which ``enrich``
+    drops or rewrites and records), is an error at the fixture's file and line."""
     engine = Engine(profiles, discover_enrichers(), forced_profile=profiles.get(profile) if profile else None)
     with path.open("rb") as handle:
         outputs = list(engine.process(handle))
@@ -114,7 +122,37 @@ def enrich_fixture(path: Path, profiles: ProfileRegistry, profile: str | None) -
     if dead:
         first = dead[0]
         raise SessionwatchError(f"{path}:{first.line}: fixture line rejected: {first.reason}")
-    return [o.doc for o in outputs if o.doc is not None]
+    docs = [(o.line, o.doc) for o in outputs if o.doc is not None]
+    repaired = [(line, doc) for line, doc in docs if get_path(doc, REPAIRED)]
+    if repaired:
+        line, doc = repaired[0]
+        others = f" (and {len(repaired) - 1} more)" if len(repaired) > 1 else ""
+        raise SessionwatchError(
+            f"{path}:{line}: fixture event {_event_id(doc)!r} rejected{others}: {refused_fields(doc)}"
+        )
+    return [doc for _, doc in docs]
+
+
+def _event_id(doc: dict[str, Any]) -> str:
+    """The event's own id (the one a case's ``expect`` names), not the id it was indexed under."""
+    return str(get_path(doc, "sessionwatch.event.id") or get_path(doc, "event.id") or "")
+
+
+def refused_fields(doc: dict[str, Any]) -> str:
+    """``field [user.email] of type [keyword] cannot hold {"not": "a keyword"}; …``: each field
+    of a repaired event with the value the fixture gave it."""
+    types: dict[str, str] = {**dict(ECS_FIELDS), **{f.name: f.type for f in FACTS}}
+    originals = json.loads(str(get_path(doc, ORIGINAL) or "{}"))
+    parts = []
+    for name in get_path(doc, REPAIRED) or []:
+        value = json.dumps(originals.get(name), ensure_ascii=False)
+        if name in types:
+            parts.append(f"field [{name}] of type [{types[name]}] cannot hold {value}")
+        elif name == DUPLICATE_KEYS:
+            parts.append("a key appears twice in one object")
+        else:
+            parts.append(f"field [{name}] is refused by the events mapping ({value})")
+    return "; ".join(parts) + " (Elasticsearch would refuse the event; a fixture is replayed as written)"
 
 
 def evaluate_case(client: Elasticsearch, rule: Rule, case: RuleCase, index: str) -> CaseResult:
@@ -149,18 +187,19 @@ def rejection_message(
     first = failed[0]
     engine = Engine(profiles, discover_enrichers(), forced_profile=profiles.get(profile) if profile else None)
     with path.open("rb") as handle:
-        line = next(
+        found = next(
             (
-                out.line
+                (out.line, _event_id(out.doc))
                 for out in engine.process(handle)
                 if out.doc is not None and bulk_id(out.doc) == first.get("id")
             ),
-            0,
+            None,
         )
+    line, event_id = found if found is not None else (0, str(first.get("id")))
     where = f"{path}:{line}" if line else str(path)
     others = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
     return (
-        f"{where}: fixture event {first.get('id')!r} rejected by Elasticsearch{others}: "
+        f"{where}: fixture event {event_id!r} rejected by Elasticsearch{others}: "
         f"{_reason(first.get('error'))}"
     )
 

@@ -369,9 +369,6 @@ KNOWN_FAILURES = {
     "test_faults_runner_counts.py::test_a_window_evaluated_twice_has_one_audit_record_and_true_counts": (
         "merge defect: audit ids (hardening) vs alert ids from the data (evaluation path)"
     ),
-    "test_fixture_rejection.py::test_mapping_rejection_points_at_the_fixture_line": (
-        "merge defect: fixture rejection message on the batched harness path"
-    ),
     "test_kibana_live.py::test_kibana_search_gives_the_verdict_of_detect[org-concurrent-sessions": (
         "open: Kibana threshold over a sliding `within` vs detect's epoch-aligned per-application periods"
     ),
