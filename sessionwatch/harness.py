@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -15,14 +14,12 @@ from elasticsearch import Elasticsearch
 from sessionwatch.alerts import alert_key
 from sessionwatch.bulk import document_id, index_documents
 from sessionwatch.enrichers import Engine, ProfileRegistry, discover_enrichers
-from sessionwatch.enrichers.admission import ORIGINAL_VALUES as ORIGINAL
-from sessionwatch.enrichers.admission import REPAIRED_FIELDS as REPAIRED
 from sessionwatch.enrichers.events import get_path
-from sessionwatch.enrichers.facts import ECS_FIELDS, FACTS
 from sessionwatch.es import COMMAND_RETRY, retrying
 from sessionwatch.fixtures_root import fixture_path
 from sessionwatch.indices import temporary_events_index
 from sessionwatch.renderer import Window
+from sessionwatch.repairs import refused_fields, repaired_fields
 from sessionwatch.rules.errors import SessionwatchError
 from sessionwatch.rules.instants import iso
 from sessionwatch.rules.model import ExpectedAlert, Rule, RuleCase
@@ -30,7 +27,6 @@ from sessionwatch.runner.evaluation import Request, evaluate_many, evaluate_wind
 
 INDEX_PREFIX = "sessionwatch-test-"
 AlertKey = tuple[str | None, str | None, str | None]
-DUPLICATE_KEYS = "(duplicate keys)"  # what the engine records for a repeated key
 
 
 @dataclass
@@ -123,12 +119,13 @@ def enrich_fixture(path: Path, profiles: ProfileRegistry, profile: str | None) -
         first = dead[0]
         raise SessionwatchError(f"{path}:{first.line}: fixture line rejected: {first.reason}")
     docs = [(o.line, o.doc) for o in outputs if o.doc is not None]
-    repaired = [(line, doc) for line, doc in docs if get_path(doc, REPAIRED)]
+    repaired = [(line, doc) for line, doc in docs if repaired_fields(doc)]
     if repaired:
         line, doc = repaired[0]
         others = f" (and {len(repaired) - 1} more)" if len(repaired) > 1 else ""
         raise SessionwatchError(
-            f"{path}:{line}: fixture event {_event_id(doc)!r} rejected{others}: {refused_fields(doc)}"
+            f"{path}:{line}: fixture event {_event_id(doc)!r} rejected{others}: {refused_fields(doc)} "
+            "(Elasticsearch would refuse the event; a fixture is replayed as written)"
         )
     return [doc for _, doc in docs]
 
@@ -136,23 +133,6 @@ def enrich_fixture(path: Path, profiles: ProfileRegistry, profile: str | None) -
 def _event_id(doc: dict[str, Any]) -> str:
     """The event's own id (the one a case's ``expect`` names), not the id it was indexed under."""
     return str(get_path(doc, "sessionwatch.event.id") or get_path(doc, "event.id") or "")
-
-
-def refused_fields(doc: dict[str, Any]) -> str:
-    """``field [user.email] of type [keyword] cannot hold {"not": "a keyword"}; …``: each field
-    of a repaired event with the value the fixture gave it."""
-    types: dict[str, str] = {**dict(ECS_FIELDS), **{f.name: f.type for f in FACTS}}
-    originals = json.loads(str(get_path(doc, ORIGINAL) or "{}"))
-    parts = []
-    for name in get_path(doc, REPAIRED) or []:
-        value = json.dumps(originals.get(name), ensure_ascii=False)
-        if name in types:
-            parts.append(f"field [{name}] of type [{types[name]}] cannot hold {value}")
-        elif name == DUPLICATE_KEYS:
-            parts.append("a key appears twice in one object")
-        else:
-            parts.append(f"field [{name}] is refused by the events mapping ({value})")
-    return "; ".join(parts) + " (Elasticsearch would refuse the event; a fixture is replayed as written)"
 
 
 def evaluate_case(client: Elasticsearch, rule: Rule, case: RuleCase, index: str) -> CaseResult:
