@@ -92,7 +92,7 @@ def test_an_event_elasticsearch_still_rejects_goes_to_the_dead_letter(
     marked = {**events[1], "event": {**events[1]["event"], "id": "bad-1"}}
     marked["@timestamp"] = "2026-03-02T09:06:00Z"
     path = _write(tmp_path / "mixed.ndjson", [*events, marked])  # the reject is line 5
-    real = detect_command.index_documents
+    real = index_documents
 
     def admission_gap(client: Elasticsearch, index: str, docs: Any, **kwargs: Any) -> Any:
         def spoiled() -> Any:
