@@ -78,6 +78,7 @@ class _RedactingStream(io.TextIOBase):
 
 
 def _run(args: argparse.Namespace) -> int:
+    redact.command_line_url(getattr(args, "es_url", None))  # every command, used or not
     try:
         with config_flag(args.config):
             code: int = args.run(args)
