@@ -27,6 +27,7 @@ from elasticsearch import ApiError, Elasticsearch, TransportError
 from sessionwatch.bulk import document_id, index_documents
 from sessionwatch.enrichers.engine import Engine
 from sessionwatch.es import RETRY_STATUSES, ClusterDown, describe_error
+from sessionwatch.follow_fetch import UNREADABLE, fill_sources, search_page
 from sessionwatch.index_settings import site_cluster_settings
 from sessionwatch.indices import STATE_INDEX
 from sessionwatch.rules.counters import Counters
@@ -185,7 +186,8 @@ class Follower:
         try:
             search_after: list[Any] | None = None
             while not self.stop.is_set():
-                response = self.client.search(
+                response = search_page(
+                    self.client.search,
                     pit={"id": pit_id, "keep_alive": "2m"},
                     query=query,
                     sort=SORT,
@@ -196,6 +198,8 @@ class Follower:
                 )
                 pit_id = response.get("pit_id", pit_id)
                 hits = response["hits"]["hits"]
+                if response.get("_sessionwatch_sourceless"):
+                    fill_sources(self.client, hits)
                 if not hits:
                     if carry and not self.stop.is_set():
                         total += self._page(engine, carry)
@@ -220,12 +224,20 @@ class Follower:
         fresh = sorted(reads, key=lambda read: (read[0], read[1]))
         if not fresh:
             return 0
-        lines = [json.dumps(h["_source"], sort_keys=True, ensure_ascii=False) for _, _, h in fresh]
+        letters: list[dict[str, Any]] = []
+        lines: list[str] = []
+        numbers: list[int] = []  # the position in ``fresh`` of each line
+        for number, (_, key, hit) in enumerate(fresh):
+            line = _line(hit)
+            if isinstance(line, Unreadable):  # one event never stops the stream
+                letters.append({"source": key, "reason": line.reason, "raw": None})
+                continue
+            lines.append(line)
+            numbers.append(number)
         docs: list[tuple[str, dict[str, Any]]] = []
         origins: dict[str, tuple[str, str]] = {}  # document id -> (source key, input line)
-        letters: list[dict[str, Any]] = []
         for out in engine.process(lines, first_line=0):
-            key = fresh[out.line][1]
+            key = fresh[numbers[out.line]][1]
             if out.dead is not None:
                 letters.append({"source": key, "reason": out.dead.reason, "raw": out.dead.raw})
             elif out.doc is not None:
@@ -272,6 +284,21 @@ class Follower:
             position.timestamp or 0,
         )
         return len(fresh)
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    reason: str
+
+
+def _line(hit: dict[str, Any]) -> str | Unreadable:
+    """The hit's source as one JSON line, or why it cannot be one."""
+    if UNREADABLE in hit:
+        return Unreadable(str(hit[UNREADABLE]))
+    try:
+        return json.dumps(hit["_source"], sort_keys=True, ensure_ascii=False)
+    except (RecursionError, ValueError, TypeError) as exc:
+        return Unreadable(f"its source cannot be written as JSON ({type(exc).__name__})")
 
 
 def _error_type(error: Any) -> str:
