@@ -112,6 +112,14 @@ class LeaseBook:
     def share(self) -> int:
         return math.ceil(self.partitions / max(self.live, 1))
 
+    def count_live(self) -> int:
+        """Re-read the roster (one GET): members that joined or died since the last heartbeat."""
+        data = self.store.get(f"followers:{self.group}").data or {}
+        now = self._now()
+        members = {m for m, t in dict(data.get("members", {})).items() if t > now} | {self.member}
+        self.live = len(members)
+        return self.live
+
     def _write(self, partition: int, owner: str | None, expires: int, previous: Stored) -> Stored | None:
         data = {"owner": owner, "expires": expires, "group": self.group, "partition": partition}
         try:
@@ -134,6 +142,7 @@ class LeaseBook:
     def balance(self) -> tuple[list[int], list[int]]:
         """Release leases beyond this member's share, take free or expired ones up to it.
         Returns (taken, to_release): the caller releases those after checkpointing them."""
+        self.count_live()
         share = self.share()
         with self.lock:
             extra = sorted(self.held)[share:] if len(self.held) > share else []

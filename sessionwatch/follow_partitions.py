@@ -1,8 +1,9 @@
 """Sharing a source among followers: partitions by actor, and the scriptless query of each.
 
 An event belongs to the partition of its **actor** (the account the profile names), by the
-actor's last character: ``0-9a-z`` (either case) are dealt round-robin to ``P`` partitions, any
-other last character and an event without an actor go to partition 0. An account's whole
+actor's last character (before the last ``@`` of an email address: the domain is the same for
+everyone): ``0-9a-z`` (either case) are dealt round-robin to ``P`` partitions, any other
+character and an event without an actor go to partition 0. An account's whole
 history, hence each of its sessions, stays in one partition; so do the stream-scoped facts
 (account status, dormancy, tokens). The events that act on *another* account or token
 (``account_disable``, ``account_enable``, ``token_revoke``) are read by every partition, which
@@ -11,7 +12,7 @@ feeds them to its engine for their effect and writes them only when it owns thei
 The query a partition reads with is a **superset** of its events, built without scripts from
 the mapping (``field_caps``, asked after the point in time is opened, so a field mapped
 meanwhile is seen): for every actor path of every profile, a ``regexp`` on the path's keyword
-field (``.*[<its characters>]``); values too long to be indexed (``_ignored``), actor paths that
+field (``key_regexp``); values too long to be indexed (``_ignored``), actor paths that
 are not keyword fields, events with no actor ending in ``[0-9a-zA-Z]`` and lifecycle events are
 read by every partition. The follower then keeps exactly the events it owns (``classify``),
 from the same profile and actor the engine uses. Nothing is lost when the query is broad; it
@@ -37,14 +38,27 @@ KEYWORD_TYPES = frozenset({"keyword", "constant_keyword", "wildcard"})
 Verdict = Literal["own", "observe", "skip"]
 
 
-def partition_of(actor: str | None, partitions: int) -> int:
-    """The partition of an actor name (0 for none, or a last character outside ``0-9a-zA-Z``)."""
+def key_character(actor: str | None) -> str | None:
+    """The character an actor is partitioned by: the last one before the last ``@`` (an email's
+    last character is its domain's, the same for a whole organisation), else the last one;
+    None when there is none or it is outside ``0-9a-zA-Z``."""
     if not actor:
-        return 0
-    last = actor[-1]
-    if not (last.isascii() and last.isalnum()):
-        return 0
-    return ALPHABET.index(last.lower()) % partitions
+        return None
+    local = actor.rpartition("@")[0] if "@" in actor else actor
+    last = local[-1:] or None
+    return last.lower() if last is not None and last.isascii() and last.isalnum() else None
+
+
+def partition_of(actor: str | None, partitions: int) -> int:
+    """The partition of an actor name (0 when it has no key character)."""
+    key = key_character(actor)
+    return 0 if key is None else ALPHABET.index(key) % partitions
+
+
+def key_regexp(chars: str) -> str:
+    """A Lucene regular expression (flags NONE) matching the names whose key character is in
+    ``chars``: no ``@`` and ending in one, or one just before the last ``@``."""
+    return f"[^\\@]*[{chars}]|.*[{chars}]\\@[^\\@]*"
 
 
 def characters(partition: int, partitions: int) -> str:
@@ -102,7 +116,7 @@ class Share:
         actor_paths = sorted({f for p in self._profiles() for f in _fields(p, "actor")})
         action_paths = sorted({f for p in self._profiles() for f in _fields(p, "action")})
         caps = _keyword_fields(client, source, [*actor_paths, *action_paths])
-        mine = f".*[{characters(self.partition, self.partitions)}]"
+        mine = key_regexp(characters(self.partition, self.partitions))
         should: list[dict[str, Any]] = []
         named: list[dict[str, Any]] = []  # an actor ending in [0-9a-zA-Z], on some keyword field
         for path in actor_paths:
@@ -113,7 +127,7 @@ class Share:
                 continue
             should.append({"regexp": {keyword: {"value": mine, "flags": "NONE"}}})
             should.append({"term": {"_ignored": keyword}})  # too long to be indexed
-            named.append({"regexp": {keyword: {"value": ".*[0-9a-zA-Z]", "flags": "NONE"}}})
+            named.append({"regexp": {keyword: {"value": key_regexp("0-9a-zA-Z"), "flags": "NONE"}}})
         should.append({"bool": {"must_not": named}} if named else {"match_all": {}})
         should.extend(_lifecycle(self._profiles(), caps))
         return {"bool": {"should": should, "minimum_should_match": 1}}

@@ -16,7 +16,9 @@ from typing import Any
 import pytest
 from elasticsearch import Elasticsearch
 
+from sessionwatch.enrichers import ProfileRegistry
 from sessionwatch.follow import default_follower_id
+from sessionwatch.follow_partitions import Share
 from tests.integration.test_follow import RAW_MAPPING, assert_exactly_once
 from tests.integration.test_runner_support import (
     DAY,
@@ -29,6 +31,7 @@ from tests.integration.test_runner_support import (
     synthetic_events,
     wait_for,
 )
+from tests.unit.test_bench_workload import _load as _load_workload
 
 PARTITIONS = 8
 
@@ -187,3 +190,38 @@ def test_a_killed_follower_is_taken_over_within_the_lease_time(
     print(f"takeover after SIGKILL: {takeover:.1f} s (lease {lease:.0f} s)")
     assert_exactly_once(es, names, raw)  # none lost, none written twice, facts of one process
     assert iso(DAY) <= raw[0]["@timestamp"]
+
+
+def test_each_partitions_query_reads_every_event_it_owns_across_profiles(
+    es: Elasticsearch, names: Names
+) -> None:
+    """The scriptless query of each partition is a superset of the events it owns, for the
+    benchmark's five source layouts (generic, Okta, Auth0, Vault, Teleport) mapped dynamically,
+    and every admin action on another account is read by every partition."""
+    workload = _load_workload()  # bench/ is not a package the tests import
+    source = f"{names.raw}-mixed"
+    docs = list(workload.Workload(workload.Spec(events=3000, seed=7)))
+    operations: list[Any] = []
+    for n, doc in enumerate(docs):
+        operations += [{"index": {"_index": source, "_id": str(n)}}, doc]
+    try:
+        assert not es.bulk(operations=operations, refresh=True)["errors"]
+        profiles = ProfileRegistry.discover()
+        read: dict[int, set[str]] = {}
+        for partition in range(PARTITIONS):
+            share = Share(partition, PARTITIONS, profiles)
+            hits = es.search(index=source, query=share.query(es, source), size=10000, source=False)
+            read[partition] = {h["_id"] for h in hits["hits"]["hits"]}
+        shares = [Share(p, PARTITIONS, profiles) for p in range(PARTITIONS)]
+        owners = [[s.partition for s in shares if s.classify(doc) == "own"] for doc in docs]
+        assert all(len(o) == 1 for o in owners)  # one owner each
+        missed = [n for n, o in enumerate(owners) if str(n) not in read[o[0]]]
+        assert missed == []
+        observed = [n for n, doc in enumerate(docs) if shares[0].classify(doc) == "observe"]
+        assert all(str(n) in read[p] for n in observed for p in range(PARTITIONS))
+        amplification = sum(len(ids) for ids in read.values()) / len(docs)
+        assert amplification < 1.5, amplification  # a follower reads about its share, not everything
+        used = {o[0] for o in owners}
+        assert len(used) >= PARTITIONS - 1, used  # the actors spread over the partitions
+    finally:
+        es.indices.delete(index=source, ignore_unavailable=True)
