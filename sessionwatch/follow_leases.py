@@ -24,7 +24,7 @@ from collections.abc import Callable
 
 from elasticsearch import Elasticsearch
 
-from sessionwatch.rules.errors import SessionwatchError
+from sessionwatch.rules.errors import SessionwatchError, UsageError
 from sessionwatch.runner.clock import iso, utc_now
 from sessionwatch.runner.state import CheckpointConflict, StateStore, Stored
 
@@ -36,7 +36,7 @@ class LeaseLost(SessionwatchError):
     """This member no longer holds the partition it was writing."""
 
 
-class GroupMismatch(SessionwatchError):
+class GroupMismatch(UsageError):
     """The group was started with another number of partitions."""
 
 

@@ -28,7 +28,7 @@ from sessionwatch.follow_partitions import MAX_PARTITIONS
 from sessionwatch.indices import STATE_INDEX
 from sessionwatch.rule_sources import active_config, load_selected
 from sessionwatch.rules.durations import parse_duration
-from sessionwatch.rules.errors import EnrichError, Location, SessionwatchError
+from sessionwatch.rules.errors import EnrichError, Location, SessionwatchError, UsageError
 from sessionwatch.runner.connection import connect_with_retry
 
 
@@ -314,10 +314,10 @@ def _run_follow(
     if args.batch_size < 1:
         raise SessionwatchError("--batch-size must be positive")
     if args.partitions > MAX_PARTITIONS:
-        raise SessionwatchError(f"--partitions: at most {MAX_PARTITIONS} (one per last character 0-9, a-z)")
+        raise UsageError(f"--partitions: at most {MAX_PARTITIONS} (one per last character 0-9, a-z)")
     lease = _option_seconds("--lease", args.lease)
     if lease < 3:
-        raise SessionwatchError("--lease: at least 3s")
+        raise UsageError("--lease: at least 3s")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("elastic_transport").setLevel(logging.CRITICAL)  # our own lines say what failed
     settle, poll = _option_seconds("--settle", args.settle), _option_seconds("--poll", args.poll)

@@ -27,6 +27,7 @@ from tests.integration.test_runner_support import (
     count,
     iso,
     load,
+    run_cli,
     start_cli,
     synthetic_events,
     wait_for,
@@ -59,7 +60,7 @@ def with_admin_actions(raw: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted([*raw, admin], key=lambda e: (e["@timestamp"], e["event"]["id"]))
 
 
-def member_args(names: Names, member: str, *extra: str) -> list[str]:
+def member_args(names: Names, member: str, *extra: str, partitions: int = PARTITIONS) -> list[str]:
     return [
         "enrich",
         "--follow",
@@ -70,7 +71,7 @@ def member_args(names: Names, member: str, *extra: str) -> list[str]:
         "--state-index",
         names.state,
         "--partitions",
-        str(PARTITIONS),
+        str(partitions),
         "--member-id",
         member,
         "--settle",
@@ -225,3 +226,18 @@ def test_each_partitions_query_reads_every_event_it_owns_across_profiles(
         assert len(used) >= PARTITIONS - 1, used  # the actors spread over the partitions
     finally:
         es.indices.delete(index=source, ignore_unavailable=True)
+
+
+def test_a_follower_with_another_partition_count_is_refused(
+    es: Elasticsearch, es_url: str, names: Names, tmp_path: Path
+) -> None:
+    raw, _ = synthetic_events(20, seed=2)
+    load(es, names.raw, raw, raw=True)
+    env = cli_env(es_url)
+    first = run_cli([*member_args(names, "a"), "--once"], env, tmp_path)
+    assert first.returncode == 0, first.stderr[-2000:]
+    assert count(es, names.dest) == len(raw)  # alone, it took every partition
+    other = run_cli(member_args(names, "b", "--once", partitions=4), env, tmp_path)
+    assert other.returncode == 2, other.stderr[-2000:]
+    assert "runs with --partitions 8, not 4" in other.stderr
+    assert "Traceback" not in other.stderr
