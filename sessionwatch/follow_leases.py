@@ -145,7 +145,7 @@ class LeaseBook:
         self.count_live()
         share = self.share()
         with self.lock:
-            extra = sorted(self.held)[share:] if len(self.held) > share else []
+            extra = _spread_out(sorted(self.held), share)
             taken: list[int] = []
             if len(self.held) >= share:
                 return taken, extra
@@ -179,3 +179,12 @@ class LeaseBook:
     def partitions_held(self) -> list[int]:
         with self.lock:
             return sorted(p for p in self.held if self.holds(p))
+
+
+def _spread_out(held: list[int], share: int) -> list[int]:
+    """The partitions to let go of to keep ``share``: every other one first (neighbouring
+    partitions hold neighbouring characters, so a member keeps a mix), then from the end."""
+    if len(held) <= share:
+        return []
+    odd, even = held[1::2], held[0::2]
+    return (odd + even[::-1])[: len(held) - share]
