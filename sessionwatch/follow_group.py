@@ -27,9 +27,10 @@ from sessionwatch.es import describe_error
 from sessionwatch.follow import NODE_ERRORS, DeadSink, Follower, FollowSummary
 from sessionwatch.follow_leases import LeaseBook, LeaseLost
 from sessionwatch.follow_partitions import Share
-from sessionwatch.rules.errors import ElasticsearchUnavailable
+from sessionwatch.index_settings import site_cluster_settings
+from sessionwatch.rules.errors import ElasticsearchUnavailable, SessionwatchError
 from sessionwatch.runner.backoff import Backoff
-from sessionwatch.runner.state import CheckpointConflict
+from sessionwatch.runner.state import CheckpointConflict, ensure_indices
 
 log = logging.getLogger("sessionwatch.follow")
 
@@ -107,19 +108,22 @@ class GroupFollower:
             try:
                 self.book.heartbeat()
                 failures = 0
-            except NODE_ERRORS as exc:  # the leases expire if this goes on: others take over
+            except (*NODE_ERRORS, SessionwatchError) as exc:  # the leases expire: others take over
                 failures += 1
                 log.warning("follow: heartbeat failed: %s", describe_error(exc))
 
     def run(self, *, once: bool, poll_seconds: float = 10.0, give_up_after: float = 600.0) -> FollowSummary:
         """Turn after turn until stopped (``once``: until this member's partitions are caught up)."""
-        self.book.join()
         beat = threading.Thread(target=self._heartbeat, name="sessionwatch-follow-heartbeat", daemon=True)
-        beat.start()
-        failures, failing_since = 0, 0.0
+        failures, failing_since, joined = 0, 0.0, False
         try:
             while not self.stop.is_set():
                 try:
+                    if not joined:  # the state index exists and this member is on the roster
+                        ensure_indices(self.client, self.state_index, site_cluster_settings())
+                        self.book.join()
+                        joined = True
+                        beat.start()
                     read = self._round()
                 except NODE_ERRORS as exc:
                     self.summary.errors += 1
@@ -142,8 +146,9 @@ class GroupFollower:
                     self.stop.wait(min(poll_seconds, self.heartbeat_seconds))
         finally:
             self.stop.set()
-            beat.join(timeout=5)
-            self._leave()
+            if joined:
+                beat.join(timeout=5)
+                self._leave()
         return self.summary
 
     def _round(self) -> int:
