@@ -378,20 +378,10 @@ KNOWN_FAILURES = {
     "test_fixture_rejection.py::test_mapping_rejection_points_at_the_fixture_line": (
         "merge defect: fixture rejection message on the batched harness path"
     ),
-    "test_kibana_live.py::test_kibana_search_gives_the_verdict_of_detect[org-concurrent-sessions": (
-        "open: Kibana threshold over a sliding `within` vs detect's epoch-aligned per-application periods"
-    ),
-    "test_kibana_live.py::test_kibana_search_gives_the_verdict_of_detect[org-token-renewal-workflow/"
-    "auth0-sessionless-unknown-client]": "open: Kibana suppression groups by session; this alert has none",
     "test_runner.py::test_overlapping_windows_raise_each_alert_once": (
         "merge defect: runner alert identity across overlapping windows after the evaluation merge"
     ),
     "test_runner_security.py::test_runner_role_is_enough_for_the_runner": (
         "merge defect: runner role is create-only on alerts; the test's runner path still updates"
-    ),
-    "test_watch_dryrun.py::test_dry_run_equals_detect[org-token-renewal-workflow/"
-    "auth0-sessionless-unknown-client]": "open: the watch's alert body needs a session id",
-    "test_watch_dryrun.py::test_termination_webhook_is_called_once_per_hit": (
-        "fixture order: the violations sample gained sessions, docs[-1] is no longer dave's event"
     ),
 }
