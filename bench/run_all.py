@@ -55,7 +55,7 @@ QUICK = Sizes(100_000, 1, (2_000, 10_000), 100_000, 1, 100_000, (100_000,), 5, 1
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="sessionwatch benchmark suite")
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run")
-    parser.add_argument("--only", default="1,2,3,4,5,6", help="measurements to run (1-6)")
+    parser.add_argument("--only", default="1,2,3,4,5,6", help="measurements to run (1-7; 7 only when asked)")
     parser.add_argument("--naive-max-events", type=int, help="skip the naive comparison above this size")
     parser.add_argument("--reload", action="store_true", help="re-enrich and reload the detection indices")
     parser.add_argument("--keep-node", action="store_true", help="leave the benchmark node running")
@@ -154,6 +154,10 @@ def main(argv: list[str] | None = None) -> int:
         from bench.validation import validation
 
         timed("6", validation(validate_port))
+    if 7 in only:  # followers sharing a source: the node at $SESSIONWATCH_ES_URL (--only 7)
+        from bench.followers import followers
+
+        timed("7", followers(20_000 if args.quick else 100_000))
 
     info["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
     results: dict[str, Any] = {

@@ -363,20 +363,8 @@ def fresh_index(es: Elasticsearch) -> Iterator[Callable[..., str]]:
 # fixed: each is skipped with its reason so the rest of the suite keeps guarding main. Listed in
 # the closing note as open defects; remove an entry when its test is fixed.
 KNOWN_FAILURES = {
-    "test_detect_input.py::test_rejected_events_go_to_the_dead_letter_and_the_rest_is_evaluated": (
-        "merge defect: detect's reject message changed wording after the hardening merge; not re-checked"
-    ),
-    "test_detect_table.py::test_detect_shows_progress_on_a_terminal_only": (
-        "merge defect: detect's progress line under the one evaluation path; not re-checked"
-    ),
-    "test_detect_table.py::test_test_command_shows_progress_on_a_terminal_only": (
-        "merge defect: test's progress with the batched harness (one index, aliases); not re-checked"
-    ),
     "test_faults_runner_counts.py::test_a_window_evaluated_twice_has_one_audit_record_and_true_counts": (
         "merge defect: audit ids (hardening) vs alert ids from the data (evaluation path)"
-    ),
-    "test_fixture_rejection.py::test_mapping_rejection_points_at_the_fixture_line": (
-        "merge defect: fixture rejection message on the batched harness path"
     ),
     "test_runner.py::test_overlapping_windows_raise_each_alert_once": (
         "merge defect: runner alert identity across overlapping windows after the evaluation merge"
