@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bench.common import Section, data_dir, machine
+from bench.targets import report as report_targets
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--enrich-reps", type=int, help="alternating floor/enrich repetitions")
     parser.add_argument("--sessions", help="comma-separated open-session counts for the memory run")
     parser.add_argument("--scale-events", type=int, help="size of the 1-vs-2-workers run")
+    parser.add_argument("--scale-reps", type=int, help="alternating 1/2-worker repetitions")
     parser.add_argument("--no-profile", action="store_true", help="skip the enricher profile")
     parser.add_argument("--detect-reps", type=int, help="repetitions of each detection query")
     parser.add_argument(
@@ -75,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     sizes = QUICK if args.quick else FULL
-    for name in ("enrich_events", "enrich_reps", "scale_events", "detect_reps"):
+    for name in ("enrich_events", "enrich_reps", "scale_events", "scale_reps", "detect_reps"):
         if getattr(args, name) is not None:
             sizes = replace(sizes, **{name: getattr(args, name)})
     if args.sessions is not None:
@@ -165,6 +167,7 @@ def main(argv: list[str] | None = None) -> int:
         "elapsed_after_section_s": timings,
         "sections": {s.name: s.as_dict() for s in sections},
     }
+    report_targets(results["sections"])
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     out = args.out or str(data_dir() / f"results-{stamp}.json")
     with open(out, "w", encoding="utf-8") as handle:
