@@ -372,9 +372,6 @@ KNOWN_FAILURES = {
     "test_detect_table.py::test_test_command_shows_progress_on_a_terminal_only": (
         "merge defect: test's progress with the batched harness (one index, aliases); not re-checked"
     ),
-    "test_faults_runner_counts.py::test_a_window_evaluated_twice_has_one_audit_record_and_true_counts": (
-        "merge defect: audit ids (hardening) vs alert ids from the data (evaluation path)"
-    ),
     "test_fixture_rejection.py::test_mapping_rejection_points_at_the_fixture_line": (
         "merge defect: fixture rejection message on the batched harness path"
     ),
@@ -383,12 +380,6 @@ KNOWN_FAILURES = {
     ),
     "test_kibana_live.py::test_kibana_search_gives_the_verdict_of_detect[org-token-renewal-workflow/"
     "auth0-sessionless-unknown-client]": "open: Kibana suppression groups by session; this alert has none",
-    "test_runner.py::test_overlapping_windows_raise_each_alert_once": (
-        "merge defect: runner alert identity across overlapping windows after the evaluation merge"
-    ),
-    "test_runner_security.py::test_runner_role_is_enough_for_the_runner": (
-        "merge defect: runner role is create-only on alerts; the test's runner path still updates"
-    ),
     "test_watch_dryrun.py::test_dry_run_equals_detect[org-token-renewal-workflow/"
     "auth0-sessionless-unknown-client]": "open: the watch's alert body needs a session id",
     "test_watch_dryrun.py::test_termination_webhook_is_called_once_per_hit": (
