@@ -378,6 +378,12 @@ KNOWN_FAILURES = {
     "test_kibana_live.py::test_kibana_search_gives_the_verdict_of_detect[org-concurrent-sessions": (
         "open: Kibana threshold over a sliding `within` vs detect's epoch-aligned per-application periods"
     ),
+    "test_kibana_live.py::test_kibana_search_gives_the_verdict_of_detect[pci-dss-dormant-account-90d/"
+    "google-disabled-then-login]": (
+        "open: account_inactive_use groups by account and session in its template (missing session:"
+        " one bucket per account); Kibana's threshold composite has no missing_bucket, so a sign-in"
+        " without a session gives no Kibana alert; renderer/kibana.py must render this kind another way"
+    ),
     "test_kibana_live.py::test_kibana_search_gives_the_verdict_of_detect[org-token-renewal-workflow/"
     "auth0-sessionless-unknown-client]": "open: Kibana suppression groups by session; this alert has none",
     "test_watch_dryrun.py::test_dry_run_equals_detect[org-token-renewal-workflow/"
