@@ -259,16 +259,13 @@ class Runner:
             )
             record.alerts_raised, record.alerts_known = len(written.new), written.known
             self.summary.alerts_raised += len(written.new)  # created now, whatever fails later
-            owed = (
-                owed_terminations(
+            if self.webhook:
+                owed = owed_terminations(
                     self.client, self.options.alerts_index, self.options.terminations_index, written.known_ids
                 )
-                if self.webhook
-                else []
-            )
-            for alert in [*written.new, *owed] if self.webhook else []:
-                outcome = self._terminate(state, alert)
-                record.terminations[outcome] = record.terminations.get(outcome, 0) + 1
+                for alert in [*written.new, *owed]:
+                    outcome = self._terminate(state, alert)
+                    record.terminations[outcome] = record.terminations.get(outcome, 0) + 1
             record.duration_ms = int((self.monotonic() - began) * 1000)
             self.audit.add(record)
             queued = True
