@@ -1,7 +1,8 @@
 """``render --target kibana``: Elastic Security detection rules in Kibana's import format.
 
 * one alert per offending event (search hits) → a ``query`` rule, its alerts suppressed per
-  session over the rule's lookback;
+  session over the rule's lookback (per session and account where an event may have no session:
+  those fold per account);
 * one alert per session (or token: a composite on the entity) → a ``threshold`` rule grouped
   by that field with value 1: one signal per entity and run;
 * one alert per account over a per-entity threshold → a ``threshold`` rule grouped by the
@@ -9,8 +10,9 @@
 
 The search is the rule's Query DSL (the ``--target query`` body) as one custom filter, with the
 time window taken out: Kibana gives every execution its own window (``from``/``to``, manual runs,
-gap fills), so no ``now`` stays in a filter. A kind that narrows the window (``within``) sets
-``from`` instead. ``tests/integration/test_kibana_live.py`` replays that search on the fixtures.
+gap fills), so no ``now`` stays in a filter. A kind counted per period (``within``) sets ``from``
+to one period and one interval instead. ``tests/integration/test_kibana_live.py`` replays that
+search on the fixtures.
 """
 
 from __future__ import annotations
@@ -63,6 +65,8 @@ TECHNIQUES: Mapping[str, tuple[str, tuple[str, ...]]] = {
     "T1550.004": ("Web Session Cookie", ("TA0005", "TA0008")),
 }
 MAX_SIGNALS = 100
+SESSION = "sessionwatch.session.id"
+ACTOR = "sessionwatch.actor.name"
 
 
 def _reference(technique: str) -> str:
@@ -166,8 +170,13 @@ def _suppression(rule: Rule, threshold: Mapping[str, Any] | None) -> dict[str, A
     if threshold is not None:  # threshold rules suppress by their own group-by fields
         return {"duration": duration}
     shape = SHAPES[Kind(rule.kind)]
-    group = "sessionwatch.actor.name" if shape is Shape.ACTORS else "sessionwatch.session.id"
-    return {"group_by": [group], "duration": duration, "missing_fields_strategy": "doNotSuppress"}
+    if shape is Shape.ACTORS:
+        return {"group_by": [ACTOR], "duration": duration, "missing_fields_strategy": "doNotSuppress"}
+    if rule.spec.session_optional:
+        # an event may carry no session (a refresh logged with the client only): group by session
+        # and account, a missing session counting as a value, so such alerts fold per account
+        return {"group_by": [SESSION, ACTOR], "duration": duration, "missing_fields_strategy": "suppress"}
+    return {"group_by": [SESSION], "duration": duration, "missing_fields_strategy": "doNotSuppress"}
 
 
 def render_kibana_rule(rule: Rule, profiles: ProfileRegistry | None = None) -> dict[str, Any]:
@@ -176,8 +185,12 @@ def render_kibana_rule(rule: Rule, profiles: ProfileRegistry | None = None) -> d
     threshold = _threshold(rule, full)
     query, reach = split_window(rule, full["query"])
     period = rule.spec.period_seconds(rule.params)
-    if period is not None:  # a threshold counted per period: each execution looks back one period
-        reach = min(reach, period)
+    if period is not None:
+        # a threshold counted per period: each execution looks back one period and one interval,
+        # so every period lies whole inside some execution's window (the first one after it ends)
+        # and no period detect reports is missed; sessions straddling two periods may still be
+        # counted together (docs/deploy.md, "Concurrency in Kibana")
+        reach = period + rule.schedule.interval_seconds
     extra = (
         tuple(threshold["field"]) + tuple(c["field"] for c in threshold.get("cardinality", []))
         if threshold

@@ -375,20 +375,12 @@ KNOWN_FAILURES = {
     "test_fixture_rejection.py::test_mapping_rejection_points_at_the_fixture_line": (
         "merge defect: fixture rejection message on the batched harness path"
     ),
-    "test_kibana_live.py::test_kibana_search_gives_the_verdict_of_detect[org-concurrent-sessions": (
-        "open: Kibana threshold over a sliding `within` vs detect's epoch-aligned per-application periods"
-    ),
     "test_kibana_live.py::test_kibana_search_gives_the_verdict_of_detect[pci-dss-dormant-account-90d/"
     "google-disabled-then-login]": (
-        "open: account_inactive_use groups by account and session in its template (missing session:"
-        " one bucket per account); Kibana's threshold composite has no missing_bucket, so a sign-in"
-        " without a session gives no Kibana alert; renderer/kibana.py must render this kind another way"
-    ),
-    "test_kibana_live.py::test_kibana_search_gives_the_verdict_of_detect[org-token-renewal-workflow/"
-    "auth0-sessionless-unknown-client]": "open: Kibana suppression groups by session; this alert has none",
-    "test_watch_dryrun.py::test_dry_run_equals_detect[org-token-renewal-workflow/"
-    "auth0-sessionless-unknown-client]": "open: the watch's alert body needs a session id",
-    "test_watch_dryrun.py::test_termination_webhook_is_called_once_per_hit": (
-        "fixture order: the violations sample gained sessions, docs[-1] is no longer dave's event"
+        "open: account_inactive_use groups by account and session in its query template (a missing"
+        " session is one bucket per account, missing_bucket); Kibana's threshold composite has no"
+        " missing bucket, so a sign-in without a session gives no Kibana alert: renderer/kibana.py"
+        " must render a terms source with missing_bucket as a query rule suppressed by those fields"
+        " (missing_fields_strategy: suppress)"
     ),
 }
