@@ -4,7 +4,9 @@
   session over the rule's lookback (per session and account where an event may have no session:
   those fold per account);
 * one alert per session (or token: a composite on the entity) → a ``threshold`` rule grouped
-  by that field with value 1: one signal per entity and run;
+  by that field with value 1: one signal per entity and run; where the grouping keeps events
+  lacking a field (``missing_bucket``, e.g. a sign-in logged without a session), which Kibana's
+  threshold would drop, a ``query`` rule suppressed by the same fields instead;
 * one alert per account over a per-entity threshold → a ``threshold`` rule grouped by the
   account with a ``cardinality`` condition (``max_sessions`` + 1 distinct sessions).
 
@@ -108,21 +110,43 @@ def threat(rule: Rule) -> list[dict[str, Any]]:
     return entries
 
 
-def _threshold(rule: Rule, query: Mapping[str, Any]) -> dict[str, Any] | None:
-    groups = (query.get("aggs") or query.get("aggregations") or {}).get("groups")
+def _groups(query: Mapping[str, Any]) -> dict[str, Any] | None:
+    groups: dict[str, Any] | None = (query.get("aggs") or query.get("aggregations") or {}).get("groups")
+    return groups
+
+
+def _terms_sources(query: Mapping[str, Any]) -> list[dict[str, Any]] | None:
+    groups = _groups(query)
     if groups is None:
         return None
     # the terms sources group (entity, then e.g. the application); a period source (a
     # date_histogram) has no Kibana counterpart: the rule's ``from`` reaches back one period instead
-    fields = [
-        source[name]["terms"]["field"]
+    return [
+        source[name]["terms"]
         for source in groups["composite"]["sources"]
         for name in source
         if "terms" in source[name]
     ]
+
+
+def _missing_bucket_groups(rule: Rule, query: Mapping[str, Any]) -> list[str] | None:
+    """The group-by fields of a one-alert-per-group rule whose grouping keeps events that lack a
+    field (``missing_bucket``). Kibana's threshold drops such events, so these rules become query
+    rules suppressed by the same fields, a missing value counting as a value."""
+    sources = _terms_sources(query)
+    if not sources or rule.kind in THRESHOLDS or not any(s.get("missing_bucket") for s in sources):
+        return None
+    return [source["field"] for source in sources]
+
+
+def _threshold(rule: Rule, query: Mapping[str, Any]) -> dict[str, Any] | None:
+    sources = _terms_sources(query)
+    if sources is None or _missing_bucket_groups(rule, query) is not None:
+        return None
+    fields = [source["field"] for source in sources]
     if rule.kind in THRESHOLDS:
         threshold = THRESHOLDS[rule.kind]
-        distinct = groups["aggs"][threshold.metric]["cardinality"]["field"]
+        distinct = (_groups(query) or {})["aggs"][threshold.metric]["cardinality"]["field"]
         limit = threshold.limit(rule.params) + 1
         return {"field": fields, "value": 1, "cardinality": [{"field": distinct, "value": limit}]}
     return {"field": fields, "value": 1}  # one signal per entity (session, token, …) and run
@@ -165,10 +189,12 @@ def suppression_duration(seconds: int) -> dict[str, Any]:
     return {"value": seconds, "unit": "s"}
 
 
-def _suppression(rule: Rule, threshold: Mapping[str, Any] | None) -> dict[str, Any]:
+def _suppression(rule: Rule, threshold: Mapping[str, Any] | None, groups: list[str] | None) -> dict[str, Any]:
     duration = suppression_duration(rule.schedule.lookback_seconds)
     if threshold is not None:  # threshold rules suppress by their own group-by fields
         return {"duration": duration}
+    if groups is not None:  # the rule's own grouping, events lacking a field folded together
+        return {"group_by": groups, "duration": duration, "missing_fields_strategy": "suppress"}
     shape = SHAPES[Kind(rule.kind)]
     if shape is Shape.ACTORS:
         return {"group_by": [ACTOR], "duration": duration, "missing_fields_strategy": "doNotSuppress"}
@@ -183,6 +209,7 @@ def render_kibana_rule(rule: Rule, profiles: ProfileRegistry | None = None) -> d
     """The detection rule for ``rule``, checked against schemas/kibana-rule.schema.json."""
     full = render_query(rule, Window.trailing(rule))
     threshold = _threshold(rule, full)
+    groups = _missing_bucket_groups(rule, full)
     query, reach = split_window(rule, full["query"])
     period = rule.spec.period_seconds(rule.params)
     if period is not None:
@@ -194,7 +221,7 @@ def render_kibana_rule(rule: Rule, profiles: ProfileRegistry | None = None) -> d
     extra = (
         tuple(threshold["field"]) + tuple(c["field"] for c in threshold.get("cardinality", []))
         if threshold
-        else ()
+        else tuple(groups or ())
     )
     scope = tuple(item.field for item in (*rule.scope.filters, *rule.scope.exclude))
     fields = required_fields(query, extra, scope)
@@ -221,7 +248,7 @@ def render_kibana_rule(rule: Rule, profiles: ProfileRegistry | None = None) -> d
                 required_fields=fields,
                 related_integrations=related_integrations(rule, profiles or ProfileRegistry.discover()),
                 investigation_fields=evidence_fields(rule),
-                alert_suppression=_suppression(rule, threshold),
+                alert_suppression=_suppression(rule, threshold, groups),
             )
         )
         document: dict[str, Any] = json.loads(text)
