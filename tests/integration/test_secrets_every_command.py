@@ -48,6 +48,7 @@ PASSWORD = f"Pw-{TAG}-url-or-env"
 API_KEY = f"QXBpS2V5{TAG}c2VjcmV0"
 HOOK_QUERY_TOKEN = f"Hq-{TAG}-query"
 HOOK_USERINFO_TOKEN = f"Hu-{TAG}-userinfo"
+USERINFO_WAY = "webhook URL with a token"
 HOOK_AUTHORIZATION = f"Ha-{TAG}-header"
 SECRETS = {
     "password": PASSWORD,
@@ -229,7 +230,8 @@ def commands(world: World, url: str, out: Path, way: str) -> dict[str, tuple[lis
                     *run_indices,
                 ),
             ],
-            {0},
+            # credentials before the webhook's host are refused at start (one error line), never sent
+            {1} if way == USERINFO_WAY else {0},
         ),
     }
 
@@ -308,9 +310,7 @@ def world(es_url: str, es: Elasticsearch, tmp_path_factory: pytest.TempPathFacto
                 _Hook.status = status
                 _run_all(found, f"webhook answers {status}", plain, hook, {"run --terminate"})
             _Hook.status = 200
-            _run_all(
-                found, "webhook URL with a token", plain, found.hook_env(userinfo=True), {"run --terminate"}
-            )
+            _run_all(found, USERINFO_WAY, plain, found.hook_env(userinfo=True), {"run --terminate"})
             yield found
     finally:
         server.shutdown()
@@ -384,11 +384,12 @@ def test_the_webhook_got_its_secrets_and_the_logs_show_only_method_and_host(worl
     runs = {run.way: run for run in world.runs if run.command == "run --terminate"}
     shown = f"termination webhook: generic POST http://127.0.0.1:{world.hook_port}"
     for way, run in runs.items():
-        assert shown in run.stderr, way
+        assert shown in run.stderr or way == USERINFO_WAY, way
         assert "/hook" not in run.stderr, way
     assert "webhook_failed=1" in runs["webhook answers 500"].stderr
     assert "HTTP 500" in runs["webhook answers 500"].stderr
     assert "redirect refused" in runs["webhook answers 302"].stderr
+    assert "credentials before its host" in runs[USERINFO_WAY].stderr
 
 
 def test_stored_documents_hold_no_secret(world: World, es: Elasticsearch) -> None:
