@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bench.common import Section, data_dir, machine
+from bench.targets import report as report_targets
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,7 @@ QUICK = Sizes(100_000, 1, (2_000, 10_000), 100_000, 1, 100_000, (100_000,), 5, 1
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="sessionwatch benchmark suite")
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run")
-    parser.add_argument("--only", default="1,2,3,4,5,6", help="measurements to run (1-6)")
+    parser.add_argument("--only", default="1,2,3,4,5,6", help="measurements to run (1-7; 7 only when asked)")
     parser.add_argument("--naive-max-events", type=int, help="skip the naive comparison above this size")
     parser.add_argument("--reload", action="store_true", help="re-enrich and reload the detection indices")
     parser.add_argument("--keep-node", action="store_true", help="leave the benchmark node running")
@@ -66,6 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--enrich-reps", type=int, help="alternating floor/enrich repetitions")
     parser.add_argument("--sessions", help="comma-separated open-session counts for the memory run")
     parser.add_argument("--scale-events", type=int, help="size of the 1-vs-2-workers run")
+    parser.add_argument("--scale-reps", type=int, help="alternating 1/2-worker repetitions")
     parser.add_argument("--no-profile", action="store_true", help="skip the enricher profile")
     parser.add_argument("--detect-reps", type=int, help="repetitions of each detection query")
     parser.add_argument(
@@ -75,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     sizes = QUICK if args.quick else FULL
-    for name in ("enrich_events", "enrich_reps", "scale_events", "detect_reps"):
+    for name in ("enrich_events", "enrich_reps", "scale_events", "scale_reps", "detect_reps"):
         if getattr(args, name) is not None:
             sizes = replace(sizes, **{name: getattr(args, name)})
     if args.sessions is not None:
@@ -152,6 +154,10 @@ def main(argv: list[str] | None = None) -> int:
         from bench.validation import validation
 
         timed("6", validation(validate_port))
+    if 7 in only:  # followers sharing a source: the node at $SESSIONWATCH_ES_URL (--only 7)
+        from bench.followers import followers
+
+        timed("7", followers(20_000 if args.quick else 100_000))
 
     info["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
     results: dict[str, Any] = {
@@ -161,6 +167,7 @@ def main(argv: list[str] | None = None) -> int:
         "elapsed_after_section_s": timings,
         "sections": {s.name: s.as_dict() for s in sections},
     }
+    report_targets(results["sections"])
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     out = args.out or str(data_dir() / f"results-{stamp}.json")
     with open(out, "w", encoding="utf-8") as handle:

@@ -7,10 +7,12 @@ each, and whether the outputs are identical: byte for byte, and as sets of lines
 from __future__ import annotations
 
 import hashlib
+import json
 import subprocess
+import sys
 from pathlib import Path
 
-from bench.common import Section, banner, data_dir, load_average, run, sessionwatch_cli, workload_file
+from bench.common import REPO, Section, banner, data_dir, load_average, run, sessionwatch_cli, workload_file
 from bench.workload import Spec
 
 
@@ -21,6 +23,21 @@ def _digest(path: Path, *, sort: bool) -> str:
         for line in lines:
             digest.update(line)
     return digest.hexdigest()
+
+
+def _cpu_split(raw: Path, out: Path) -> dict[str, float]:
+    """``bench.cpu_split`` with 2 workers: the parent's CPU and its workers'."""
+    done = subprocess.run(  # noqa: S603 - our own interpreter and module
+        [sys.executable, "-m", "bench.cpu_split", str(raw), str(out), "2"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=REPO,
+    )
+    out.unlink()
+    figures: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+    print(f"  cpu split, 2 workers: {figures}", flush=True)
+    return figures
 
 
 def workers_supported() -> bool:
@@ -77,6 +94,20 @@ def scale_out(events: int, reps: int, baseline: list[str] | None = None) -> Sect
             round(cpu[version, 2] / cpu[version, 1], 2),
             f"{version}: CPU of 2 workers / CPU of 1 (target <= 1.15)",
         )
+        section.put(
+            f"{tag}cpu_bound_speedup",
+            round(2 * cpu[version, 1] / cpu[version, 2], 2),
+            f"{version}: speed-up 2 idle cores allow at most (2 x CPU of 1 / CPU of 2)",
+        )
+    split = _cpu_split(raw, data_dir() / f"workers-split-{events}.ndjson")
+    section.put("parent_cpu_s", split["parent_cpu_s"], "after, 2 workers in-process: CPU s of the parent")
+    section.put("workers_cpu_s", split["workers_cpu_s"], "after, 2 workers in-process: CPU s of both workers")
+    parent = split["parent_cpu_s"]
+    section.put(
+        "split_bound_speedup",
+        round(cpu["after", 1] / max(cpu["after", 2] / 2, parent), 2),
+        "after: speed-up 2 idle cores allow (CPU of 1 / max(CPU of 2 / 2, parent's CPU))",
+    )
     section.put("workers_1_events_per_s", round(events / best["after", 1]))
     section.put("workers_2_events_per_s", round(events / best["after", 2]))
     one = _digest(outputs["after", 1], sort=False)

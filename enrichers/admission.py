@@ -66,8 +66,27 @@ def _mapping() -> tuple[dict[str, EsType], frozenset[str]]:
     return leaves, frozenset(objects)
 
 
+# the form nearly every event has (``2026-03-02T09:00:00.123Z``): minutes and seconds valid by
+# the pattern, so only the hour needs checking, once per distinct hour
+_COMMON_DATE = re.compile(r"(\d{4}-\d{2}-\d{2}T\d{2}):[0-5]\d:[0-5]\d(?:\.\d{1,9})?Z")
+_VALID_HOURS: dict[str, bool] = {}
+
+
 def es_date_text(value: str) -> bool:
     """Whether Elasticsearch's default date format reads ``value`` (for the forms written here)."""
+    common = _COMMON_DATE.fullmatch(value)
+    if common is None:
+        return _es_date_text(value)
+    hour = common[1]
+    known = _VALID_HOURS.get(hour)
+    if known is None:
+        if len(_VALID_HOURS) >= 65536:
+            _VALID_HOURS.clear()
+        known = _VALID_HOURS[hour] = _es_date_text(hour + ":00:00Z")
+    return known
+
+
+def _es_date_text(value: str) -> bool:
     found = _ES_DATE.fullmatch(value)
     if found is None:
         return False
@@ -172,27 +191,74 @@ def _normalised_timestamp(value: Any) -> str | None:
         return None
 
 
-def admit(doc: dict[str, Any], keep_bad_timestamp: bool = False) -> dict[str, Any]:
+def plain_names(text: str) -> bool:
+    """Whether no object key in the JSON ``text`` can be a name Elasticsearch refuses (empty,
+    blank, starting with a dot or holding ``..``), judged on the text alone: it is ASCII, has no
+    escape, and none of ``""``, ``".``, ``" `` or ``..`` anywhere (in a key or not). Cheap and
+    conservative: a line it does not clear gets every name checked."""
+    return (
+        text.isascii()
+        and "\\" not in text
+        and '""' not in text
+        and '".' not in text
+        and '" ' not in text
+        and ".." not in text
+    )
+
+
+def admit(
+    doc: dict[str, Any], keep_bad_timestamp: bool = False, names_checked: bool = False
+) -> dict[str, Any]:
     """Repair ``doc`` in place so Elasticsearch accepts it; returns ``{path: original value}``
     for every field rewritten or removed (empty when nothing was wrong). A ``@timestamp`` that
     cannot be read at all is removed, or left for the caller to reject when
-    ``keep_bad_timestamp`` (an event a profile claimed: no timestamp makes it a dead letter)."""
+    ``keep_bad_timestamp`` (an event a profile claimed: no timestamp makes it a dead letter).
+    ``names_checked``: the caller knows no key is a refused name (``plain_names`` of its text),
+    so only mapped fields are visited."""
     repaired: dict[str, Any] = {}
-    _walk(doc, "", repaired, keep_bad_timestamp, top=True)
+    if not names_checked or not METADATA_FIELDS.isdisjoint(doc):
+        _walk(doc, "", repaired, keep_bad_timestamp, top=True, names=True)
+    else:
+        _walk(doc, "", repaired, keep_bad_timestamp, top=False, names=False)
     return repaired
 
 
-def _walk(node: dict[str, Any], prefix: str, repaired: dict[str, Any], keep_ts: bool, top: bool) -> None:
+_OK_IPS: dict[str, bool] = {}
+
+
+def _fits(es_type: EsType, value: Any) -> bool:
+    """``value_ok`` with the common cases answered first."""
+    kind = type(value)
+    if kind is str:
+        if es_type == "keyword":
+            return True
+        if es_type == "ip":
+            known = _OK_IPS.get(value)
+            if known is None:
+                if len(_OK_IPS) >= 65536:
+                    _OK_IPS.clear()
+                known = _OK_IPS[value] = _ip_ok(value)
+            return known
+    elif value is None:
+        return True
+    return value_ok(es_type, value)
+
+
+def _walk(
+    node: dict[str, Any], prefix: str, repaired: dict[str, Any], keep_ts: bool, top: bool, names: bool
+) -> None:
+    """Visit ``node``'s keys in order (the order ``repaired`` records them in). ``names``:
+    check every name, unmapped subtrees included; else only mapped fields are looked at."""
     leaves, objects = _mapping()
     for key in list(node):
         value = node[key]
         path = prefix + key
-        if _bad_name(key) or (top and key in METADATA_FIELDS):
+        if names and (_bad_name(key) or (top and key in METADATA_FIELDS)):
             repaired[path] = node.pop(key)
             continue
         es_type = leaves.get(path)
         if es_type is not None:
-            if value_ok(es_type, value):
+            if _fits(es_type, value):
                 continue
             if path == "@timestamp":
                 fixed = _normalised_timestamp(value)
@@ -205,17 +271,25 @@ def _walk(node: dict[str, Any], prefix: str, repaired: dict[str, Any], keep_ts: 
             repaired[path] = node.pop(key)
         elif path in objects:
             if isinstance(value, dict):
-                _walk(value, path + ".", repaired, keep_ts, top=False)
+                _walk(value, path + ".", repaired, keep_ts, False, names)
             elif isinstance(value, list) and all(isinstance(v, dict) or v is None for v in value):
                 for item in value:
                     if item is not None:
-                        _walk(item, path + ".", repaired, keep_ts, top=False)
+                        _walk(item, path + ".", repaired, keep_ts, False, names)
             elif value is not None:
                 repaired[path] = node.pop(key)
-        elif _under_leaf(path, leaves):  # "client.ip.x": a mapped ip cannot hold an object
-            repaired[path] = node.pop(key)
-        else:
+        elif ("." in key or prefix in _leaf_objects()) and _under_leaf(path, leaves):
+            repaired[path] = node.pop(key)  # "client.ip.x": a mapped ip cannot hold an object
+        elif names:
             _check_names(value, path + ".", repaired)
+
+
+@cache
+def _leaf_objects() -> frozenset[str]:
+    """Object paths (``"a.b."``) that are leaves too, or lie under one: only under those can a
+    key without a dot fall below a mapped leaf."""
+    leaves, objects = _mapping()
+    return frozenset(o + "." for o in objects if _under_leaf(o + ".x", leaves))
 
 
 def _under_leaf(path: str, leaves: Mapping[str, EsType]) -> bool:

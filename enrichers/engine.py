@@ -17,23 +17,30 @@ event alone; a field Elasticsearch would refuse is repaired or dropped and recor
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Any, NamedTuple
 
-from sessionwatch.enrichers.admission import ORIGINAL_VALUES, REPAIRED_FIELDS, admit, record
+from sessionwatch.enrichers.admission import ORIGINAL_VALUES, REPAIRED_FIELDS, record
 from sessionwatch.enrichers.base import CanonicalEvent, Enricher, scope_of
-from sessionwatch.enrichers.canonical import BadEvent, canonical_fields, canonicalize, parse_timestamp
-from sessionwatch.enrichers.events import has_dotted_keys, nest_facts
+from sessionwatch.enrichers.canonical import BadEvent, canonical_fields, parse_timestamp
+from sessionwatch.enrichers.events import nest_facts
 from sessionwatch.enrichers.facts import FACTS, KEYWORD_LIMIT
-from sessionwatch.enrichers.jsonio import dumps_compact
-from sessionwatch.enrichers.profile_hint import ProfileUsage
+from sessionwatch.enrichers.mapper import Mapped, Mapper
+from sessionwatch.enrichers.output import (
+    Counts,
+    DeadLetter,
+    Output,
+    append_facts,
+    appendable,
+    dead_reason,
+    dump,
+    redump,
+    splice,
+)
 from sessionwatch.enrichers.profiles import Profile, ProfileRegistry
 from sessionwatch.enrichers.reorder import ReorderBuffer
 from sessionwatch.enrichers.state import STATE_FORMAT, Limits, SessionStore
-from sessionwatch.rules.counters import Counters
 from sessionwatch.rules.errors import EnrichError
 
 SWEEP_EVERY = 4096
@@ -48,105 +55,6 @@ LONG_IDS = (
 )
 OUT_OF_ORDER = "sessionwatch.quality.out_of_order"
 STATE_EVICTED = "sessionwatch.quality.state_evicted"
-
-
-@dataclass(frozen=True)
-class DeadLetter:
-    line: int
-    reason: str
-    raw: str
-
-    def to_json(self) -> str:
-        return json.dumps({"line": self.line, "reason": self.reason, "raw": self.raw}, ensure_ascii=False)
-
-
-@dataclass
-class Counts(Counters):
-    read: int = 0
-    enriched: int = 0
-    passed_through: int = 0
-    dead_letter: int = 0
-    out_of_order: int = 0
-    state_evicted: int = 0
-    repaired: int = 0  # events written with a field repaired or dropped (see ``admission``)
-    evicted_for_memory: int = 0  # open sessions dropped at the ``max_sessions`` cap
-    profiles: ProfileUsage = field(default_factory=ProfileUsage, repr=False, compare=False)
-
-    @property
-    def conserved(self) -> bool:
-        return self.read == self.enriched + self.passed_through + self.dead_letter
-
-
-@dataclass
-class Output:
-    """One result per input line: a document to write, or a dead letter. ``raw`` is the input
-    line's text; ``facts`` the ``sessionwatch`` object of an enriched event."""
-
-    line: int
-    source: Mapping[str, Any] | None = None
-    dead: DeadLetter | None = None
-    enriched: bool = False
-    raw: str | None = None
-    facts: dict[str, Any] | None = None
-    written: str | None = None  # the output line, when already serialised
-
-    @cached_property
-    def doc(self) -> dict[str, Any] | None:
-        """The output document: the input, plus ``sessionwatch`` when enriched."""
-        if self.source is None:
-            return None
-        out = dict(self.source)
-        if self.facts is not None:
-            out["sessionwatch"] = self.facts
-        return out
-
-    def text(self) -> str:
-        """The NDJSON line to write (without its newline)."""
-        if self.written is not None:
-            return self.written
-        if self.raw is None:
-            raise ValueError(f"line {self.line} is a dead letter: it has no output text")
-        if self.facts is None or self.source is None:
-            return self.raw  # passed through unchanged
-        return splice(self.raw, self.source, self.facts)
-
-
-def splice(raw: str, source: Mapping[str, Any], facts: Mapping[str, Any]) -> str:
-    """The input line's own text with ``"sessionwatch": {...}`` appended: the input fields are
-    written exactly as they came, and only the facts are serialised. Falls back to a full dump
-    when the input already has a ``sessionwatch`` key or is not a plain ``{...}`` line."""
-    text = raw.rstrip()
-    if appendable(text, source):
-        return append_facts(text, facts)
-    # \u-escapes keep any lone surrogate of the input writable as UTF-8
-    return json.dumps({**source, "sessionwatch": facts}, separators=(",", ":"), allow_nan=False)
-
-
-def appendable(text: str, source: Mapping[str, Any]) -> bool:
-    """Whether the facts can be appended to ``text`` (the input line, right-stripped)."""
-    return bool(source) and "sessionwatch" not in source and text.endswith("}")
-
-
-def append_facts(text: str, facts: Mapping[str, Any]) -> str:
-    """``text`` (an ``appendable`` line) with ``"sessionwatch": facts`` as its last member."""
-    return f'{text[:-1]},"sessionwatch":{dump(facts)}}}'
-
-
-def redump(doc: Mapping[str, Any]) -> str:
-    """The text of an input document changed by ``admission`` (escaped as in ``splice``)."""
-    return json.dumps(doc, separators=(",", ":"), allow_nan=False)
-
-
-def _no_constant(name: str) -> Any:
-    raise BadEvent(f"{name} is not a JSON value")
-
-
-def dead_reason(exc: BaseException) -> str:
-    """A dead-letter reason for an unexpected per-event error."""
-    text = str(exc)
-    if isinstance(exc, ValueError) and "integer string conversion" in text:
-        return "a number has more than 4,300 digits"
-    return f"{type(exc).__name__}: {text}"[:300]
 
 
 class Released(NamedTuple):
@@ -167,11 +75,6 @@ class EngineOptions:
     # the facts wanted (e.g. those the enabled rules read); None: all. An enricher that
     # produces none of them is not run, so a fact nobody reads costs nothing
     facts: frozenset[str] | None = None
-
-
-def dump(doc: Mapping[str, Any]) -> str:
-    """The one serialization of output documents (compact, UTF-8, key order kept)."""
-    return dumps_compact(doc)
 
 
 def configure(enrichers: Iterable[Enricher], options: EngineOptions) -> None:
@@ -198,66 +101,22 @@ class Front:
         self.forced_profile = forced_profile
         self.counts = counts
         self.state: dict[str, dict[str, Any]] = {e.name: {} for e in enrichers}
-        self.buffer: ReorderBuffer[tuple[int, CanonicalEvent, str, dict[str, Any] | None]] = ReorderBuffer(
-            options.reorder_window, options.max_buffered
-        )
+        self.buffer: ReorderBuffer[Mapped] = ReorderBuffer(options.reorder_window, options.max_buffered)
         self._since_sweep = 0
-        self._duplicates = False
+        self.mapper = Mapper(profiles, forced_profile, counts)
 
     def feed(self, number: int, raw: bytes | str) -> Iterator[Output | Released]:
-        if not raw.strip():
-            return  # blank lines carry no event and are not counted
-        self.counts.read += 1
-        if isinstance(raw, bytes):
-            try:
-                decoded = raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                text = raw.decode("utf-8", "backslashreplace").rstrip("\r\n")
-                yield self._dead(number, f"invalid UTF-8 at byte {exc.start}", text)
-                return
-        else:
-            decoded = raw
-        text = decoded.rstrip("\r\n")
-        try:
-            self._duplicates = False
-            doc = json.loads(text, parse_constant=_no_constant, object_pairs_hook=self._object)
-            if type(doc) is not dict:
-                raise BadEvent(f"expected a JSON object, got {type(doc).__name__}")
-            dotted = has_dotted_keys(doc)
-            profile = self.forced_profile or self.profiles.for_event(doc, dotted)
-            if self.forced_profile is None:
-                self.counts.profiles.record(doc, dotted, profile.name if profile is not None else None)
-            repaired = admit(doc, keep_bad_timestamp=profile is not None)
-            if self._duplicates:  # Elasticsearch refuses a repeated key; JSON readers keep the last
-                repaired["(duplicate keys)"] = True
-            if repaired:
-                text = redump(doc)
-            if profile is None:
-                quality = nest_facts(record(repaired)) if repaired else None
-                written = splice(text, doc, quality) if quality else None
-                self.counts.passed_through += 1
-                self.counts.repaired += bool(repaired)
-                yield Output(number, source=doc, raw=text, facts=quality, written=written)
-                return
-            event = canonicalize(doc, profile, text, dotted)
-        except json.JSONDecodeError as exc:
-            yield self._dead(number, f"malformed JSON: {exc.msg} at column {exc.colno}", text)
-            return
-        except (BadEvent, RecursionError) as exc:
-            yield self._dead(number, str(exc) or type(exc).__name__, text)
-            return
-        except Exception as exc:  # one event never stops the stream
-            yield self._dead(number, dead_reason(exc), text)
-            return
-        item = (number, event, text, repaired or None)
-        for released in self.buffer.push(event.timestamp, number, item):
-            yield self._release(*released)
+        """Map one input line and push it into the reorder window: what leaves it."""
+        mapped = self.mapper.map(number, raw)
+        if isinstance(mapped, Output):
+            yield mapped
+        elif mapped is not None:
+            yield from self.push(mapped)
 
-    def _object(self, pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        found = dict(pairs)
-        if len(found) != len(pairs):
-            self._duplicates = True
-        return found
+    def push(self, mapped: Mapped) -> Iterator[Output | Released]:
+        """Hold a mapped event in the reorder window; release what leaves it, in time order."""
+        for released in self.buffer.push(mapped.event.timestamp, mapped.line, mapped):
+            yield self._release(*released)
 
     def flush(self) -> Iterator[Released | Output]:
         for item in self.buffer.flush():
@@ -441,6 +300,10 @@ __all__ = [
     "Engine",
     "EngineOptions",
     "Output",
+    "append_facts",
+    "appendable",
     "dump",
     "parse_timestamp",
+    "redump",
+    "splice",
 ]

@@ -1,18 +1,23 @@
-"""Run the engine over a stream: in one process, or with the session stage in N workers.
+"""Run the engine over a stream: in one process, or with the work spread over N workers.
 
-With ``workers > 1`` this process parses, reorders and runs the stream-scoped enrichers (the
-front) and numbers every output; each worker owns the sessions whose key hashes to it (CRC-32,
-stable across processes) and runs the session-scoped enrichers (the back). Outputs are merged
-back by number, so the result is the same, line for line, as with one process.
+With ``workers > 1`` this process only reads lines, reorders and runs the stream-scoped
+enrichers (the front's ordered part) and numbers every output. The workers do the rest: each
+maps whole chunks of raw lines (parse, profile, admission, canonical values: most of the cost)
+and sends back the canonical values, and each owns the sessions whose key hashes to it (CRC-32,
+stable across processes) and runs the session-scoped enrichers (the back) on the events this
+process routes to it. Outputs are merged back by number, so the result is the same, line for
+line, as with one process.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import gc
+import itertools
 import json
 import multiprocessing
 import operator
+import pickle
 import queue
 import tempfile
 import zlib
@@ -22,32 +27,46 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+from types import MappingProxyType
 from typing import IO, Any
 
 from sessionwatch.enrichers.base import CanonicalEvent, Enricher
 from sessionwatch.enrichers.canonical import BadEvent
 from sessionwatch.enrichers.engine import (
     Back,
-    Counts,
-    DeadLetter,
     Engine,
     EngineOptions,
     Front,
-    Output,
     Released,
-    append_facts,
-    appendable,
     check_state,
     configure,
+    split_enrichers,
+)
+from sessionwatch.enrichers.mapper import Mapped, Mapper
+from sessionwatch.enrichers.output import (
+    Counts,
+    DeadLetter,
+    Output,
+    append_facts,
+    appendable,
     dead_reason,
     splice,
-    split_enrichers,
 )
 from sessionwatch.enrichers.profiles import Profile, ProfileRegistry
 from sessionwatch.enrichers.state import STATE_FORMAT
 from sessionwatch.rules.errors import EnrichError
 
 BATCH = 512
+CHUNK = 256  # raw lines a worker maps at a time
+IN_FLIGHT = 3  # chunks per worker sent and not yet mapped back
+MAP, BACK, DROP = 0, 1, 2  # what a worker's inbox holds: lines to map, events to enrich, a dead letter
+# the document of a mapped event whose facts are simply appended to its line (nearly all): it
+# stays with the worker that mapped it
+APPENDABLE: Mapping[str, Any] = MappingProxyType({})
+# the text of a mapped event that stays with the worker that mapped it, because it also owns
+# the event's session: only the canonical values travel to this process, and only the
+# stream-scoped facts travel back
+KEPT = "(kept by its worker)"
 PROGRESS_EVERY = 10_000
 Progress = Callable[[Counts], None]
 
@@ -160,14 +179,16 @@ def _shipped() -> tuple[Callable[[CanonicalEvent], tuple[Any, ...]], int]:
 Shipped = tuple[tuple[Any, ...], str, dict[str, Any], Mapping[str, Any] | None, int]
 
 
-def ship(item: Released) -> Shipped:
+def ship(item: Released) -> Shipped | tuple[int, dict[str, Any]]:
     """What a worker needs of a released event: its canonical values, its line (right-stripped
     when the facts can simply be appended, which is nearly always; then the document stays
     here), the stream-scoped facts, the document only when it has to be written whole, and its
     input line number (for a dead letter)."""
+    if item.raw is KEPT:
+        return item.line, item.facts
     fields, _ = _shipped()
     text = item.raw.rstrip()
-    if appendable(text, item.event.doc):
+    if item.event.doc is APPENDABLE or appendable(text, item.event.doc):
         return fields(item.event), text, item.facts, None, item.line
     return fields(item.event), item.raw, item.facts, item.event.doc, item.line
 
@@ -178,31 +199,98 @@ def unship(fields: tuple[Any, ...], doc: Mapping[str, Any] | None) -> CanonicalE
     return make(*fields[:at], doc if doc is not None else {}, *fields[at:])
 
 
-def _worker(
-    index: int,
-    inbox: Any,
-    enrichers: list[Enricher],
-    options: EngineOptions,
-    sessions: dict[str, Any],
-    folder: str,
-) -> None:
+MappedBack = tuple[int, tuple[Any, ...], str | None, dict[str, Any] | None, Mapping[str, Any] | None]
+# what a worker keeps of the events it mapped and owns: line -> (event, text, document or None)
+Kept = dict[int, tuple[CanonicalEvent, str, Mapping[str, Any] | None]]
+
+
+def map_chunk(
+    mapper: Mapper, chunk: tuple[int, list[bytes | str]], owner: tuple[int, int], kept: Kept
+) -> list[Output | MappedBack]:
+    """Map raw lines (numbered from the chunk's first): per non-blank line, its ``Output`` (a
+    dead letter or a line passed through, written by the front) or its mapped event as (line,
+    canonical values, text, repaired fields, the document only when the facts cannot simply be
+    appended). ``owner``: (this worker, workers); the text and document of an event whose
+    session this worker owns stay in ``kept`` and travel as None."""
+    fields, _ = _shipped()
+    index, workers = owner
+    first, raws = chunk
+    out: list[Output | MappedBack] = []
+    for number, raw in enumerate(raws, start=first):
+        mapped = mapper.map(number, raw)
+        if type(mapped) is Mapped:
+            event, text = mapped.event, mapped.text
+            stripped = text.rstrip()
+            doc = None if appendable(stripped, event.doc) else event.doc
+            if partition(event.session_id, number, workers) == index:
+                kept[number] = (event, stripped, None) if doc is None else (event, text, doc)
+                out.append((number, fields(event), None, mapped.repaired, None))
+            else:
+                out.append((number, fields(event), text, mapped.repaired, doc))
+        elif isinstance(mapped, Output):
+            if mapped.dead is None:  # passed through: its text is all the front needs
+                mapped = Output(mapped.line, raw=mapped.raw, facts=mapped.facts, written=mapped.written)
+            out.append(mapped)
+    return out
+
+
+def remap(item: MappedBack) -> Mapped:
+    """A worker's mapped event as the front holds it (the document: ``APPENDABLE`` when it stayed)."""
+    line, fields, text, repaired, doc = item
+    event = unship(fields, doc if doc is not None else APPENDABLE)
+    return Mapped(line, event, KEPT if text is None else text, repaired)
+
+
+@dataclass(frozen=True)
+class WorkerSetup:
+    index: int
+    enrichers: list[Enricher]  # the session-scoped ones
+    options: EngineOptions
+    sessions: dict[str, Any]  # the saved state of the sessions this worker owns
+    folder: str
+    profiles: ProfileRegistry
+    forced_profile: Profile | None
+    workers: int
+
+
+def _worker(setup: WorkerSetup, inbox: Any, outbox: Any) -> None:
     counts = Counts()
-    configure(enrichers, options)
-    back = Back(enrichers, options.limits, counts)
-    back.store.load(sessions)
+    configure(setup.enrichers, setup.options)
+    back = Back(setup.enrichers, setup.options.limits, counts)
+    back.store.load(setup.sessions)
+    mapper = Mapper(setup.profiles, setup.forced_profile, Counts())
+    kept: Kept = {}
+    owner = (setup.index, setup.workers)
     facts_of = back.facts
+    folder, index = setup.folder, setup.index
     with (
         open(Path(folder, f"shard-{index}"), "w", encoding="utf-8") as shard,
         open(Path(folder, f"dead-{index}"), "w", encoding="utf-8") as dead,
     ):
         write = shard.write
         while True:
-            batch = inbox.get()
-            if batch is None:
+            message = inbox.get()
+            if message is None:
                 break
-            for fields, raw, stream_facts, doc, line in batch:
+            kind, payload = message
+            if kind == MAP:
+                outbox.put(map_chunk(mapper, payload, owner, kept))
+                continue
+            if kind == DROP:  # an event of ours the front dead-lettered (a stream-scoped enricher failed)
+                line, reason = payload
+                found = kept.pop(line, None)
+                if found is not None:
+                    dead.write(DeadLetter(line, reason, found[1]).to_json() + "\n")
+                continue
+            for shipped in payload:
+                if len(shipped) == 2:  # mapped here: only its line and stream-scoped facts came back
+                    line, stream_facts = shipped
+                    event, raw, doc = kept.pop(line)
+                else:
+                    fields, raw, stream_facts, doc, line = shipped
+                    event = unship(fields, doc)
                 try:  # a failure here is this event's alone
-                    facts = facts_of(unship(fields, doc), stream_facts)
+                    facts = facts_of(event, stream_facts)
                     written = append_facts(raw, facts) if doc is None else splice(raw, doc, facts)
                 except Exception as exc:
                     reason = str(exc) if isinstance(exc, BadEvent) else dead_reason(exc)
@@ -217,8 +305,20 @@ def _worker(
         "dead_letter": counts.dead_letter,
         "evicted_for_memory": back.store.evicted_cap,
         "store": back.store.to_json(),
+        "profiles": mapper.counts.profiles,
     }
-    Path(folder, f"result-{index}.json").write_text(json.dumps(result), encoding="utf-8")
+    Path(folder, f"result-{index}.pickle").write_bytes(pickle.dumps(result))
+
+
+def _receive(outbox: Any, process: Any) -> Any:
+    while True:
+        try:
+            return outbox.get(timeout=1.0)
+        except queue.Empty:
+            if not process.is_alive():
+                raise EnrichError(
+                    f"enrich worker {process.name} stopped (exit code {process.exitcode})"
+                ) from None
 
 
 def _send(inbox: Any, item: Any, process: Any) -> None:
@@ -265,10 +365,17 @@ def _run_parallel(lines: Iterable[bytes | str], job: Job) -> Result:
     context = multiprocessing.get_context("fork")
     with tempfile.TemporaryDirectory(prefix="sessionwatch-enrich-") as folder:
         inboxes = [context.Queue(maxsize=32) for _ in range(workers)]
+        outboxes = [context.Queue() for _ in range(workers)]  # never more than IN_FLIGHT chunks each
         processes = [
             context.Process(
                 target=_worker,
-                args=(i, inboxes[i], session, options, initial[i], folder),
+                args=(
+                    WorkerSetup(
+                        i, session, options, initial[i], folder, profiles, job.forced_profile, workers
+                    ),
+                    inboxes[i],
+                    outboxes[i],
+                ),
                 name=f"enrich-{i}",
                 daemon=True,
             )
@@ -278,7 +385,7 @@ def _run_parallel(lines: Iterable[bytes | str], job: Job) -> Result:
             process.start()
         try:
             own = Path(folder, "shard-front")
-            order = _feed(lines, job, front, inboxes, processes, own, counts)
+            order = _feed(lines, job, front, (inboxes, outboxes, processes), own, counts)
         except BaseException:
             for process in processes:
                 process.terminate()
@@ -295,7 +402,7 @@ def _run_parallel(lines: Iterable[bytes | str], job: Job) -> Result:
             "tombstones": {},
         }
         for i in range(workers):
-            result = json.loads(Path(folder, f"result-{i}.json").read_text(encoding="utf-8"))
+            result = pickle.loads(Path(folder, f"result-{i}.pickle").read_bytes())  # noqa: S301 - our own child's file
             counts.out_of_order += result["out_of_order"]
             counts.state_evicted += result["state_evicted"]
             counts.enriched -= result["dead_letter"]
@@ -305,6 +412,11 @@ def _run_parallel(lines: Iterable[bytes | str], job: Job) -> Result:
                 for text in letters:
                     letter = json.loads(text)
                     job.dead(DeadLetter(letter["line"], letter["reason"], letter["raw"]))
+            usage, found = counts.profiles, result["profiles"]
+            usage.events += found.events
+            usage.unclaimed += found.unclaimed
+            usage.datasets.update(found.datasets)
+            usage.raw.update(found.raw)
             merged_state["sessions"].update(result["store"]["sessions"])
             merged_state["tombstones"].update(result["store"]["tombstones"])
         shards = [*(Path(folder, f"shard-{i}") for i in range(workers)), Path(folder, "shard-front")]
@@ -313,24 +425,39 @@ def _run_parallel(lines: Iterable[bytes | str], job: Job) -> Result:
     return Result(counts, merged_state, len(merged_state["sessions"]))
 
 
+def _chunks(lines: Iterable[bytes | str]) -> Iterator[tuple[int, list[bytes | str]]]:
+    """(number of the first line, up to ``CHUNK`` lines)."""
+    source = iter(lines)
+    first = 1
+    while chunk := list(itertools.islice(source, CHUNK)):
+        yield first, chunk
+        first += len(chunk)
+
+
 def _feed(
     lines: Iterable[bytes | str],
     job: Job,
     front: Front,
-    inboxes: list[Any],
-    processes: list[Any],
+    channels: tuple[list[Any], list[Any], list[Any]],
     own_shard: Path,
     counts: Counts,
 ) -> array[int]:
-    """Run the front, send each released event to its worker; returns which shard holds each
-    output line (worker index, or ``workers`` for the lines written here)."""
+    """Hand chunks of lines to the workers to map (round robin, at most ``IN_FLIGHT`` each
+    unanswered, so a worker never waits to send its answer); take the mapped events back in line
+    order through the reorder window and the stream-scoped enrichers, and send each released
+    event to the worker owning its session. Returns which shard holds each output line (worker
+    index, or ``workers`` for the lines written here)."""
+    inboxes, outboxes, processes = channels
     workers = len(inboxes)
-    batches: list[list[Shipped]] = [[] for _ in range(workers)]
+    batches: list[list[Shipped | tuple[int, dict[str, Any]]]] = [[] for _ in range(workers)]
     order: array[int] = array("H")  # up to 65,535 workers
 
     def route(item: Output | Released) -> None:
         if isinstance(item, Output):
-            if item.dead is not None:
+            if item.dead is not None and item.dead.raw is KEPT:  # its owner has the text
+                for target in range(workers):
+                    _send(inboxes[target], (DROP, (item.line, item.dead.reason)), processes[target])
+            elif item.dead is not None:
                 job.dead(item.dead)
             elif item.raw is not None:
                 shard.write(f"{item.text()}\n")
@@ -341,17 +468,42 @@ def _feed(
         batch = batches[target]
         batch.append(ship(item))
         if len(batch) >= BATCH:
-            _send(inboxes[target], batch, processes[target])
+            _send(inboxes[target], (BACK, batch), processes[target])
             batches[target] = []
 
+    def take(mapped: list[Output | MappedBack]) -> None:
+        counts.read += len(mapped)
+        for entry in mapped:
+            if type(entry) is tuple:
+                for item in front.push(remap(entry)):
+                    route(item)
+                continue
+            assert isinstance(entry, Output)
+            if entry.dead is not None:
+                counts.dead_letter += 1
+            else:
+                counts.passed_through += 1
+                counts.repaired += entry.facts is not None
+            route(entry)
+
+    chunks = _chunks(_reporting(lines, counts, job.progress))
+    sent = answered = 0
     with own_shard.open("w", encoding="utf-8") as shard:
-        for number, raw in enumerate(_reporting(lines, counts, job.progress), start=1):
-            for item in front.feed(number, raw):
-                route(item)
+        while True:
+            while sent - answered < IN_FLIGHT * workers:
+                chunk = next(chunks, None)
+                if chunk is None:
+                    break
+                _send(inboxes[sent % workers], (MAP, chunk), processes[sent % workers])
+                sent += 1
+            if answered == sent:
+                break
+            take(_receive(outboxes[answered % workers], processes[answered % workers]))
+            answered += 1
         for item in front.flush():
             route(item)
     for target in range(workers):
         if batches[target]:
-            _send(inboxes[target], batches[target], processes[target])
+            _send(inboxes[target], (BACK, batches[target]), processes[target])
         _send(inboxes[target], None, processes[target])
     return order

@@ -1,16 +1,20 @@
 """``render --target kibana``: Elastic Security detection rules in Kibana's import format.
 
 * one alert per offending event (search hits) → a ``query`` rule, its alerts suppressed per
-  session over the rule's lookback;
+  session over the rule's lookback (per session and account where an event may have no session:
+  those fold per account);
 * one alert per session (or token: a composite on the entity) → a ``threshold`` rule grouped
-  by that field with value 1: one signal per entity and run;
+  by that field with value 1: one signal per entity and run; where the grouping keeps events
+  lacking a field (``missing_bucket``, e.g. a sign-in logged without a session), which Kibana's
+  threshold would drop, a ``query`` rule suppressed by the same fields instead;
 * one alert per account over a per-entity threshold → a ``threshold`` rule grouped by the
   account with a ``cardinality`` condition (``max_sessions`` + 1 distinct sessions).
 
 The search is the rule's Query DSL (the ``--target query`` body) as one custom filter, with the
 time window taken out: Kibana gives every execution its own window (``from``/``to``, manual runs,
-gap fills), so no ``now`` stays in a filter. A kind that narrows the window (``within``) sets
-``from`` instead. ``tests/integration/test_kibana_live.py`` replays that search on the fixtures.
+gap fills), so no ``now`` stays in a filter. A kind counted per period (``within``) sets ``from``
+to one period and one interval instead. ``tests/integration/test_kibana_live.py`` replays that
+search on the fixtures.
 """
 
 from __future__ import annotations
@@ -63,6 +67,8 @@ TECHNIQUES: Mapping[str, tuple[str, tuple[str, ...]]] = {
     "T1550.004": ("Web Session Cookie", ("TA0005", "TA0008")),
 }
 MAX_SIGNALS = 100
+SESSION = "sessionwatch.session.id"
+ACTOR = "sessionwatch.actor.name"
 
 
 def _reference(technique: str) -> str:
@@ -104,21 +110,43 @@ def threat(rule: Rule) -> list[dict[str, Any]]:
     return entries
 
 
-def _threshold(rule: Rule, query: Mapping[str, Any]) -> dict[str, Any] | None:
-    groups = (query.get("aggs") or query.get("aggregations") or {}).get("groups")
+def _groups(query: Mapping[str, Any]) -> dict[str, Any] | None:
+    groups: dict[str, Any] | None = (query.get("aggs") or query.get("aggregations") or {}).get("groups")
+    return groups
+
+
+def _terms_sources(query: Mapping[str, Any]) -> list[dict[str, Any]] | None:
+    groups = _groups(query)
     if groups is None:
         return None
     # the terms sources group (entity, then e.g. the application); a period source (a
     # date_histogram) has no Kibana counterpart: the rule's ``from`` reaches back one period instead
-    fields = [
-        source[name]["terms"]["field"]
+    return [
+        source[name]["terms"]
         for source in groups["composite"]["sources"]
         for name in source
         if "terms" in source[name]
     ]
+
+
+def _missing_bucket_groups(rule: Rule, query: Mapping[str, Any]) -> list[str] | None:
+    """The group-by fields of a one-alert-per-group rule whose grouping keeps events that lack a
+    field (``missing_bucket``). Kibana's threshold drops such events, so these rules become query
+    rules suppressed by the same fields, a missing value counting as a value."""
+    sources = _terms_sources(query)
+    if not sources or rule.kind in THRESHOLDS or not any(s.get("missing_bucket") for s in sources):
+        return None
+    return [source["field"] for source in sources]
+
+
+def _threshold(rule: Rule, query: Mapping[str, Any]) -> dict[str, Any] | None:
+    sources = _terms_sources(query)
+    if sources is None or _missing_bucket_groups(rule, query) is not None:
+        return None
+    fields = [source["field"] for source in sources]
     if rule.kind in THRESHOLDS:
         threshold = THRESHOLDS[rule.kind]
-        distinct = groups["aggs"][threshold.metric]["cardinality"]["field"]
+        distinct = (_groups(query) or {})["aggs"][threshold.metric]["cardinality"]["field"]
         limit = threshold.limit(rule.params) + 1
         return {"field": fields, "value": 1, "cardinality": [{"field": distinct, "value": limit}]}
     return {"field": fields, "value": 1}  # one signal per entity (session, token, …) and run
@@ -161,27 +189,39 @@ def suppression_duration(seconds: int) -> dict[str, Any]:
     return {"value": seconds, "unit": "s"}
 
 
-def _suppression(rule: Rule, threshold: Mapping[str, Any] | None) -> dict[str, Any]:
+def _suppression(rule: Rule, threshold: Mapping[str, Any] | None, groups: list[str] | None) -> dict[str, Any]:
     duration = suppression_duration(rule.schedule.lookback_seconds)
     if threshold is not None:  # threshold rules suppress by their own group-by fields
         return {"duration": duration}
+    if groups is not None:  # the rule's own grouping, events lacking a field folded together
+        return {"group_by": groups, "duration": duration, "missing_fields_strategy": "suppress"}
     shape = SHAPES[Kind(rule.kind)]
-    group = "sessionwatch.actor.name" if shape is Shape.ACTORS else "sessionwatch.session.id"
-    return {"group_by": [group], "duration": duration, "missing_fields_strategy": "doNotSuppress"}
+    if shape is Shape.ACTORS:
+        return {"group_by": [ACTOR], "duration": duration, "missing_fields_strategy": "doNotSuppress"}
+    if rule.spec.session_optional:
+        # an event may carry no session (a refresh logged with the client only): group by session
+        # and account, a missing session counting as a value, so such alerts fold per account
+        return {"group_by": [SESSION, ACTOR], "duration": duration, "missing_fields_strategy": "suppress"}
+    return {"group_by": [SESSION], "duration": duration, "missing_fields_strategy": "doNotSuppress"}
 
 
 def render_kibana_rule(rule: Rule, profiles: ProfileRegistry | None = None) -> dict[str, Any]:
     """The detection rule for ``rule``, checked against schemas/kibana-rule.schema.json."""
     full = render_query(rule, Window.trailing(rule))
     threshold = _threshold(rule, full)
+    groups = _missing_bucket_groups(rule, full)
     query, reach = split_window(rule, full["query"])
     period = rule.spec.period_seconds(rule.params)
-    if period is not None:  # a threshold counted per period: each execution looks back one period
-        reach = min(reach, period)
+    if period is not None:
+        # a threshold counted per period: each execution looks back one period and one interval,
+        # so every period lies whole inside some execution's window (the first one after it ends)
+        # and no period detect reports is missed; sessions straddling two periods may still be
+        # counted together (docs/deploy.md, "Concurrency in Kibana")
+        reach = period + rule.schedule.interval_seconds
     extra = (
         tuple(threshold["field"]) + tuple(c["field"] for c in threshold.get("cardinality", []))
         if threshold
-        else ()
+        else tuple(groups or ())
     )
     scope = tuple(item.field for item in (*rule.scope.filters, *rule.scope.exclude))
     fields = required_fields(query, extra, scope)
@@ -208,7 +248,7 @@ def render_kibana_rule(rule: Rule, profiles: ProfileRegistry | None = None) -> d
                 required_fields=fields,
                 related_integrations=related_integrations(rule, profiles or ProfileRegistry.discover()),
                 investigation_fields=evidence_fields(rule),
-                alert_suppression=_suppression(rule, threshold),
+                alert_suppression=_suppression(rule, threshold, groups),
             )
         )
         document: dict[str, Any] = json.loads(text)

@@ -10,7 +10,8 @@
   cluster's own ``_bulk`` API (Watcher's ``index`` action can only store the payload as it is,
   and shaping it would need a script transform), with ``create`` and a deterministic ``_id`` so
   overlapping windows never duplicate; optionally ``terminate_sessions``, a ``foreach`` webhook
-  to an identity provider (renderer/webhooks.py);
+  to an identity provider (renderer/webhooks.py) over the hits whose path values are usable
+  segments (a ``filter`` aggregation, :func:`terminable`);
 * ``metadata`` carries the rule id, name, version and kind; ``throttle_period`` is set.
 
 ``${NAME}`` placeholders (cluster URL and credentials for the alert writer, webhook secrets) are
@@ -39,7 +40,7 @@ from sessionwatch.renderer.watch_alert import (
     Shape,
     response_shape,
 )
-from sessionwatch.renderer.webhooks import load_provider, watcher_action
+from sessionwatch.renderer.webhooks import load_provider, path_slot_guard, watcher_action
 from sessionwatch.rules.alert_shapes import EVIDENCE_FACTS
 from sessionwatch.rules.durations import format_duration
 from sessionwatch.rules.errors import RenderError
@@ -104,6 +105,31 @@ def condition(shape: Shape) -> dict[str, Any]:
     return {"compare": {"ctx.payload.hits.total": {"gt": 0}}}
 
 
+TERMINABLE = "terminable"
+MAX_TOP_HITS = 100  # index.max_inner_result_window's default
+
+
+def terminable(
+    query: dict[str, Any], shape: Shape, guard: dict[str, Any] | None, max_iterations: int
+) -> tuple[dict[str, Any], str]:
+    """The search body and the ``foreach`` path of the termination action: every hit (or session
+    bucket), or, when a path segment comes from the event, only those whose values pass
+    ``guard`` — a ``filter`` aggregation beside the alerts' own results (no script), so every
+    alert is still written and only the call is left out."""
+    if guard is None:
+        return query, shape.items
+    aggs = dict(query.get("aggs") or {})
+    if shape.per_session:
+        inner = {"groups": aggs["groups"]}
+        foreach = f"ctx.payload.aggregations.{TERMINABLE}.groups.buckets"
+    else:
+        size = min(max_iterations, MAX_TOP_HITS)
+        inner = {"hits": {"top_hits": {"size": size, "sort": query.get("sort", [])}}}
+        foreach = f"ctx.payload.aggregations.{TERMINABLE}.hits.hits.hits"
+    aggs[TERMINABLE] = {"filter": guard, "aggs": inner}
+    return {**query, "aggs": aggs}, foreach
+
+
 def watch_window(rule: Rule) -> Window:
     lookback = format_duration(rule.schedule.lookback_seconds)
     return Window(f"{TRIGGER_TIME}||-{lookback}", TRIGGER_TIME)
@@ -125,9 +151,10 @@ def render_watch(rule: Rule, options: WatchOptions | None = None) -> dict[str, A
         # every hit is revoked at least once: an execution at e covers hits up to e, and the next
         # unthrottled one (≤ e + lookback) still has every later hit inside its window
         throttle = format_duration(lookback - interval) if lookback > interval else "0s"
+        query, foreach = terminable(query, shape, path_slot_guard(spec), options.max_iterations)
         terminate = watcher_action(
             spec,
-            foreach=shape.items,
+            foreach=foreach,
             hit_prefix=shape.hit_prefix,
             max_iterations=options.max_iterations,
             throttle_period=throttle,

@@ -193,12 +193,44 @@ def _mustache_body(node: Any, hit_prefix: str) -> str:
     return json.dumps(node, ensure_ascii=False)
 
 
+# A value that no encoding keeps from being a dot-segment (or from naming the collection): empty,
+# ".", "..", any run of dots (Lucene regexp on the whole keyword).
+DOTS_ONLY = "\\.*"
+
+
+def _usable(field: str) -> dict[str, Any]:
+    return {"bool": {"filter": [{"exists": {"field": field}}], "must_not": [{"regexp": {field: DOTS_ONLY}}]}}
+
+
+def path_slot_guard(spec: WebhookSpec) -> dict[str, Any] | None:
+    """A Query DSL clause that matches the events whose path slots (the value mustache takes: the
+    first present of the slot's fields) are usable path segments; None when no path segment
+    comes from the alert.
+
+    Watcher cannot keep ``.`` or ``..`` in a path: its HTTP client URL-decodes every segment
+    and builds the URI from the decoded segments again (``HttpClient.createURI``), so ``%2E%2E``
+    is sent as ``..``, a dot-segment that names the parent resource. A watch therefore never
+    calls the webhook for such an event (the alert is still written), like ``path_segment``."""
+    clauses = []
+    for part in spec.path:
+        if not (isinstance(part, dict) and "slot" in part):
+            continue
+        fields = [p.removeprefix("_source.") for p in _HIT_PATHS[part["slot"]] if p.startswith("_source.")]
+        branches = []
+        for i, name in enumerate(fields):
+            absent = [{"exists": {"field": earlier}} for earlier in fields[:i]]
+            branches.append({"bool": {"filter": [_usable(name)], "must_not": absent}})
+        clauses.append({"bool": {"should": branches, "minimum_should_match": 1}})
+    return {"bool": {"filter": clauses}} if clauses else None
+
+
 def watcher_action(
     spec: WebhookSpec, *, foreach: str, hit_prefix: str, max_iterations: int, throttle_period: str
 ) -> dict[str, Any]:
     """A Watcher ``webhook`` action calling ``spec`` once per hit (``foreach`` + ``max_iterations``).
 
-    Path segments from a hit are URL-encoded by mustache's ``{{#url}}``; the body is rendered in
+    Path segments from a hit are URL-encoded by mustache's ``{{#url}}`` (``foreach`` names only
+    hits whose path slots pass :func:`path_slot_guard`); the body is rendered in
     JSON mode (``__json__::``) so values from logs are escaped. ``${NAME}`` placeholders stay."""
     segments = []
     for part in spec.path:

@@ -45,7 +45,10 @@ def _alert(
         "facts": {k: v for k, v in facts.items() if v is not None},
     }
     evidence.update(extra or {})
-    subject = f"account {account}" if account else f"session {session_id}"
+    # an alert about an account, or about an event with no session (KindSpec.session_optional),
+    # names the account; the watch's alert body words it the same way (renderer/watch_alert.py)
+    by_session = session_id is not None and not account
+    subject = f"session {session_id}" if by_session else f"account {account or user}"
     alert: dict[str, Any] = {
         "@timestamp": get_path(source, "@timestamp"),
         "event": {"kind": "alert", "severity": rule.severity.score, "id": alert_key},
@@ -57,7 +60,7 @@ def _alert(
             "ruleset": RULESET,
             "version": str(rule.version),
         },
-        "message": f"{rule.title}: {subject}" + (f" of {user}" if user and not account else ""),
+        "message": f"{rule.title}: {subject}" + (f" of {user}" if user and by_session else ""),
         "threat": {
             "framework": "MITRE ATT&CK",
             "technique": [{"id": technique} for technique in rule.attack],

@@ -15,6 +15,7 @@ from elasticsearch import ApiError, TransportError
 
 from sessionwatch import redact
 from sessionwatch.commands import coverage, deploy, detect, enrich, new, render, rules, run, test, validate
+from sessionwatch.reports import human
 from sessionwatch.reports.human import plural
 from sessionwatch.rule_sources import config_flag
 from sessionwatch.rules.errors import (
@@ -72,8 +73,12 @@ class _RedactingStream(io.TextIOBase):
     def flush(self) -> None:
         self.target.flush()
 
+    def isatty(self) -> bool:  # progress lines and colour follow the real stream
+        return human.isatty(self.target)
+
 
 def _run(args: argparse.Namespace) -> int:
+    redact.command_line_url(getattr(args, "es_url", None))  # every command, used or not
     try:
         with config_flag(args.config):
             code: int = args.run(args)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import os
 import random
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -197,12 +196,8 @@ def _check_url(url: str, *, from_command_line: bool) -> None:
         raise ElasticsearchUnavailable(
             f"invalid Elasticsearch URL {redact_url(url)}: expected scheme://host:port"
         ) from None
-    if secret and from_command_line:
-        print(
-            "warning: a password in --es-url is visible to every user of this machine (ps); "
-            f"set {ENV_PASSWORD} or {ENV_PASSWORD}_FILE (or {ENV_API_KEY}[_FILE]) instead",
-            file=sys.stderr,
-        )
+    if from_command_line:
+        redact.command_line_url(url)  # warns once per process
 
 
 def wait_until_ready(client: Elasticsearch, shown_url: str, timeout: str = "30s") -> None:

@@ -27,6 +27,8 @@ from elasticsearch import ApiError, Elasticsearch, TransportError
 from sessionwatch.bulk import document_id, index_documents
 from sessionwatch.enrichers.engine import Engine
 from sessionwatch.es import RETRY_STATUSES, ClusterDown, describe_error
+from sessionwatch.follow_fetch import UNREADABLE, fill_sources, search_page
+from sessionwatch.follow_partitions import Share, Verdict
 from sessionwatch.index_settings import site_cluster_settings
 from sessionwatch.indices import STATE_INDEX
 from sessionwatch.rules.counters import Counters
@@ -79,6 +81,7 @@ class FollowSummary(Counters):
     indexed: int = 0
     dead_letter: int = 0
     errors: int = 0
+    foreign: int = 0  # read for another partition (--partitions): skipped, or only observed
 
 
 EngineFactory = Callable[[], Engine]
@@ -106,6 +109,9 @@ class Follower:
         state_index: str = STATE_INDEX,
         dead: DeadSink | None = None,
         retry: Backoff | None = None,
+        share: Share | None = None,
+        checkpoint_id: str | None = None,
+        fence: Callable[[], None] | None = None,
     ) -> None:
         self.client = client
         self.engine_factory = engine_factory
@@ -122,10 +128,13 @@ class Follower:
         self._position = Position()
         self._engine: Engine | None = None
         self._prepared = False
+        self.share = share  # one partition of the source (``follow_group``), else all of it
+        self._checkpoint_id = checkpoint_id
+        self.fence = fence or (lambda: None)  # raises when this follower may no longer write
 
     @property
     def doc_id(self) -> str:
-        return f"follow:{self.follower_id}"
+        return self._checkpoint_id or f"follow:{self.follower_id}"
 
     def run(self, *, once: bool, poll_seconds: float = 10.0, give_up_after: float = 600.0) -> FollowSummary:
         """Pass after pass until stopped (``once``: until one pass ends with nothing left)."""
@@ -171,8 +180,9 @@ class Follower:
             )
         return self._engine
 
-    def run_pass(self) -> int:
-        """One point-in-time pass; returns how many new events were read."""
+    def run_pass(self, max_pages: int | None = None) -> int:
+        """One point-in-time pass (at most ``max_pages`` pages written); returns how many new
+        events were read."""
         engine = self._load()
         horizon = int(utc_now().timestamp() * 1000) - self.settle_ms
         query: dict[str, Any] = {"range": {"@timestamp": {"lt": horizon, "format": "epoch_millis"}}}
@@ -180,12 +190,15 @@ class Follower:
             query["range"]["@timestamp"]["gte"] = self._position.timestamp
         pit = self.client.open_point_in_time(index=self.source, keep_alive="2m", ignore_unavailable=True)
         pit_id = pit["id"]
-        total = 0
+        if self.share is not None:  # mapped fields are read after the point in time is opened
+            query = {"bool": {"filter": [query, self.share.query(self.client, self.source)]}}
+        total, pages = 0, 0
         carry: list[Read] = []  # the last instant's events: its group may go on in the next page
         try:
             search_after: list[Any] | None = None
-            while not self.stop.is_set():
-                response = self.client.search(
+            while not self.stop.is_set() and (max_pages is None or pages < max_pages):
+                response = search_page(
+                    self.client.search,
                     pit={"id": pit_id, "keep_alive": "2m"},
                     query=query,
                     sort=SORT,
@@ -196,6 +209,8 @@ class Follower:
                 )
                 pit_id = response.get("pit_id", pit_id)
                 hits = response["hits"]["hits"]
+                if response.get("_sessionwatch_sourceless"):
+                    fill_sources(self.client, hits)
                 if not hits:
                     if carry and not self.stop.is_set():
                         total += self._page(engine, carry)
@@ -208,11 +223,19 @@ class Follower:
                     continue
                 last = pending[-1][0]
                 carry = [read for read in pending if read[0] == last]
-                total += self._page(engine, [read for read in pending if read[0] < last])
+                written = self._page(engine, [read for read in pending if read[0] < last])
+                total, pages = total + written, pages + (written > 0)
         finally:
             with contextlib.suppress(ApiError, TransportError):  # it expires by itself
                 self.client.close_point_in_time(id=pit_id)
         return total
+
+    def _verdict(self, hit: dict[str, Any]) -> Verdict:
+        if self.share is None:
+            return "own"
+        if "_source" not in hit:  # unreadable: no actor known, partition 0 dead-letters it
+            return "own" if self.share.partition == 0 else "skip"
+        return self.share.classify(hit["_source"])
 
     def _page(self, engine: Engine, reads: list[Read]) -> int:
         """Enrich, write and checkpoint whole instants: events sharing an ``@timestamp`` are fed
@@ -220,12 +243,33 @@ class Follower:
         fresh = sorted(reads, key=lambda read: (read[0], read[1]))
         if not fresh:
             return 0
-        lines = [json.dumps(h["_source"], sort_keys=True, ensure_ascii=False) for _, _, h in fresh]
+        letters: list[dict[str, Any]] = []
+        lines: list[str] = []
+        numbers: list[int] = []  # the position in ``fresh`` of each line
+        observed: set[int] = set()  # another partition's events fed for their effect only
+        owned = 0
+        for number, (_, key, hit) in enumerate(fresh):
+            verdict = self._verdict(hit)
+            if verdict == "skip":
+                continue
+            if verdict == "observe":
+                observed.add(len(lines))
+            else:
+                owned += 1
+            line = _line(hit)
+            if isinstance(line, Unreadable):  # one event never stops the stream
+                if verdict == "observe":
+                    continue
+                letters.append({"source": key, "reason": line.reason, "raw": None})
+                continue
+            lines.append(line)
+            numbers.append(number)
         docs: list[tuple[str, dict[str, Any]]] = []
         origins: dict[str, tuple[str, str]] = {}  # document id -> (source key, input line)
-        letters: list[dict[str, Any]] = []
         for out in engine.process(lines, first_line=0):
-            key = fresh[out.line][1]
+            if out.line in observed:
+                continue
+            key = fresh[numbers[out.line]][1]
             if out.dead is not None:
                 letters.append({"source": key, "reason": out.dead.reason, "raw": out.dead.raw})
             elif out.doc is not None:
@@ -257,11 +301,13 @@ class Follower:
         }
         for letter in letters:  # before the checkpoint: a crash may repeat a letter, never lose one
             self.dead(letter)
+        self.fence()
         previous = self._stored or Stored(None)
         self._stored = self.store.put(self.doc_id, "follow", data, previous, iso(utc_now()))
         self._position = position
         self.summary.pages += 1
-        self.summary.read += len(fresh)
+        self.summary.read += owned
+        self.summary.foreign += len(fresh) - owned
         self.summary.indexed += report.indexed
         self.summary.dead_letter += len(letters)
         log.info(
@@ -272,6 +318,21 @@ class Follower:
             position.timestamp or 0,
         )
         return len(fresh)
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    reason: str
+
+
+def _line(hit: dict[str, Any]) -> str | Unreadable:
+    """The hit's source as one JSON line, or why it cannot be one."""
+    if UNREADABLE in hit:
+        return Unreadable(str(hit[UNREADABLE]))
+    try:
+        return json.dumps(hit["_source"], sort_keys=True, ensure_ascii=False)
+    except (RecursionError, ValueError, TypeError) as exc:
+        return Unreadable(f"its source cannot be written as JSON ({type(exc).__name__})")
 
 
 def _error_type(error: Any) -> str:

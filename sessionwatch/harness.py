@@ -19,6 +19,7 @@ from sessionwatch.es import COMMAND_RETRY, retrying
 from sessionwatch.fixtures_root import fixture_path
 from sessionwatch.indices import temporary_events_index
 from sessionwatch.renderer import Window
+from sessionwatch.repairs import refused_fields, repaired_fields
 from sessionwatch.rules.errors import SessionwatchError
 from sessionwatch.rules.instants import iso
 from sessionwatch.rules.model import ExpectedAlert, Rule, RuleCase
@@ -107,6 +108,9 @@ def compare(
 
 
 def enrich_fixture(path: Path, profiles: ProfileRegistry, profile: str | None) -> list[dict[str, Any]]:
+    """The fixture's events, enriched. A fixture is replayed as written: a line the engine
+    rejects, or an event it had to repair (a field Elasticsearch would refuse, which ``enrich``
+    drops or rewrites and records), is an error at the fixture's file and line."""
     engine = Engine(profiles, discover_enrichers(), forced_profile=profiles.get(profile) if profile else None)
     with path.open("rb") as handle:
         outputs = list(engine.process(handle))
@@ -114,7 +118,21 @@ def enrich_fixture(path: Path, profiles: ProfileRegistry, profile: str | None) -
     if dead:
         first = dead[0]
         raise SessionwatchError(f"{path}:{first.line}: fixture line rejected: {first.reason}")
-    return [o.doc for o in outputs if o.doc is not None]
+    docs = [(o.line, o.doc) for o in outputs if o.doc is not None]
+    repaired = [(line, doc) for line, doc in docs if repaired_fields(doc)]
+    if repaired:
+        line, doc = repaired[0]
+        others = f" (and {len(repaired) - 1} more)" if len(repaired) > 1 else ""
+        raise SessionwatchError(
+            f"{path}:{line}: fixture event {_event_id(doc)!r} rejected{others}: {refused_fields(doc)} "
+            "(Elasticsearch would refuse the event; a fixture is replayed as written)"
+        )
+    return [doc for _, doc in docs]
+
+
+def _event_id(doc: dict[str, Any]) -> str:
+    """The event's own id (the one a case's ``expect`` names), not the id it was indexed under."""
+    return str(get_path(doc, "sessionwatch.event.id") or get_path(doc, "event.id") or "")
 
 
 def evaluate_case(client: Elasticsearch, rule: Rule, case: RuleCase, index: str) -> CaseResult:
@@ -149,18 +167,19 @@ def rejection_message(
     first = failed[0]
     engine = Engine(profiles, discover_enrichers(), forced_profile=profiles.get(profile) if profile else None)
     with path.open("rb") as handle:
-        line = next(
+        found = next(
             (
-                out.line
+                (out.line, _event_id(out.doc))
                 for out in engine.process(handle)
                 if out.doc is not None and bulk_id(out.doc) == first.get("id")
             ),
-            0,
+            None,
         )
+    line, event_id = found if found is not None else (0, str(first.get("id")))
     where = f"{path}:{line}" if line else str(path)
     others = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
     return (
-        f"{where}: fixture event {first.get('id')!r} rejected by Elasticsearch{others}: "
+        f"{where}: fixture event {event_id!r} rejected by Elasticsearch{others}: "
         f"{_reason(first.get('error'))}"
     )
 

@@ -1,6 +1,7 @@
 """Names and composable index templates of the indices sessionwatch writes.
 
-Enriched events, alerts, the audit trail of evaluations, and runner/follower state.
+Enriched events, alerts, the audit trail of evaluations, termination webhook outcomes, and
+runner/follower state.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ ALERTS_INDEX = "sessionwatch-alerts-default"
 ALERTS_PATTERN = "sessionwatch-alerts-*"
 AUDIT_INDEX = "sessionwatch-audit-default"
 AUDIT_PATTERN = "sessionwatch-audit-*"
+TERMINATIONS_INDEX = "sessionwatch-terminations-default"
+TERMINATIONS_PATTERN = "sessionwatch-terminations-*"
 STATE_INDEX = "sessionwatch-state"
 
 _KEYWORD = {"type": "keyword", "ignore_above": 1024}
@@ -75,6 +78,40 @@ def audit_mapping() -> dict[str, Any]:
     }
 
 
+def terminations_index_for(alerts_index: str) -> str:
+    """Where the webhook outcomes of ``alerts_index``'s alerts go: ``sessionwatch-alerts-X`` ->
+    ``sessionwatch-terminations-X``, any other name -> ``<name>-terminations``."""
+    prefix = ALERTS_PATTERN.removesuffix("*")
+    if alerts_index.startswith(prefix):
+        return TERMINATIONS_PATTERN.removesuffix("*") + alerts_index.removeprefix(prefix)
+    return f"{alerts_index}-terminations"
+
+
+def terminations_mapping() -> dict[str, Any]:
+    """One document per alert whose termination webhook was called: its outcome, created once
+    under the alert's id (alerts themselves are never updated)."""
+    return {
+        "dynamic": False,
+        "properties": {
+            "@timestamp": {"type": "date"},
+            "alert": {"properties": {"id": _KEYWORD}},
+            "rule": {"properties": {"id": _KEYWORD, "name": _KEYWORD}},
+            "user": {"properties": {"name": _KEYWORD}},
+            "sessionwatch": {"properties": {"session": {"properties": {"id": _KEYWORD}}}},
+            "termination": {
+                "properties": {
+                    "status": _KEYWORD,
+                    "provider": _KEYWORD,
+                    "attempts": {"type": "long"},
+                    "http_status": {"type": "long"},
+                    "error": {"type": "text"},
+                }
+            },
+            "runner": {"properties": {"id": _KEYWORD}},
+        },
+    }
+
+
 def index_templates(cluster: ClusterSettings = DEFAULT_CLUSTER) -> dict[str, dict[str, Any]]:
     """Composable index templates, by template name; alerts and audit take ``cluster``'s settings."""
     settings = {"number_of_shards": 1}
@@ -95,6 +132,12 @@ def index_templates(cluster: ClusterSettings = DEFAULT_CLUSTER) -> dict[str, dic
             "index_patterns": [AUDIT_PATTERN],
             "priority": 200,
             "template": {"settings": cluster.audit.as_settings(), "mappings": audit_mapping()},
+            "_meta": {"managed_by": "sessionwatch"},
+        },
+        "sessionwatch-terminations": {
+            "index_patterns": [TERMINATIONS_PATTERN],
+            "priority": 200,
+            "template": {"settings": cluster.audit.as_settings(), "mappings": terminations_mapping()},
             "_meta": {"managed_by": "sessionwatch"},
         },
     }

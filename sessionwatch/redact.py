@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 MASK = "***"
 _SECRETS: set[str] = set()
@@ -84,6 +85,27 @@ def url_secret(url: str) -> str | None:
 def has_password(url: str) -> bool:
     """Whether ``url`` carries user information (a password or token) before its host."""
     return _USERINFO.search(url) is not None
+
+
+_warned: set[str] = set()
+COMMAND_LINE_WARNING = (
+    "warning: a password in --es-url is visible to every user of this machine (ps); set "
+    "SESSIONWATCH_ES_USERNAME with SESSIONWATCH_ES_PASSWORD or SESSIONWATCH_ES_PASSWORD_FILE "
+    "(or SESSIONWATCH_ES_API_KEY[_FILE]) instead: see docs/deploy.md, Connecting"
+)
+
+
+def command_line_url(url: str | None) -> None:
+    """For a URL given on the command line: register its password or token for redaction and
+    warn once on stderr that ``ps`` shows it, naming the environment and file alternatives."""
+    secret = url_secret(url or "")
+    if not secret:
+        return
+    register_secret(secret)
+    register_secret(unquote(secret))
+    if url not in _warned:
+        _warned.add(str(url))
+        print(COMMAND_LINE_WARNING, file=sys.stderr)
 
 
 _installed = False

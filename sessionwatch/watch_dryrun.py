@@ -3,8 +3,9 @@
 The watch's search input runs on the real cluster (its body rendered as mustache with the trigger
 time substituted, as Watcher renders it); the ``compare`` / ``array_compare`` condition is
 evaluated with Watcher's lenient comparison; every action's request is rendered (``foreach`` and
-``max_iterations`` included) but nothing is sent. Scripts, transforms and inputs other than
-``search`` and ``simple`` are refused: sessionwatch's watches use none.
+``max_iterations`` included, with the path Watcher's HTTP client would send) but nothing is sent.
+Scripts, transforms and inputs other than ``search`` and ``simple`` are refused: sessionwatch's
+watches use none.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, unquote_plus, urlsplit
 
 from elasticsearch import ApiError, Elasticsearch, TransportError
 
@@ -176,6 +177,25 @@ def _search(client: Elasticsearch, request: Mapping[str, Any], model: Mapping[st
     return {"body": body, "response": dict(response.body)}
 
 
+# Apache URIBuilder's path-segment safe characters (besides letters, digits and "-._~")
+_URI_BUILDER_SAFE = "!'()*,;:$&+=@"
+
+
+def sent_path(path: str) -> str:
+    """The path Watcher's HTTP client sends for a rendered ``path`` (``HttpClient.createURI``):
+    each non-empty segment URL-decoded (``java.net.URLDecoder``: ``+`` is a space) and encoded
+    again as one segment (``URIBuilder.setPathSegments``), then dot-segments resolved as the
+    client's URI normalisation (or the server, RFC 3986 5.2.4) does: ``%2E%2E`` walks up too."""
+    segments: list[str] = []
+    for part in (p for p in path.split("/") if p):
+        segment = quote(unquote_plus(part), safe=_URI_BUILDER_SAFE)
+        if segment == "..":
+            segments = segments[:-1]
+        elif segment != ".":
+            segments.append(segment)
+    return "/" + "/".join(segments) + ("/" if path.endswith("/") and segments else "")
+
+
 def _webhook(spec: Mapping[str, Any], model: Mapping[str, Any]) -> dict[str, Any]:
     request: dict[str, Any] = {"method": spec.get("method", "get")}
     if "url" in spec:
@@ -187,6 +207,7 @@ def _webhook(spec: Mapping[str, Any], model: Mapping[str, Any]) -> dict[str, Any
     else:
         request.update(scheme=spec.get("scheme", "http"), host=spec["host"], port=spec.get("port", 80))
         request["path"] = render_text_template(spec.get("path", "/"), model)
+    request["sent_path"] = sent_path(request["path"])
     for key in ("params", "headers"):
         if key in spec:
             request[key] = {k: render_text_template(v, model) for k, v in spec[key].items()}

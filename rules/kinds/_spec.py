@@ -78,8 +78,6 @@ class KindSpec:
     session_optional: bool = False
     # A threshold counted per period: the duration parameter that sets the period's length.
     period_param: str | None = None
-    # Per-account alerts whose identity also names the session (one alert per account+session).
-    alert_per_session: bool = False
     checks: Callable[[Rule], Iterator[Issue]] | None = None
     describe: Describe | None = None
 

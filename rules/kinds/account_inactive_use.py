@@ -1,4 +1,5 @@
-"""Activity by a disabled, deprovisioned or long-dormant account (one alert per account)."""
+"""Activity by a disabled, deprovisioned or long-dormant account (one alert per account and
+session: the template groups by both)."""
 
 from __future__ import annotations
 
@@ -47,7 +48,6 @@ def _describe(alert: Alert, params: Limits) -> str:
 
 
 KIND = KindSpec(
-    alert_per_session=True,
     name="account_inactive_use",
     summary="activity by an inactive account",
     position=8,
@@ -60,6 +60,8 @@ KIND = KindSpec(
             "sessionwatch.actor.name",
             "sessionwatch.event.accepted",
             "sessionwatch.event.action",
+            "sessionwatch.event.id",
+            "sessionwatch.session.id",
         }
     ),
     evidence=(

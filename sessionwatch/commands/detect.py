@@ -5,6 +5,8 @@ alert identities, searches retried through a node restart. With ``--events`` the
 enriched (lateness absorbed like ``enrich``), every enriched event is indexed into a temporary
 index under its own id (indexed = enriched, checked), and what the engine or Elasticsearch
 rejects goes to the dead letter with its reason and ``file:line``; the rest is still evaluated.
+An event with a field Elasticsearch would refuse is indexed without it (the engine records the
+original) and named on stderr as ``file:line: repaired: …``.
 """
 
 from __future__ import annotations
@@ -24,12 +26,15 @@ from elasticsearch import Elasticsearch
 from sessionwatch.bulk import document_id, index_documents
 from sessionwatch.commands.skipped import SkippedRules
 from sessionwatch.enrichers import Engine, EngineOptions, ProfileRegistry, discover_enrichers
+from sessionwatch.enrichers.admission import ORIGINAL_VALUES
 from sessionwatch.enrichers.engine import parse_timestamp
 from sessionwatch.enrichers.events import get_path
 from sessionwatch.es import COMMAND_RETRY, connect
 from sessionwatch.indices import temporary_events_index
 from sessionwatch.renderer import Window
+from sessionwatch.repairs import refused_fields, repaired_fields
 from sessionwatch.reports import alerts_table, human
+from sessionwatch.reports.human import plural
 from sessionwatch.rule_sources import load_selected
 from sessionwatch.rules.durations import parse_duration
 from sessionwatch.rules.errors import SessionwatchError
@@ -126,6 +131,33 @@ class DeadLetters:
         print(f"{origin}: rejected: {reason}", file=sys.stderr)
 
 
+class Repairs:
+    """Events indexed with a field dropped or rewritten (Elasticsearch would refuse it as
+    written): each named on stderr with its ``file:line`` and fields, up to ``SHOWN``."""
+
+    SHOWN = 20
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def add(self, origin: str, doc: dict[str, Any]) -> None:
+        if not repaired_fields(doc):
+            return
+        self.count += 1
+        if self.count <= self.SHOWN:
+            print(f"{origin}: repaired: {refused_fields(doc)}", file=sys.stderr)
+
+    def report(self) -> None:
+        if self.count > self.SHOWN:
+            print(f"detect: … and {self.count - self.SHOWN} more repaired events", file=sys.stderr)
+        if self.count:
+            print(
+                f"detect: {plural(self.count, 'event')} indexed and evaluated without the fields "
+                f"Elasticsearch would refuse; each keeps them in {ORIGINAL_VALUES}",
+                file=sys.stderr,
+            )
+
+
 def _load_events(client: Elasticsearch, index: str, args: argparse.Namespace, dead: DeadLetters) -> Loaded:
     profiles = ProfileRegistry.discover()
     engine = Engine(
@@ -135,6 +167,7 @@ def _load_events(client: Elasticsearch, index: str, args: argparse.Namespace, de
         options=EngineOptions(reorder_window=args.reorder_window),
     )
     docs: dict[str, tuple[dict[str, Any], str, str]] = {}  # id -> (document, file:line, raw)
+    repairs = Repairs()
     for name in args.events:
         with Path(name).open("rb") as handle:
             for out in human.with_progress(
@@ -144,7 +177,9 @@ def _load_events(client: Elasticsearch, index: str, args: argparse.Namespace, de
                     dead.add(f"{name}:{out.dead.line}", out.dead.reason, out.dead.raw)
                 elif out.enriched and out.doc is not None:
                     docs.setdefault(document_id(out.doc), (out.doc, f"{name}:{out.line}", out.raw or ""))
+                    repairs.add(f"{name}:{out.line}", out.doc)
     print(f"detect: {engine.counts.line()}", file=sys.stderr)
+    repairs.report()
     for hint in engine.counts.profiles.hints(profiles.names):  # the same hints as enrich
         print(f"detect: {hint}", file=sys.stderr)
     loaded = Loaded(enriched=engine.counts.enriched)
@@ -243,6 +278,6 @@ def run(args: argparse.Namespace) -> int:
     _print_alerts(alerts, args)
     print(f"detect: {len(alerts)} alerts from {len(rules)} rules", file=sys.stderr)
     if dead.count:
-        print(f"detect: {dead.count} events rejected, written to {dead.path}", file=sys.stderr)
+        print(f"detect: {plural(dead.count, 'event')} rejected, written to {dead.path}", file=sys.stderr)
     skipped.report()
     return 1 if alerts or dead.count or skipped.count else 0

@@ -23,10 +23,12 @@ from sessionwatch.enrichers import EngineOptions, Limits, ProfileRegistry, disco
 from sessionwatch.enrichers.engine import Counts, DeadLetter, Engine
 from sessionwatch.enrichers.parallel import run as run_engine
 from sessionwatch.enrichers.profiles import Profile
+from sessionwatch.follow_group import GroupFollower, default_member_id
+from sessionwatch.follow_partitions import MAX_PARTITIONS
 from sessionwatch.indices import STATE_INDEX
 from sessionwatch.rule_sources import active_config, load_selected
 from sessionwatch.rules.durations import parse_duration
-from sessionwatch.rules.errors import EnrichError, Location, SessionwatchError
+from sessionwatch.rules.errors import EnrichError, Location, SessionwatchError, UsageError
 from sessionwatch.runner.connection import connect_with_retry
 
 
@@ -255,6 +257,20 @@ def _add_follow_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--poll", default="10s", help="pause between passes when caught up (default 10s)")
     group.add_argument("--once", action="store_true", help="catch up once, then exit")
     group.add_argument("--state-index", default=STATE_INDEX, help="checkpoints (default %(default)s)")
+    group.add_argument(
+        "--partitions",
+        type=_positive,
+        default=1,
+        metavar="P",
+        help="share the source among several followers: split it by actor into P partitions "
+        f"(2-{MAX_PARTITIONS}; the same P for every follower of the group, see docs/runner.md)",
+    )
+    group.add_argument(
+        "--member-id", help="this follower's name in its group (default: host name and process id)"
+    )
+    group.add_argument(
+        "--lease", default="30s", metavar="DURATION", help="a dead follower's partitions are taken after this"
+    )
 
 
 def _option_seconds(option: str, text: str) -> float:
@@ -297,6 +313,11 @@ def _run_follow(
         raise SessionwatchError("--follow runs in one process; drop --workers")
     if args.batch_size < 1:
         raise SessionwatchError("--batch-size must be positive")
+    if args.partitions > MAX_PARTITIONS:
+        raise UsageError(f"--partitions: at most {MAX_PARTITIONS} (one per last character 0-9, a-z)")
+    lease = _option_seconds("--lease", args.lease)
+    if lease < 3:
+        raise UsageError("--lease: at least 3s")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("elastic_transport").setLevel(logging.CRITICAL)  # our own lines say what failed
     settle, poll = _option_seconds("--settle", args.settle), _option_seconds("--poll", args.poll)
@@ -308,18 +329,38 @@ def _run_follow(
 
     dead_path = dead_letter_path(args.output, args.dead_letter)
     client = connect_with_retry(args.es_url, give_up_after=600.0 if args.once else None)
+    group = args.follower_id or follow.default_follower_id(args.source_index, args.dest_index)
     with _dead_writer(dead_path) as sink:
-        follower = follow.Follower(
-            client,
-            engine,
-            source=args.source_index,
-            dest=args.dest_index,
-            follower_id=args.follower_id or follow.default_follower_id(args.source_index, args.dest_index),
-            batch_size=args.batch_size,
-            settle_seconds=settle,
-            state_index=args.state_index,
-            dead=sink,
-        )
+        follower: follow.Follower | GroupFollower
+        if args.partitions > 1:
+            follower = GroupFollower(
+                client,
+                engine,
+                profiles=profiles,
+                forced=forced,
+                source=args.source_index,
+                dest=args.dest_index,
+                group=group,
+                member=args.member_id or default_member_id(),
+                partitions=args.partitions,
+                state_index=args.state_index,
+                lease_seconds=lease,
+                batch_size=args.batch_size,
+                settle_seconds=settle,
+                dead=sink,
+            )
+        else:
+            follower = follow.Follower(
+                client,
+                engine,
+                source=args.source_index,
+                dest=args.dest_index,
+                follower_id=group,
+                batch_size=args.batch_size,
+                settle_seconds=settle,
+                state_index=args.state_index,
+                dead=sink,
+            )
 
         def _stop(signum: int, frame: FrameType | None) -> None:
             follower.stop.set()

@@ -40,9 +40,6 @@ from sessionwatch.runner.clock import iso, parse_iso
 
 T = TypeVar("T")
 
-# Extra composite sources that make a per-entity alert's identity (see the module docstring).
-_SESSION_SOURCE = {"session": {"terms": {"field": "sessionwatch.session.id", "missing_bucket": True}}}
-
 
 @dataclass(frozen=True)
 class Evaluation:
@@ -74,12 +71,10 @@ def search_window(rule: Rule, window: Window) -> Window:
 
 
 def search_body(rule: Rule, window: Window, page_size: int = DEFAULT_MAX_HITS) -> dict[str, Any]:
-    """The rendered search for ``window`` with the grouping that gives alerts their identity."""
-    body = render_query(rule, search_window(rule, window), max_hits=page_size)
-    if rule.spec.alert_per_session:
-        sources = body["aggs"][GROUPS_AGG]["composite"]["sources"]
-        sources.append(copy.deepcopy(_SESSION_SOURCE))
-    return body
+    """The rendered search for ``window`` (widened to its first period for period kinds); the
+    grouping that gives alerts their identity is the kind template's own, the same every target
+    renders."""
+    return render_query(rule, search_window(rule, window), max_hits=page_size)
 
 
 def next_page(body: dict[str, Any], response: dict[str, Any]) -> dict[str, Any] | None:

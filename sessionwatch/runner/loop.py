@@ -1,9 +1,10 @@
 """The runner: evaluates each rule over overlapping windows, checkpointed in Elasticsearch.
 
 Order of work for one window (see docs/runner.md): search → create alerts (deterministic ids)
-→ webhook for new (and still pending) alerts → audit record → checkpoint. Any failure before
-the checkpoint leaves it where it was, so the window is evaluated again after a backoff: a
-window is never skipped, and an alert is never written twice.
+→ webhook for new alerts (and known ones whose outcome is still owed) → outcome document →
+audit record → checkpoint. Any failure before the checkpoint leaves it where it was, so the
+window is evaluated again after a backoff: a window is never skipped, and an alert is never
+written twice. Every write is a ``create`` except the checkpoint's.
 """
 
 from __future__ import annotations
@@ -22,12 +23,17 @@ from elasticsearch import ApiError, Elasticsearch, TransportError
 from sessionwatch.es import describe_error as describe
 from sessionwatch.es import unavailable
 from sessionwatch.index_settings import site_cluster_settings
-from sessionwatch.indices import ALERTS_INDEX, AUDIT_INDEX, STATE_INDEX
+from sessionwatch.indices import ALERTS_INDEX, AUDIT_INDEX, STATE_INDEX, terminations_index_for
 from sessionwatch.renderer import Window, render_query
 from sessionwatch.rules.counters import Counters
 from sessionwatch.rules.errors import ElasticsearchUnavailable, SessionwatchError
 from sessionwatch.rules.model import Rule
-from sessionwatch.runner.alert_store import record_termination, write_alerts
+from sessionwatch.runner.alert_store import (
+    owed_terminations,
+    record_termination,
+    termination_doc,
+    write_alerts,
+)
 from sessionwatch.runner.audit import AuditLog, AuditRecord, window_record_id
 from sessionwatch.runner.backoff import Backoff
 from sessionwatch.runner.clock import Clock, iso, parse_iso, utc_now
@@ -59,6 +65,11 @@ class RunnerOptions:
     once: bool = False
     retry: Backoff = field(default_factory=lambda: Backoff(base=1.0, cap=60.0))
     give_up_after: float | None = None  # seconds of failure before a --once/--until run stops
+
+    @property
+    def terminations_index(self) -> str:
+        """Webhook outcomes, next to the alerts they belong to."""
+        return terminations_index_for(self.alerts_index)
 
 
 @dataclass
@@ -248,9 +259,13 @@ class Runner:
             )
             record.alerts_raised, record.alerts_known = len(written.new), written.known
             self.summary.alerts_raised += len(written.new)  # created now, whatever fails later
-            for alert in [*written.new, *written.pending] if self.webhook else []:
-                outcome = self._terminate(state, alert)
-                record.terminations[outcome] = record.terminations.get(outcome, 0) + 1
+            if self.webhook:
+                owed = owed_terminations(
+                    self.client, self.options.alerts_index, self.options.terminations_index, written.known_ids
+                )
+                for alert in [*written.new, *owed]:
+                    outcome = self._terminate(state, alert)
+                    record.terminations[outcome] = record.terminations.get(outcome, 0) + 1
             record.duration_ms = int((self.monotonic() - began) * 1000)
             self.audit.add(record)
             queued = True
@@ -289,11 +304,18 @@ class Runner:
         )
 
     def _terminate(self, state: _RuleState, alert: dict[str, Any]) -> str:
-        """Call the webhook for one alert and store the outcome in it; returns the status."""
+        """Call the webhook for one alert and create its outcome document (the alert itself is
+        never updated); returns the status."""
         assert self.webhook is not None
         delivery = self.webhook.deliver(state.rule, alert)
-        outcome = {**delivery.as_doc(), "updated": iso(self.clock())}
-        record_termination(self.client, self.options.alerts_index, alert["event"]["id"], outcome)
+        doc = termination_doc(
+            alert,
+            delivery.as_doc(),
+            provider=self.webhook.provider,
+            runner_id=self.options.runner_id,
+            when=iso(self.clock()),
+        )
+        record_termination(self.client, self.options.terminations_index, doc)
         if delivery.status != "delivered":
             log.warning(
                 "webhook for alert %s failed after %d attempt(s): %s",

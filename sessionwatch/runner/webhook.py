@@ -153,6 +153,8 @@ class WebhookClient:
             return "webhook URL cannot be parsed"
         if not host:
             return "webhook URL has no host"
+        if "@" in parts.netloc:  # a token before the host would be sent as part of the host name
+            return "webhook URL carries credentials before its host: give them as a header instead"
         if parts.scheme == "https":
             return None
         if parts.scheme != "http":

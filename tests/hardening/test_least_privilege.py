@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from sessionwatch.commands.validate import lint_context
-from sessionwatch.deploy.roles import RUNNER_ROLE, RUNNER_TERMINATION_ROLE, event_patterns, roles
+from sessionwatch.deploy.roles import RUNNER_ROLE, event_patterns, roles
 from sessionwatch.rules import Rule, load_rule_file
 from sessionwatch.rules.lint import Level, lint_rule, reaches_system_indices
 
@@ -56,16 +56,15 @@ def test_roles_never_grant_on_system_indices(tmp_path: Path) -> None:
 
 def test_the_runner_creates_alerts_and_never_overwrites_them() -> None:
     rendered = roles([load_rule_file(IDLE_RULE)], "runner")
-    alerts = [i for i in rendered[RUNNER_ROLE]["indices"] if i["names"] == ["sessionwatch-alerts-*"]]
-    assert len(alerts) == 1
-    assert "create_doc" in alerts[0]["privileges"]
-    assert not {"index", "write", "all"} & set(alerts[0]["privileges"])
-    # the alert store creates (op "create"); only the termination outcome is an update, and that
-    # privilege is a separate role granted for `run --terminate`
+    assert list(rendered) == [RUNNER_ROLE]  # `run --terminate` included: no other role
+    for pattern in ("sessionwatch-alerts-*", "sessionwatch-terminations-*"):
+        entries = [i for i in rendered[RUNNER_ROLE]["indices"] if i["names"] == [pattern]]
+        assert len(entries) == 1, pattern
+        assert "create_doc" in entries[0]["privileges"]
+        assert not {"index", "write", "all"} & set(entries[0]["privileges"]), pattern
+    # the alert store only creates: alerts (bulk op "create") and termination outcomes
     source = ALERT_STORE.read_text(encoding="utf-8")
     assert '{"create": {' in source
-    assert '{"index": {' not in source
-    termination = rendered[RUNNER_TERMINATION_ROLE]["indices"]
-    assert termination == [
-        {"names": ["sessionwatch-alerts-*"], "privileges": ["index"], "allow_restricted_indices": False}
-    ]
+    assert "client.create(" in source
+    for writes_over in ('{"index": {', '{"update": {', "client.update(", "client.index("):
+        assert writes_over not in source, writes_over

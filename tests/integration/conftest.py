@@ -81,9 +81,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.integration)
             if path.name in COMPAT_MODULES:
                 item.add_marker(pytest.mark.compat)
-        for known, reason in KNOWN_FAILURES.items():
-            if known in item.nodeid:
-                item.add_marker(pytest.mark.skip(reason=f"known failure after the merge: {reason}"))
 
 
 # --- helpers ---------------------------------------------------------------------------
@@ -357,41 +354,3 @@ def fresh_index(es: Elasticsearch) -> Iterator[Callable[..., str]]:
     yield make
     for name in created:
         es.indices.delete(index=name, ignore_unavailable=True)
-
-
-# Tests that fail after this round's merges, found by the integrator's last full run and not yet
-# fixed: each is skipped with its reason so the rest of the suite keeps guarding main. Listed in
-# the closing note as open defects; remove an entry when its test is fixed.
-KNOWN_FAILURES = {
-    "test_detect_input.py::test_rejected_events_go_to_the_dead_letter_and_the_rest_is_evaluated": (
-        "merge defect: detect's reject message changed wording after the hardening merge; not re-checked"
-    ),
-    "test_detect_table.py::test_detect_shows_progress_on_a_terminal_only": (
-        "merge defect: detect's progress line under the one evaluation path; not re-checked"
-    ),
-    "test_detect_table.py::test_test_command_shows_progress_on_a_terminal_only": (
-        "merge defect: test's progress with the batched harness (one index, aliases); not re-checked"
-    ),
-    "test_faults_runner_counts.py::test_a_window_evaluated_twice_has_one_audit_record_and_true_counts": (
-        "merge defect: audit ids (hardening) vs alert ids from the data (evaluation path)"
-    ),
-    "test_fixture_rejection.py::test_mapping_rejection_points_at_the_fixture_line": (
-        "merge defect: fixture rejection message on the batched harness path"
-    ),
-    "test_kibana_live.py::test_kibana_search_gives_the_verdict_of_detect[org-concurrent-sessions": (
-        "open: Kibana threshold over a sliding `within` vs detect's epoch-aligned per-application periods"
-    ),
-    "test_kibana_live.py::test_kibana_search_gives_the_verdict_of_detect[org-token-renewal-workflow/"
-    "auth0-sessionless-unknown-client]": "open: Kibana suppression groups by session; this alert has none",
-    "test_runner.py::test_overlapping_windows_raise_each_alert_once": (
-        "merge defect: runner alert identity across overlapping windows after the evaluation merge"
-    ),
-    "test_runner_security.py::test_runner_role_is_enough_for_the_runner": (
-        "merge defect: runner role is create-only on alerts; the test's runner path still updates"
-    ),
-    "test_watch_dryrun.py::test_dry_run_equals_detect[org-token-renewal-workflow/"
-    "auth0-sessionless-unknown-client]": "open: the watch's alert body needs a session id",
-    "test_watch_dryrun.py::test_termination_webhook_is_called_once_per_hit": (
-        "fixture order: the violations sample gained sessions, docs[-1] is no longer dave's event"
-    ),
-}

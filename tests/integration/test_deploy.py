@@ -28,7 +28,13 @@ from sessionwatch.bulk import index_documents
 from sessionwatch.deploy.roles import CONFIG_INDEX, RUNNER_ROLE
 from sessionwatch.enrichers import ProfileRegistry
 from sessionwatch.harness import enrich_fixture
-from sessionwatch.indices import ALERTS_INDEX, AUDIT_INDEX, STATE_INDEX, create_events_index
+from sessionwatch.indices import (
+    ALERTS_INDEX,
+    AUDIT_INDEX,
+    STATE_INDEX,
+    TERMINATIONS_INDEX,
+    create_events_index,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = REPO / "docker-compose.security.yml"
@@ -133,8 +139,9 @@ def role_args(native_roles: bool) -> list[str]:
 
 @pytest.fixture(scope="module")
 def managed(native_roles: bool) -> int:
-    """Resources a deploy of the two test rules manages: 3 templates, 2 entries, the role."""
-    return 6 if native_roles else 5
+    """Resources a deploy of the two test rules manages: 4 templates (events, alerts, audit,
+    terminations), 2 entries, the runner role (the only one, ``--terminate`` included)."""
+    return 7 if native_roles else 6
 
 
 def _deploy(
@@ -399,12 +406,20 @@ def test_runner_role_can_do_its_job(runner_user: Elasticsearch, indices: dict[st
     )
     alert = {"@timestamp": "2026-03-02T09:25:00Z", "event": {"kind": "alert", "id": "t-1"}}
     assert runner_user.create(index=ALERTS_INDEX, id="t-1", document=alert)["result"] == "created"
-    # create-only: recording a termination outcome is the sessionwatch_runner_termination role's
-    with pytest.raises(AuthorizationException):
-        runner_user.update(index=ALERTS_INDEX, id="t-1", doc={"message": "revoked"})
-    with pytest.raises(AuthorizationException):
-        runner_user.index(index=ALERTS_INDEX, id="t-1", document={**alert, "message": "overwritten"})
-    assert runner_user.mget(index=ALERTS_INDEX, ids=["t-1"])["docs"][0]["found"]
+    # a termination outcome is its own document, created once, under the alert's id
+    outcome = {
+        "@timestamp": "2026-03-02T09:26:00Z",
+        "alert": {"id": "t-1"},
+        "termination": {"status": "failed"},
+    }
+    assert runner_user.create(index=TERMINATIONS_INDEX, id="t-1", document=outcome)["result"] == "created"
+    # create-only: neither an alert nor an outcome can be changed or overwritten
+    for index, doc in ((ALERTS_INDEX, alert), (TERMINATIONS_INDEX, outcome)):
+        with pytest.raises(AuthorizationException):
+            runner_user.update(index=index, id="t-1", doc={"message": "revoked"})
+        with pytest.raises(AuthorizationException):
+            runner_user.index(index=index, id="t-1", document={**doc, "message": "overwritten"})
+        assert runner_user.mget(index=index, ids=["t-1"])["docs"][0]["found"]
     audit = {"@timestamp": "2026-03-02T10:00:00Z", "outcome": "ok"}
     assert runner_user.create(index=AUDIT_INDEX, id=uuid.uuid4().hex, document=audit)["result"] == "created"
     state = {"type": "rule", "name": "x", "data": {}}

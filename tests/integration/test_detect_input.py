@@ -13,6 +13,8 @@ import pytest
 from elasticsearch import Elasticsearch
 
 from sessionwatch.bulk import index_documents
+from sessionwatch.cli import main
+from sessionwatch.commands import detect as detect_command
 from sessionwatch.indices import temporary_events_index
 from tests.hardening.nodes import FaultyProxy
 from tests.integration.test_runner_support import IDLE_RULE, REPO, cli_env, enrich, load, run_cli
@@ -38,21 +40,85 @@ def _detect(es_url: str, tmp_path: Path, events: Path, *extra: str) -> tuple[int
 
 
 def test_rejected_events_go_to_the_dead_letter_and_the_rest_is_evaluated(es_url: str, tmp_path: Path) -> None:
+    """An event the engine cannot use (a time nobody can read): dead letter with its reason and
+    ``file:line``, counted, named with the dead letter's path; the rest is evaluated, exit 1."""
     events = _events()
-    rejected = {**events[1], "event": {**events[1]["event"], "id": "bad-1"}, "client": {"ip": "-"}}
-    rejected["@timestamp"] = "2026-03-02T09:06:00Z"
+    rejected = {**events[1], "event": {**events[1]["event"], "id": "bad-1"}, "@timestamp": "yesterday"}
     path = _write(tmp_path / "mixed.ndjson", [*events, rejected])  # the reject is line 5
-    code, alerts, err = _detect(es_url, tmp_path, path, "--dead-letter", str(tmp_path / "dead.ndjson"))
+    dead = tmp_path / "dead.ndjson"
+    code, alerts, err = _detect(es_url, tmp_path, path, "--dead-letter", str(dead))
     assert code == 1, err
     assert [a["sessionwatch"]["evidence"]["event_ids"] for a in alerts] == [["a-3"]]
-    assert "indexed 4 of 5 enriched events, 1 rejected by Elasticsearch" in err
+    assert "detect: read=5 enriched=4 passed_through=0 dead_letter=1" in err
+    assert "detect: indexed 4 of 4 enriched events\n" in err
+    (line,) = [line for line in err.splitlines() if line.startswith(f"{path}:5: rejected: ")]
+    assert "@timestamp" in line, line
+    assert f"detect: 1 event rejected, written to {dead}" in err
+    (letter,) = [json.loads(line) for line in dead.read_text().splitlines()]
+    assert letter["origin"] == f"{path}:5"
+    assert letter["reason"] == line.removeprefix(f"{path}:5: rejected: ")
+    assert json.loads(letter["raw"])["event"]["id"] == "bad-1"
+    assert "Traceback" not in err
+
+
+def test_a_field_elasticsearch_would_refuse_is_dropped_and_the_event_evaluated(
+    es_url: str, tmp_path: Path
+) -> None:
+    """``"client": {"ip": "-"}`` on the event that raises the alert: the field is dropped (and
+    recorded on the event), the line is named, nothing goes to the dead letter, the alert is raised."""
+    events = _events()
+    events[2] = {**events[2], "client": {"ip": "-"}}  # a-3, the event after the 20-minute gap
+    path = _write(tmp_path / "dash.ndjson", events)
+    dead = tmp_path / "dead.ndjson"
+    code, alerts, err = _detect(es_url, tmp_path, path, "--dead-letter", str(dead))
+    assert code == 1, err
+    assert [a["sessionwatch"]["evidence"]["event_ids"] for a in alerts] == [["a-3"]]
+    assert f'{path}:3: repaired: field [client.ip] of type [ip] cannot hold "-"\n' in err
+    assert "repaired=1" in err
+    assert "detect: 1 event indexed and evaluated without the fields Elasticsearch would refuse" in err
+    assert "detect: indexed 4 of 4 enriched events\n" in err
+    assert "rejected" not in err
+    assert not dead.exists()
+
+
+def test_an_event_elasticsearch_still_rejects_goes_to_the_dead_letter(
+    es_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """What the engine lets through but the node refuses (a gap in the engine's admission,
+    made here by giving one document a field of the wrong type just before it is sent: the real
+    node rejects it with its own 400): dead letter at ``file:line`` with the node's reason, the
+    count of indexed and rejected events, and the rest evaluated."""
+    events = _events()
+    marked = {**events[1], "event": {**events[1]["event"], "id": "bad-1"}}
+    marked["@timestamp"] = "2026-03-02T09:06:00Z"
+    path = _write(tmp_path / "mixed.ndjson", [*events, marked])  # the reject is line 5
+    real = index_documents
+
+    def admission_gap(client: Elasticsearch, index: str, docs: Any, **kwargs: Any) -> Any:
+        def spoiled() -> Any:
+            for key, doc in docs:
+                if doc["event"]["id"] == "bad-1":
+                    doc = {**doc, "client": {"ip": "not-an-address"}}
+                yield key, doc
+
+        return real(client, index, spoiled(), **kwargs)
+
+    monkeypatch.setattr(detect_command, "index_documents", admission_gap)
+    dead = tmp_path / "dead.ndjson"
+    argv = ["detect", "--events", str(path), "--rules", str(IDLE_RULE), "--es-url", es_url]
+    code = main([*argv, "--dead-letter", str(dead), "--format", "ndjson"])
+    out, err = capsys.readouterr()
+    assert code == 1, err
+    assert [json.loads(line)["sessionwatch"]["evidence"]["event_ids"] for line in out.splitlines()] == [
+        ["a-3"]
+    ]
+    assert "detect: indexed 4 of 5 enriched events, 1 rejected by Elasticsearch" in err
     assert f"{path}:5: rejected: Elasticsearch rejected it: HTTP 400" in err
-    assert "detect: 1 events rejected" in err
-    (letter,) = [json.loads(line) for line in (tmp_path / "dead.ndjson").read_text().splitlines()]
+    assert f"detect: 1 event rejected, written to {dead}" in err
+    (letter,) = [json.loads(line) for line in dead.read_text().splitlines()]
     assert letter["origin"] == f"{path}:5"
     assert "client.ip" in letter["reason"]
     assert json.loads(letter["raw"])["event"]["id"] == "bad-1"
-    assert "Traceback" not in err
 
 
 def test_events_sharing_a_source_id_are_all_indexed(es_url: str, tmp_path: Path) -> None:

@@ -1,4 +1,7 @@
-"""A fixture event Elasticsearch's mapping rejects is reported at its fixture file and line."""
+"""A fixture event Elasticsearch's mapping would reject is reported at its fixture file, line and
+field. Since the input hardening the engine repairs such a field before Elasticsearch sees it
+(``enrich`` drops it and records it on the event); a fixture is replayed as written, so the
+harness turns that repair into the case's error instead of testing the rule on other data."""
 
 from __future__ import annotations
 
@@ -37,5 +40,9 @@ def test_mapping_rejection_points_at_the_fixture_line(
 
     assert main(["test", str(rule), "--es-url", es_url]) == 1
     out = capsys.readouterr().out
-    assert f"{fixture.resolve()}:2: fixture event 'a-2' rejected by Elasticsearch: " in out
-    assert "failed to parse field [user.email] of type [keyword]" in out
+    assert (
+        f"{fixture.resolve()}:2: fixture event 'a-2' rejected: "
+        'field [user.email] of type [keyword] cannot hold {"not": "a keyword"} '
+        "(Elasticsearch would refuse the event; a fixture is replayed as written)"
+    ) in out
+    assert "FAIL" in out

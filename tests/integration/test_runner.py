@@ -3,7 +3,6 @@ late events inside the lookback, a runner killed mid-run, and the audit trail.""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import signal
 import time
@@ -16,6 +15,7 @@ from elasticsearch import Elasticsearch
 
 from sessionwatch.alerts import alert_id
 from sessionwatch.rules import load_rule_file
+from sessionwatch.rules.identity import rule_hash
 from sessionwatch.runner.clock import parse_iso
 from tests.integration.test_runner_support import (
     DAY,
@@ -72,9 +72,8 @@ def test_overlapping_windows_raise_each_alert_once(
     assert_windows_contiguous(audit, start=START, until=UNTIL, lookback=LOOKBACK, step=STEP)
     assert sum(r["alerts_raised"] for r in audit) == 2
     assert sum(r["alerts_known"] for r in audit) > 0  # later windows saw them again
-    assert {r["rule"]["hash"] for r in audit} == {
-        "sha256:" + hashlib.sha256(IDLE_RULE.read_bytes()).hexdigest()
-    }
+    # the hash of the normalised rule (rules/identity.py), not of the file's bytes
+    assert {r["rule"]["hash"] for r in audit} == {rule_hash(rule)}
     assert {(r["rule"]["id"], r["rule"]["version"], r["outcome"]) for r in audit} == {
         (str(rule.id), "1", "ok")
     }

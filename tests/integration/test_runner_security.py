@@ -1,6 +1,7 @@
 """The runner on a node with security enabled, as a user holding only the ``sessionwatch_runner``
 role that ``sessionwatch deploy --mode runner`` renders: it can do its whole job, webhook
-outcome included. The node is this module's own container (docker), skipped without docker."""
+outcome included (created as its own document: the role is create-only on alerts and outcomes).
+The node is this module's own container (docker), skipped without docker."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import yaml
 from elasticsearch import ApiError, AuthenticationException, Elasticsearch
 
 from sessionwatch.deploy.roles import RUNNER_ROLE
-from sessionwatch.indices import ALERTS_INDEX, AUDIT_INDEX, STATE_INDEX
+from sessionwatch.indices import ALERTS_INDEX, AUDIT_INDEX, STATE_INDEX, TERMINATIONS_INDEX
 from tests.integration.test_runner_support import (
     IDLE_RULE,
     OwnNode,
@@ -28,6 +29,7 @@ from tests.integration.test_runner_support import (
     fixture_events,
     load,
     run_cli,
+    termination_outcomes,
     wait_for,
 )
 from tests.integration.test_runner_webhook import Receiver, _handler
@@ -94,6 +96,7 @@ def test_runner_role_is_enough_for_the_runner(node: OwnNode, tmp_path: Path) -> 
         SESSIONWATCH_ES_USERNAME="sw-runner",
         SESSIONWATCH_ES_PASSWORD=runner_password,
         SESSIONWATCH_WEBHOOK_URL=f"http://127.0.0.1:{server.server_address[1]}/revoke",
+        SESSIONWATCH_WEBHOOK_ALLOW_HTTP_LOOPBACK="1",  # plain http to loopback is opt-in
         SESSIONWATCH_WEBHOOK_AUTHORIZATION=webhook_secret,
     )
     try:
@@ -122,9 +125,10 @@ def test_runner_role_is_enough_for_the_runner(node: OwnNode, tmp_path: Path) -> 
     assert "403" not in output
     assert alert_keys(admin, ALERTS_INDEX) == [("sess-a", "a-3"), ("sess-d", "d-3")]
     assert len(receiver.calls) == 2
-    assert {a["sessionwatch"]["termination"]["status"] for a in all_docs(admin, ALERTS_INDEX)} == {
-        "delivered"
-    }
+    alerts = all_docs(admin, ALERTS_INDEX)
+    outcomes = termination_outcomes(admin, TERMINATIONS_INDEX)
+    assert set(outcomes) == {a["_id"] for a in alerts}
+    assert {o["status"] for o in outcomes.values()} == {"delivered"}
     audit = all_docs(admin, AUDIT_INDEX)
     assert len(audit) == 36
     assert {r["outcome"] for r in audit} == {"ok"}

@@ -170,8 +170,20 @@ class Names:
             *extra,
         ]
 
+    @property
+    def terminations(self) -> str:  # where the runner puts the webhook outcomes of ``alerts``
+        return f"sessionwatch-terminations-t{self.tag}"
+
     def drop(self, client: Elasticsearch) -> None:
-        for name in (self.events, self.raw, self.dest, self.alerts, self.audit, self.state):
+        for name in (
+            self.events,
+            self.raw,
+            self.dest,
+            self.alerts,
+            self.terminations,
+            self.audit,
+            self.state,
+        ):
             client.indices.delete(index=name, ignore_unavailable=True)
 
 
@@ -237,6 +249,15 @@ def all_docs(client: Elasticsearch, index: str) -> list[dict[str, Any]]:
     client.indices.refresh(index=index)
     hits = client.search(index=index, size=10000, query={"match_all": {}}, sort=["_doc"])["hits"]["hits"]
     return [{"_id": h["_id"], **h["_source"]} for h in hits]
+
+
+def termination_outcomes(client: Elasticsearch, index: str) -> dict[str, dict[str, Any]]:
+    """The webhook outcome documents of ``index`` (a terminations index): alert id -> outcome."""
+    if not client.indices.exists(index=index):
+        return {}
+    docs = all_docs(client, index)
+    assert all(d["_id"] == d["alert"]["id"] for d in docs), "an outcome is stored under its alert's id"
+    return {d["_id"]: d["termination"] for d in docs}
 
 
 def alert_keys(client: Elasticsearch, index: str) -> list[tuple[str, str]]:

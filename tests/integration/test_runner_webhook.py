@@ -1,6 +1,7 @@
 """The runner's termination webhook against a local receiver (http.server on 127.0.0.1):
 one call per new alert, retries after failures, a timeout on a receiver that hangs, and the
-secret from the environment never written to logs, alerts, audit records or checkpoints."""
+secret from the environment never written to logs, alerts, outcomes, audit records or
+checkpoints. Alerts are never updated: each outcome is its own document, under the alert's id."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ from tests.integration.test_runner_support import (
     fixture_events,
     load,
     run_cli,
+    termination_outcomes,
 )
 
 WINDOW = ["--start", "2026-03-02T08:00:00Z", "--until", "2026-03-02T11:00:00Z"]
@@ -110,6 +112,7 @@ def _run(
 
 def _stored_text(es: Elasticsearch, names: Names) -> str:
     docs = [*all_docs(es, names.alerts), *all_docs(es, names.audit), *all_docs(es, names.state)]
+    docs += list(termination_outcomes(es, names.terminations).values())
     return json.dumps(docs)
 
 
@@ -128,8 +131,12 @@ def test_one_call_per_new_alert_and_no_secret_anywhere(
     assert {c["headers"]["Authorization"] for c in receiver.calls} == {f"Bearer {secret}"}
     assert {c["path"] for c in receiver.calls} == {"/revoke"}
     alerts = all_docs(es, names.alerts)
-    assert {a["sessionwatch"]["termination"]["status"] for a in alerts} == {"delivered"}
-    assert {a["sessionwatch"]["termination"]["attempts"] for a in alerts} == {1}
+    assert [a["sessionwatch"]["termination"] for a in alerts] == [{"requested": True}] * 2
+    outcomes = termination_outcomes(es, names.terminations)
+    assert set(outcomes) == ids
+    assert {o["status"] for o in outcomes.values()} == {"delivered"}
+    assert {o["attempts"] for o in outcomes.values()} == {1}
+    assert {o["provider"] for o in outcomes.values()} == {"generic"}
     audit = all_docs(es, names.audit)
     assert sum(r.get("terminations", {}).get("delivered", 0) for r in audit) == 2
 
@@ -150,9 +157,10 @@ def test_failing_receiver_is_retried(
     code, output = _run(names, receiver, es_url, tmp_path, secret)
     assert code == 0, output
     assert sorted(receiver.per_alert().values()) == [3, 3]
-    alerts = all_docs(es, names.alerts)
-    assert [a["sessionwatch"]["termination"]["status"] for a in alerts] == ["delivered", "delivered"]
-    assert [a["sessionwatch"]["termination"]["attempts"] for a in alerts] == [3, 3]
+    outcomes = termination_outcomes(es, names.terminations)
+    assert set(outcomes) == {a["_id"] for a in all_docs(es, names.alerts)}
+    assert [o["status"] for o in outcomes.values()] == ["delivered", "delivered"]
+    assert [o["attempts"] for o in outcomes.values()] == [3, 3]
     assert secret not in output + _stored_text(es, names)
 
 
@@ -168,16 +176,12 @@ def test_hanging_receiver_times_out_and_the_run_goes_on(
     elapsed = time.monotonic() - began
     assert code == 0, output
     assert sorted(receiver.per_alert().values()) == [2, 2]
-    alerts = all_docs(es, names.alerts)
-    assert [a["sessionwatch"]["termination"] for a in alerts] == [
-        {
-            "status": "failed",
-            "attempts": 2,
-            "error": "TimeoutError",
-            "updated": a["sessionwatch"]["termination"]["updated"],
-        }
-        for a in alerts
-    ]
+    outcomes = termination_outcomes(es, names.terminations)
+    assert set(outcomes) == {a["_id"] for a in all_docs(es, names.alerts)}
+    assert (
+        list(outcomes.values())
+        == [{"status": "failed", "attempts": 2, "error": "TimeoutError", "provider": "generic"}] * 2
+    )
     audit = all_docs(es, names.audit)
     assert sum(r.get("terminations", {}).get("failed", 0) for r in audit) == 2
     assert len(audit) == 36  # every window evaluated and checkpointed despite the failures
@@ -189,8 +193,9 @@ def test_hanging_receiver_times_out_and_the_run_goes_on(
 def test_alert_left_pending_by_a_crash_is_terminated_on_the_next_run(
     es: Elasticsearch, es_url: str, names: Names, receiver: Receiver, tmp_path: Path
 ) -> None:
-    """A runner that died between creating an alert and calling the webhook left it pending and did
-    not move its checkpoint; the next run evaluates the window again and makes the call."""
+    """A runner that died between creating an alert and recording its webhook outcome left the
+    alert without an outcome and did not move its checkpoint; the next run evaluates the window
+    again and makes the call. An alert created without a termination request is left alone."""
     rule = load_rule_file(IDLE_RULE)
     pending_id = alert_id(rule, "sess-a", "a-3")
     es.create(
@@ -204,7 +209,7 @@ def test_alert_left_pending_by_a_crash_is_terminated_on_the_next_run(
             "sessionwatch": {
                 "session": {"id": "sess-a"},
                 "evidence": {"event_ids": ["a-3"]},
-                "termination": {"status": "pending"},
+                "termination": {"requested": True},
             },
         },
         refresh=True,
@@ -212,7 +217,35 @@ def test_alert_left_pending_by_a_crash_is_terminated_on_the_next_run(
     code, output = _run(names, receiver, es_url, tmp_path, f"s3cr3t-{uuid.uuid4().hex}")
     assert code == 0, output
     assert receiver.per_alert() == {pending_id: 1, alert_id(rule, "sess-d", "d-3"): 1}
-    alerts = {a["_id"]: a for a in all_docs(es, names.alerts)}
-    assert alerts[pending_id]["sessionwatch"]["termination"]["status"] == "delivered"
+    outcomes = termination_outcomes(es, names.terminations)
+    assert {k: o["status"] for k, o in outcomes.items()} == dict.fromkeys(receiver.per_alert(), "delivered")
     audit = all_docs(es, names.audit)
     assert sum(r["alerts_raised"] for r in audit) == 1  # only sess-d's alert is new
+
+
+def test_known_alerts_without_a_request_or_with_an_outcome_are_not_called(
+    es: Elasticsearch, es_url: str, names: Names, receiver: Receiver, tmp_path: Path
+) -> None:
+    """sess-a's alert was created by a runner without ``--terminate`` (no request); sess-d's has
+    its outcome recorded already: the run finds both known and calls nobody."""
+    rule = load_rule_file(IDLE_RULE)
+    requested = {"sess-a": None, "sess-d": {"requested": True}}
+    events = {"sess-a": "a-3", "sess-d": "d-3"}
+    for session, request in requested.items():
+        known_id = alert_id(rule, session, events[session])
+        evidence: dict[str, Any] = {"session": {"id": session}, "evidence": {"event_ids": [events[session]]}}
+        if request:
+            evidence["termination"] = request
+        document = {"event": {"kind": "alert", "id": known_id}, "sessionwatch": evidence}
+        es.create(index=names.alerts, id=known_id, document=document, refresh=True)
+    recorded_id = alert_id(rule, "sess-d", "d-3")
+    recorded = {"status": "failed", "attempts": 4}
+    earlier = {"alert": {"id": recorded_id}, "termination": recorded}
+    es.create(index=names.terminations, id=recorded_id, document=earlier, refresh=True)
+    code, output = _run(names, receiver, es_url, tmp_path, f"s3cr3t-{uuid.uuid4().hex}")
+    assert code == 0, output
+    assert receiver.calls == []
+    assert termination_outcomes(es, names.terminations) == {recorded_id: recorded}
+    audit = all_docs(es, names.audit)
+    assert sum(r["alerts_raised"] for r in audit) == 0
+    assert sum(r["alerts_known"] for r in audit) > 0

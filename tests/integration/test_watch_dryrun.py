@@ -213,7 +213,11 @@ def test_termination_webhook_is_called_once_per_hit(es: Elasticsearch, events_in
     docs = enrich_fixture(
         REPO / "fixtures/samples/portal-violations.ndjson", ProfileRegistry.discover(), None
     )
-    docs[-1]["user"] = {"name": "mallory/../admin?x=1"}
+    # dave's request after 15 idle minutes (d-3) is one of the two offending events: it gets a
+    # hostile user name (chosen by content: the sample's order changes as it gains sessions)
+    (daves,) = [d for d in docs if d["sessionwatch"]["event"]["id"] == "d-3"]
+    assert daves["user"]["name"] == "dave"
+    daves["user"] = {"name": "mallory/../admin?x=1"}
     _load(es, events_index, docs)
     scoped = dataclasses.replace(rule, scope=dataclasses.replace(rule.scope, index=events_index))
     env = {**ENV, "SESSIONWATCH_OKTA_DOMAIN": "example.okta.com", "SESSIONWATCH_OKTA_API_TOKEN": "okta-token"}
@@ -232,3 +236,68 @@ def test_termination_webhook_is_called_once_per_hit(es: Elasticsearch, events_in
     assert {(r["method"], r["host"], r["headers"]["Authorization"]) for r in action.requests} == {
         ("delete", "example.okta.com", "SSWS okta-token")
     }
+
+
+@pytest.mark.parametrize("dots", [".", "..", "..."])
+def test_a_dot_segment_id_never_walks_up_the_webhook_path(
+    es: Elasticsearch, events_index: str, dots: str
+) -> None:
+    """Watcher's HTTP client URL-decodes each path segment and builds the URI again, so no
+    encoding keeps ``..`` from naming the parent (``DELETE /admin/realms/acme/sessions/..``):
+    the watch writes the alert but makes no call for it; a percent sign is sent encoded, so a
+    session id ``%2e%2e`` reaches the provider as itself."""
+    rule = load_rule_file(IDLE)
+    docs = enrich_fixture(
+        REPO / "fixtures/samples/portal-violations.ndjson", ProfileRegistry.discover(), None
+    )
+    hostile = {"a-3": dots, "d-3": "%2e%2e"}  # alice's and dave's offending requests
+    for doc in docs:
+        if doc["sessionwatch"]["event"]["id"] in hostile:
+            doc["sessionwatch"]["session"]["id"] = hostile[doc["sessionwatch"]["event"]["id"]]
+    _load(es, events_index, docs)
+    scoped = dataclasses.replace(rule, scope=dataclasses.replace(rule.scope, index=events_index))
+    env = {
+        **ENV,
+        "SESSIONWATCH_KEYCLOAK_HOST": "sso.example.com",
+        "SESSIONWATCH_KEYCLOAK_REALM": "acme",
+        "SESSIONWATCH_KEYCLOAK_TOKEN": "kc-token",
+    }
+    watch = inject(render_watch(scoped, WatchOptions(terminate="keycloak")), env)
+
+    result = dry_run(es, watch, rule.tests[0].at)
+
+    written = sorted(a["sessionwatch"]["session"]["id"] for a in _alert_docs(result))
+    assert written == sorted([dots, "%2e%2e"])  # every alert is still written
+    action = next(a for a in result.actions if a.id == "terminate_sessions")
+    assert action.iterations == 1
+    (request,) = action.requests
+    assert (request["method"], request["host"]) == ("delete", "sso.example.com")
+    assert request["path"] == request["sent_path"] == "/admin/realms/acme/sessions/%252e%252e"
+
+
+def test_a_dot_segment_session_bucket_is_written_but_not_terminated(
+    es: Elasticsearch, events_index: str
+) -> None:
+    """The per-session shape: the guarded copy of the session buckets leaves out a session
+    ``..``; its alert is still written."""
+    rule = load_rule_file(REPO / "rules" / "pack" / "session_max_lifetime" / "org-session-absolute-8h.yml")
+    case = next(c for c in rule.tests if c.name == "active-past-lifetime")
+    docs = enrich_fixture(fixture_path(rule, case), ProfileRegistry.discover(), case.profile)
+    _load(es, events_index, docs)
+    scoped = dataclasses.replace(rule, scope=dataclasses.replace(rule.scope, index=events_index))
+    env = {**ENV, "SESSIONWATCH_AUTH0_DOMAIN": "acme.auth0.example", "SESSIONWATCH_AUTH0_TOKEN": "a0-token"}
+    watch = inject(render_watch(scoped, WatchOptions(terminate="auth0")), env)
+
+    action = next(a for a in dry_run(es, watch, case.at).actions if a.id == "terminate_sessions")
+    assert [r["sent_path"] for r in action.requests] == ["/api/v2/sessions/sess-a"]
+
+    for doc in docs:  # the same events (same ids, overwritten) with the session id ".."
+        if doc["sessionwatch"].get("session", {}).get("id") == "sess-a":
+            doc["sessionwatch"]["session"]["id"] = ".."
+    _load(es, events_index, docs)
+
+    result = dry_run(es, watch, case.at)
+
+    assert [a["sessionwatch"]["session"]["id"] for a in _alert_docs(result)] == [".."]
+    action = next(a for a in result.actions if a.id == "terminate_sessions")
+    assert (action.iterations, action.requests) == (0, [])

@@ -14,7 +14,6 @@ from sessionwatch.deploy.model import Action, Deployed, Kind, Resource, content_
 from sessionwatch.deploy.roles import (
     ALERT_WRITER_ROLE,
     RUNNER_ROLE,
-    RUNNER_TERMINATION_ROLE,
     WATCH_OWNER_ROLE,
     roles,
 )
@@ -131,7 +130,9 @@ def test_desired_watches_skip_rules_a_watch_cannot_express(
     assert wanted.notes[0].startswith("! concurrent: not deployable as a watch")
     runner = desired([concurrent], "runner", with_roles=True)
     assert [r.kind for r in runner.resources].count(Kind.RUNNER_RULE) == 1
-    assert [r.name for r in runner.resources if r.kind is Kind.ROLE] == [RUNNER_ROLE, RUNNER_TERMINATION_ROLE]
+    assert [r.name for r in runner.resources if r.kind is Kind.ROLE] == [
+        RUNNER_ROLE
+    ]  # --terminate needs no other role
 
 
 def test_missing_watch_secrets_stop_the_deploy_before_any_write(idle_rule_path: Path) -> None:

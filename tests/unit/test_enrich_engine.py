@@ -265,3 +265,44 @@ def test_lone_surrogates_outside_canonical_fields_stay_writable() -> None:
     text = outs[0].text()
     text.encode("utf-8")  # the fallback serialisation escapes what UTF-8 cannot hold
     assert json.loads(text)["note"] == "\ud800"
+
+
+@pytest.mark.parametrize("failing", ["token_clock", "ip_binding"])  # stream-scoped, session-scoped
+def test_an_enricher_error_with_workers_dead_letters_the_same_events_as_one_process(
+    failing: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With workers, a stream-scoped enricher runs in the parent, which may not hold the event's
+    text (the worker that mapped it owns its session): the dead letter still carries it."""
+    lines = _mixed_stream(600, seed=5)
+    enrichers = discover_enrichers()
+    target = next(e for e in enrichers if e.name == failing)
+    original = target.facts
+
+    def fragile(ev: Any, state: dict[str, Any]) -> dict[str, Any]:
+        if ev.event_id.endswith("7"):
+            raise ZeroDivisionError("boom")
+        return original(ev, state)
+
+    monkeypatch.setattr(target, "facts", fragile)
+    outcomes = []
+    for workers in (1, 2):
+        written: list[str] = []
+        dead: list[DeadLetter] = []
+        result = run_stream(
+            lines,
+            written.append,
+            dead.append,
+            profiles=ProfileRegistry.discover(),
+            enrichers=enrichers,
+            options=EngineOptions(reorder_window=20.0),
+            workers=workers,
+        )
+        outcomes.append((written, sorted(dead, key=lambda d: d.line), result.counts))
+    (one, dead_one, counts_one), (two, dead_two, counts_two) = outcomes
+    assert one == two
+    assert dead_one == dead_two
+    assert counts_one == counts_two
+    assert counts_two.conserved
+    failed = [d for d in dead_two if d.reason == "enricher failed: ZeroDivisionError: boom"]
+    assert len(failed) > 20
+    assert all(json.loads(d.raw)["event"]["id"].endswith("7") for d in failed)

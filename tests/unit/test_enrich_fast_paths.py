@@ -20,6 +20,7 @@ from sessionwatch.enrichers import (
     jsonio,
 )
 from sessionwatch.enrichers import engine as engine_module
+from sessionwatch.enrichers import output as output_module
 from sessionwatch.enrichers.parallel import run as run_stream
 from sessionwatch.enrichers.parallel import unship
 from tests.unit.test_bench_workload import workload
@@ -49,7 +50,7 @@ def _enrich(lines: list[str], workers: int = 1, **options: Any) -> list[str]:
 
 def _stdlib_only(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(
-        engine_module, "dumps_compact", lambda doc: json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
+        output_module, "dumps_compact", lambda doc: json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
     )
 
 

@@ -93,18 +93,20 @@ def test_concurrency_is_a_threshold_rule_with_cardinality(
         "value": 1,
         "cardinality": [{"field": "sessionwatch.session.id", "value": 4}],
     }
-    # the `within` narrowing is Kibana's `from`, not a now-range in the filter
-    assert doc["from"] == "now-1h"
+    # the period (`within`) and one interval are Kibana's `from`, not a now-range in the filter
+    assert doc["from"] == "now-65m"
     assert "now" not in json.dumps(doc["filters"])
     assert doc["alert_suppression"] == {"duration": {"value": 1, "unit": "h"}}
 
 
-def test_within_shorter_than_the_lookback_sets_from(
+def test_a_period_threshold_reaches_back_one_period_and_one_interval(
     tmp_path: Path, idle_rule_data: dict[str, Any], write_rule: Any
 ) -> None:
+    """So every period lies whole in the window of the first execution after its end."""
     idle_rule_data.update(kind="session_concurrency", params={"max_sessions": 3, "within": "15m"})
-    doc = render_kibana_rule(load_rule_file(write_rule(tmp_path, idle_rule_data)))
-    assert doc["from"] == "now-15m"
+    rule = load_rule_file(write_rule(tmp_path, idle_rule_data))
+    assert rule.schedule.interval_seconds == 300
+    assert render_kibana_rule(rule)["from"] == "now-20m"
 
 
 def test_no_rule_of_the_pack_keeps_now_in_its_filters() -> None:
@@ -134,6 +136,19 @@ def test_guides_fields_integrations_and_suppression(idle_rule_path: Path) -> Non
     assert doc["investigation_fields"]["field_names"][0] == "sessionwatch.session.idle_seconds"
     assert doc["max_signals"] == 100
     assert doc["enabled"] is True
+
+
+def test_events_that_may_lack_a_session_are_suppressed_per_session_or_account() -> None:
+    """KindSpec.session_optional: a sessionless refresh folds per account, never into one
+    group of every sessionless event, and never goes unsuppressed per event."""
+    pack = Path(__file__).resolve().parents[2] / "rules" / "pack"
+    rule = load_rule_file(pack / "token_renewal_outside_workflow" / "org-token-renewal-workflow.yml")
+    assert rule.spec.session_optional
+    assert render_kibana_rule(rule)["alert_suppression"] == {
+        "group_by": ["sessionwatch.session.id", "sessionwatch.actor.name"],
+        "duration": {"value": 1, "unit": "h"},
+        "missing_fields_strategy": "suppress",
+    }
 
 
 def test_only_stable_rules_are_enabled(

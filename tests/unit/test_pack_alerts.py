@@ -48,6 +48,17 @@ def test_one_alert_per_hit(rules: dict[str, Rule]) -> None:
     assert alerts[0]["event"]["severity"] == 73
 
 
+def test_an_event_without_a_session_alerts_on_the_account(rules: dict[str, Rule]) -> None:
+    """A refresh logged with no session id (KindSpec.session_optional): the alert names the
+    account, never "session None", and carries no session (the watch words it the same way)."""
+    rule = rules["org-token-renewal-workflow"]
+    source = _source(None, "y-3", "grace@example.com")
+    (alert,) = alerts_from_response(rule, {"hits": {"hits": [{"_id": "1", "_source": source}]}})
+    assert alert_key(alert) == (None, "y-3", "grace@example.com")
+    assert alert["message"] == f"{rule.title}: account grace@example.com"
+    assert "session" not in alert["sessionwatch"]
+
+
 def test_one_alert_per_session_bucket_with_counts(rules: dict[str, Rule]) -> None:
     rule = rules["session-ip-network-change"]
     source = _source("sess-a", "a-3", "alice", ip={"prefix_changed": True, "distinct": 2})

@@ -30,7 +30,8 @@ def test_every_counters_class_logs_the_same_way() -> None:
         "read=3 enriched=2 passed_through=0 dead_letter=1 out_of_order=0 state_evicted=0"
         " repaired=0 evicted_for_memory=0"
     )
-    assert FollowSummary(pages=1, read=4).line() == "pages=1 read=4 indexed=0 dead_letter=0 errors=0"
+    expected = "pages=1 read=4 indexed=0 dead_letter=0 errors=0 foreign=0"
+    assert FollowSummary(pages=1, read=4).line() == expected
     summary = Summary(evaluations=2, terminations={"okta": 1})
     assert summary.line() == "evaluations=2 errors=0 alerts_raised=0 alerts_known=0 webhook: okta=1"
 

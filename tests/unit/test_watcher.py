@@ -74,7 +74,11 @@ def test_every_variant_matches_the_watch_schema(idle_rule_path: Path, provider: 
 def test_termination_is_one_call_per_hit_throttled_to_cover_every_hit(idle_rule_path: Path) -> None:
     watch = render_watch(load_rule_file(idle_rule_path), WatchOptions(terminate="okta", max_iterations=25))
     action = watch["actions"]["terminate_sessions"]
-    assert action["foreach"] == "ctx.payload.hits.hits"
+    # the hits whose user is a usable path segment (renderer/webhooks.py path_slot_guard)
+    assert action["foreach"] == "ctx.payload.aggregations.terminable.hits.hits.hits"
+    terminable = watch["input"]["search"]["request"]["body"]["aggs"]["terminable"]
+    assert terminable["aggs"]["hits"]["top_hits"]["size"] == 25
+    assert "sessionwatch.actor.name" in json.dumps(terminable["filter"])
     assert action["max_iterations"] == 25
     assert action["throttle_period"] == "55m"  # lookback 1h - interval 5m
     webhook = action["webhook"]
@@ -155,7 +159,8 @@ def test_per_session_kind_loops_over_session_buckets(
         "array_compare": {buckets: {"path": "doc_count", "gte": {"value": 1, "quantifier": "some"}}}
     }
     assert watch["actions"]["index_alerts"]["webhook"]["body"].startswith("__json__::{{#" + buckets + "}}")
-    assert watch["actions"]["terminate_sessions"]["foreach"] == buckets
+    terminable = "ctx.payload.aggregations.terminable.groups.buckets"  # the guarded copy of groups
+    assert watch["actions"]["terminate_sessions"]["foreach"] == terminable
     assert "ctx.payload.first.hits.hits.0._source.sessionwatch.session.id" in json.dumps(watch)
     assert validate_watch(watch) == []
 
@@ -166,3 +171,9 @@ def test_per_account_threshold_kind_is_a_clear_error(
     idle_rule_data.update(kind="session_concurrency", params={"max_sessions": 3, "within": "1h"})
     with pytest.raises(RenderError, match="cannot filter without a script: use the runner"):
         render_watch(load_rule_file(write_rule(tmp_path, idle_rule_data)))
+
+
+def test_a_webhook_without_alert_values_in_its_path_calls_for_every_hit(idle_rule_path: Path) -> None:
+    watch = render_watch(load_rule_file(idle_rule_path), WatchOptions(terminate="generic"))
+    assert watch["actions"]["terminate_sessions"]["foreach"] == "ctx.payload.hits.hits"
+    assert "aggs" not in watch["input"]["search"]["request"]["body"]

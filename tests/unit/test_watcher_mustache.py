@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from sessionwatch.mustache import JSON, TEXT, MustacheError, java_double, render, render_text_template
-from sessionwatch.watch_dryrun import evaluate_condition, java_time, lenient_compare
+from sessionwatch.watch_dryrun import evaluate_condition, java_time, lenient_compare, sent_path
 
 
 def test_json_mode_escapes_values_not_literals() -> None:
@@ -88,3 +88,21 @@ def test_compare_and_array_compare_conditions() -> None:
     every = {"array_compare": {"ctx.payload.b": {"path": "n", "gte": {"value": 1, "quantifier": "all"}}}}
     assert evaluate_condition(some, model)[0] is True
     assert evaluate_condition(every, model)[0] is False
+
+
+@pytest.mark.parametrize(
+    ("rendered", "sent"),
+    [
+        ("/admin/realms/acme/sessions/..", "/admin/realms/acme"),  # a dot-segment walks up
+        ("/admin/realms/acme/sessions/%2E%2E", "/admin/realms/acme"),  # decoded first: the same
+        ("/admin/realms/acme/sessions/.", "/admin/realms/acme/sessions"),
+        ("/api/v2/sessions/%252e%252e", "/api/v2/sessions/%252e%252e"),  # a literal "%2e%2e"
+        (
+            "/api/v1/users/mallory%2F..%2Fadmin%3Fx%3D1/sessions",
+            "/api/v1/users/mallory%2F..%2Fadmin%3Fx=1/sessions",
+        ),
+        ("/a/b+c/", "/a/b%20c/"),  # java.net.URLDecoder reads "+" as a space
+    ],
+)
+def test_sent_path_is_what_watchers_http_client_sends(rendered: str, sent: str) -> None:
+    assert sent_path(rendered) == sent

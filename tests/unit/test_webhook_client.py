@@ -166,3 +166,15 @@ def test_an_alert_without_the_needed_value_fails_without_a_call(receiver: Receiv
     assert delivery.attempts == 0
     assert "user" in (delivery.error or "")
     assert receiver.calls == []
+
+
+def test_credentials_before_the_host_are_refused_and_never_sent(receiver: Receiver, rule: Rule) -> None:
+    url = receiver.url.replace("http://", "http://hook:tok3n-in-userinfo@")
+    client = _client(url, [])
+    with pytest.raises(WebhookConfigError, match="credentials before its host") as raised:
+        client.check([rule])
+    assert "tok3n" not in str(raised.value)
+    delivery = client.deliver(rule, _alert(rule))
+    assert (delivery.status, delivery.attempts) == ("failed", 0)
+    assert "credentials before its host" in (delivery.error or "")
+    assert receiver.calls == []

@@ -1,0 +1,45 @@
+"""Where the CPU of a partitioned run goes: this process (the parent: reading, reordering, the
+stream-scoped enrichers, routing, merging) against its workers. The parent is one process, so
+on two idle cores a run takes at least max(total CPU / 2, parent CPU); the speed-up bound below
+uses both.
+
+``python -m bench.cpu_split IN OUT WORKERS`` prints one JSON object: parent_cpu_s,
+workers_cpu_s, wall_s (the engine's default options, as ``sessionwatch enrich`` uses them).
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import sys
+import time
+
+
+def main(argv: list[str]) -> int:
+    from sessionwatch.enrichers import EngineOptions, ProfileRegistry, discover_enrichers
+    from sessionwatch.enrichers.parallel import run
+
+    source, target, workers = argv[0], argv[1], int(argv[2])
+    own, wall = time.process_time(), time.perf_counter()
+    with open(source, "rb") as lines, open(target, "w", encoding="utf-8") as out:
+        run(
+            lines,
+            out.write,
+            lambda letter: None,
+            profiles=ProfileRegistry.discover(),
+            enrichers=discover_enrichers(),
+            options=EngineOptions(reorder_window=60.0),
+            workers=workers,
+        )
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    figures = {
+        "parent_cpu_s": round(time.process_time() - own, 2),
+        "workers_cpu_s": round(children.ru_utime + children.ru_stime, 2),
+        "wall_s": round(time.perf_counter() - wall, 2),
+    }
+    print(json.dumps(figures))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
