@@ -10,7 +10,13 @@ SESSIONWATCH_ES_VERSION ?= $(firstword $(ES_VERSIONS))
 ES_COMPAT_VERSION ?= $(firstword $(filter-out $(SESSIONWATCH_ES_VERSION),$(ES_VERSIONS)))
 export SESSIONWATCH_ES_VERSION
 
-.PHONY: install env demo test lint typecheck unit integration docs clean
+# Parallel test workers (pytest-xdist): one per core, at most 4 (they share one node). Tests
+# of one file stay on one worker (--dist loadfile: a module's set-up is done once); tests
+# marked `serial` run alone afterwards (scripts/run-tests.sh).
+TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); [ "$$n" -gt 4 ] && n=4; echo $$n)
+export TEST_WORKERS
+
+.PHONY: install env demo test test-cluster lint typecheck unit integration docs clean
 
 install:
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,14 +44,14 @@ integration: install env
 
 # The whole suite on SESSIONWATCH_ES_VERSION, then the compatibility subset on the other major
 # (skipped when SESSIONWATCH_ES_URL points at one given cluster: there is no other version to start).
+# Each version's node is started once for the parallel workers and the serial tests.
+# The three-node fault tests are `make test-cluster` (CI runs both; README, "The tests").
 test: install env lint typecheck
-	$(BIN)/pytest
-	@if [ -n "$$SESSIONWATCH_ES_URL" ]; then \
-	  echo "SESSIONWATCH_ES_URL is set: no compatibility run on $(ES_COMPAT_VERSION)"; \
-	else \
-	  echo "== compatibility subset on Elasticsearch $(ES_COMPAT_VERSION)"; \
-	  SESSIONWATCH_ES_VERSION=$(ES_COMPAT_VERSION) SESSIONWATCH_ES_IMAGE= $(BIN)/pytest -m compat tests/integration; \
-	fi
+	ES_COMPAT_VERSION=$(ES_COMPAT_VERSION) bash scripts/run-tests.sh
+
+# The three-node cluster tests (tests/cluster: a node killed, a rolling restart; minutes each).
+test-cluster: install env
+	$(BIN)/pytest -p no:xdist tests/cluster
 
 # The benchmark suite (docs/benchmarks.md): `make bench`, or `make bench BENCH_ARGS=--quick`.
 .PHONY: bench

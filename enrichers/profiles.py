@@ -285,9 +285,16 @@ def profile_from_yaml(text: str, origin: str) -> Profile:
 
 def load_builtin() -> list[Profile]:
     """The profiles shipped in ``sessionwatch/enrichers/profiles/*.yml``."""
+    return list(_builtin_profiles())
+
+
+@cache
+def _builtin_profiles() -> tuple[Profile, ...]:
+    """Parsed and validated once per process (they are package data; ``Profile`` is frozen):
+    ``ProfileRegistry.discover()`` runs per rendered Kibana rule and per fixture case."""
     folder = resources.files("sessionwatch.enrichers").joinpath("profiles")
     entries = sorted((p for p in folder.iterdir() if p.name.endswith(".yml")), key=lambda p: p.name)
-    return [profile_from_yaml(p.read_text(encoding="utf-8"), f"profiles/{p.name}") for p in entries]
+    return tuple(profile_from_yaml(p.read_text(encoding="utf-8"), f"profiles/{p.name}") for p in entries)
 
 
 def _entry_point_profiles() -> Iterable[Profile]:

@@ -26,7 +26,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_IMAGE = "elasticsearch:8.19.7"
-NETWORK = "sw-hardening-net"
+# one per pytest-xdist worker: a worker removing it must not race another one's ``docker run``
+NETWORK = "-".join(filter(None, ("sw-hardening-net", os.environ.get("PYTEST_XDIST_WORKER"))))
 BASE_SETTINGS = {
     "discovery.type": "single-node",
     "node.store.allow_mmap": "false",

@@ -80,6 +80,8 @@ def test_cli_test_fails_with_a_diff(
     assert "missing:    session=sess-a event=a-3" in result.stdout
 
 
+# reads every ``sessionwatch-detect-*`` index of the node: another worker's detect would be seen
+@pytest.mark.serial
 def test_cli_detect_positive_and_negative_samples(es_url: str, tmp_path: Path, repo: Path) -> None:
     positive = _cli(
         "detect",

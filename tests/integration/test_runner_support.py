@@ -311,8 +311,16 @@ def _image() -> str:
     return chosen
 
 
+def _worker_ports() -> range:
+    """This pytest-xdist worker's share of ``PORTS`` (all of them without workers): two workers
+    probing the same free port at once would both try to publish it."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "").removeprefix("gw")
+    count = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1)
+    return PORTS[int(worker) :: count] if worker.isdigit() and count > 1 else PORTS
+
+
 def _free_port() -> int:
-    for port in PORTS:
+    for port in _worker_ports():
         with socket.socket() as probe:
             if probe.connect_ex(("127.0.0.1", port)) != 0:
                 return port
