@@ -20,7 +20,9 @@ _SECRETS: set[str] = set()
 _MIN_SECRET = 4  # shorter values would mask ordinary words
 
 # scheme://user:password@  or  scheme://token@  (user information before the host)
-_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<info>[^/?#@\s'\"]*)@")
+# (control characters such as a carriage return may sit in a malformed one: only a space, a line
+# break or a quote ends it)
+_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<info>[^/?#@ \n'\"]*)@")
 _QUERY_SECRET = re.compile(
     r"(?P<key>[?&;](?:[A-Za-z0-9_.-]*(?:token|key|secret|password|passwd|pwd|sig|signature|auth|"
     r"code|credential)[A-Za-z0-9_.-]*)=)(?P<value>[^&#\s'\"]*)",
