@@ -149,5 +149,10 @@ def test_shown_and_logged_urls_carry_no_credential(
         "generic", environ={"SESSIONWATCH_WEBHOOK_URL": url, "SESSIONWATCH_WEBHOOK_AUTHORIZATION": TOKEN}
     )
     with caplog.at_level(logging.DEBUG):
-        logging.getLogger("sessionwatch.runner").info("termination webhook: %s", client.check([rule]))
+        if "@" in url:  # credentials before the host: refused, and the error does not show them
+            with pytest.raises(WebhookConfigError, match="credentials before its host") as refused:
+                client.check([rule])
+            logging.getLogger("sessionwatch.runner").error("%s", refused.value)
+        else:
+            logging.getLogger("sessionwatch.runner").info("termination webhook: %s", client.check([rule]))
     assert "pa55word" not in caplog.text

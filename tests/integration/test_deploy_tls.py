@@ -133,4 +133,5 @@ def test_ca_certs_option_verifies_the_node(tls_node: tuple[str, Path], tmp_path:
     assert first.returncode == 0, first.stdout + first.stderr
     assert "+ runner_rule pci-dss-idle-15m" in first.stdout
     again = _deploy(url, "--ca-certs", str(ca), cwd=tmp_path)
-    assert again.stdout.splitlines()[-1] == "no changes: 4 resources up to date"
+    # 4 index templates (events, alerts, audit, terminations) and 1 runner entry
+    assert again.stdout.splitlines()[-1] == "no changes: 5 resources up to date"
