@@ -110,46 +110,31 @@ def threat(rule: Rule) -> list[dict[str, Any]]:
     return entries
 
 
-def _groups(query: Mapping[str, Any]) -> dict[str, Any] | None:
-    groups: dict[str, Any] | None = (query.get("aggs") or query.get("aggregations") or {}).get("groups")
-    return groups
-
-
-def _terms_sources(query: Mapping[str, Any]) -> list[dict[str, Any]] | None:
-    groups = _groups(query)
+def _grouping(rule: Rule, query: Mapping[str, Any]) -> tuple[dict[str, Any] | None, list[str] | None]:
+    """How Kibana groups the rule's alerts: ``(threshold, None)`` for a threshold rule, ``(None,
+    fields)`` for a query rule suppressed by the rule's own group-by fields, ``(None, None)`` for
+    a per-event rule. A one-alert-per-group rule whose grouping keeps events lacking a field
+    (``missing_bucket``) is the second kind: Kibana's threshold would drop those events."""
+    groups = (query.get("aggs") or query.get("aggregations") or {}).get("groups")
     if groups is None:
-        return None
+        return None, None
     # the terms sources group (entity, then e.g. the application); a period source (a
     # date_histogram) has no Kibana counterpart: the rule's ``from`` reaches back one period instead
-    return [
+    terms = [
         source[name]["terms"]
         for source in groups["composite"]["sources"]
         for name in source
         if "terms" in source[name]
     ]
-
-
-def _missing_bucket_groups(rule: Rule, query: Mapping[str, Any]) -> list[str] | None:
-    """The group-by fields of a one-alert-per-group rule whose grouping keeps events that lack a
-    field (``missing_bucket``). Kibana's threshold drops such events, so these rules become query
-    rules suppressed by the same fields, a missing value counting as a value."""
-    sources = _terms_sources(query)
-    if not sources or rule.kind in THRESHOLDS or not any(s.get("missing_bucket") for s in sources):
-        return None
-    return [source["field"] for source in sources]
-
-
-def _threshold(rule: Rule, query: Mapping[str, Any]) -> dict[str, Any] | None:
-    sources = _terms_sources(query)
-    if sources is None or _missing_bucket_groups(rule, query) is not None:
-        return None
-    fields = [source["field"] for source in sources]
+    fields = [source["field"] for source in terms]
     if rule.kind in THRESHOLDS:
         threshold = THRESHOLDS[rule.kind]
-        distinct = (_groups(query) or {})["aggs"][threshold.metric]["cardinality"]["field"]
+        distinct = groups["aggs"][threshold.metric]["cardinality"]["field"]
         limit = threshold.limit(rule.params) + 1
-        return {"field": fields, "value": 1, "cardinality": [{"field": distinct, "value": limit}]}
-    return {"field": fields, "value": 1}  # one signal per entity (session, token, …) and run
+        return {"field": fields, "value": 1, "cardinality": [{"field": distinct, "value": limit}]}, None
+    if any(source.get("missing_bucket") for source in terms):
+        return None, fields
+    return {"field": fields, "value": 1}, None  # one signal per entity (session, token, …) and run
 
 
 def _is_time_range(clause: Any) -> bool:
@@ -208,8 +193,7 @@ def _suppression(rule: Rule, threshold: Mapping[str, Any] | None, groups: list[s
 def render_kibana_rule(rule: Rule, profiles: ProfileRegistry | None = None) -> dict[str, Any]:
     """The detection rule for ``rule``, checked against schemas/kibana-rule.schema.json."""
     full = render_query(rule, Window.trailing(rule))
-    threshold = _threshold(rule, full)
-    groups = _missing_bucket_groups(rule, full)
+    threshold, groups = _grouping(rule, full)
     query, reach = split_window(rule, full["query"])
     period = rule.spec.period_seconds(rule.params)
     if period is not None:
