@@ -1,5 +1,9 @@
 """The whole rule pack in a real Elasticsearch node: every case of every rule is its own test,
-and every rule, deliberately weakened, fails at least one of its cases (mutation testing)."""
+and every rule, deliberately weakened, fails at least one of its cases (mutation testing).
+
+The cases are replayed as ``sessionwatch test`` replays them (``harness.run_rules``: all fixtures in
+one index, a filtered alias per case, one multi-search), once for the pack and once for all its
+weakened variants; each test checks its own case's or variant's results."""
 
 from __future__ import annotations
 
@@ -14,7 +18,7 @@ from elasticsearch import Elasticsearch
 
 from sessionwatch.bulk import index_documents
 from sessionwatch.enrichers import ProfileRegistry, events_mapping
-from sessionwatch.harness import CaseResult, enrich_fixture, run_case
+from sessionwatch.harness import CaseResult, enrich_fixture, run_case, run_rules
 from sessionwatch.renderer import Window
 from sessionwatch.rules import Rule, RuleCase, format_duration, load_rules, parse_duration
 from sessionwatch.runner.evaluation import evaluate_window
@@ -36,9 +40,18 @@ def profiles() -> ProfileRegistry:
     return ProfileRegistry.discover()
 
 
+@pytest.fixture(scope="module")
+def pack_results(es: Elasticsearch, profiles: ProfileRegistry) -> dict[tuple[str, str], CaseResult]:
+    """(rule, case) -> the result of every case of the pack, replayed together."""
+    results = {(r.rule.name, r.case.name): r for r in run_rules(es, RULES, profiles)}
+    assert len(results) == len(CASES)
+    return results
+
+
 @pytest.mark.parametrize(("rule", "case"), CASES, ids=[f"{r.name}/{c.name}" for r, c in CASES])
-def test_case(es: Elasticsearch, profiles: ProfileRegistry, rule: Rule, case: RuleCase) -> None:
-    result = run_case(es, rule, case, profiles)
+def test_case(pack_results: dict[tuple[str, str], CaseResult], rule: Rule, case: RuleCase) -> None:
+    result = pack_results[(rule.name, case.name)]
+    assert (result.rule, result.case) == (rule, case)
     assert result.passed, f"{rule.name}/{case.name}:\n" + "\n".join(result.diff())
 
 
@@ -95,17 +108,25 @@ def mutants(rule: Rule) -> Iterator[tuple[str, Rule]]:
 MUTANTS = [(rule, label, mutant) for rule in RULES for label, mutant in mutants(rule)]
 
 
-def _failures(es: Elasticsearch, rule: Rule, profiles: ProfileRegistry) -> list[CaseResult]:
-    return [r for r in (run_case(es, rule, case, profiles) for case in rule.tests) if not r.passed]
+@pytest.fixture(scope="module")
+def mutant_results(es: Elasticsearch, profiles: ProfileRegistry) -> dict[tuple[str, str], list[CaseResult]]:
+    """(rule, weakening) -> the results of every case of that weakened rule, all replayed together."""
+    results = iter(run_rules(es, [mutant for _, _, mutant in MUTANTS], profiles))
+    grouped = {(rule.name, label): [next(results) for _ in mutant.tests] for rule, label, mutant in MUTANTS}
+    assert len(grouped) == len(MUTANTS)
+    assert next(results, None) is None
+    return grouped
 
 
 @pytest.mark.parametrize(
     ("rule", "label", "mutant"), MUTANTS, ids=[f"{r.name}: {label}" for r, label, _ in MUTANTS]
 )
 def test_weakened_rule_fails_a_case(
-    es: Elasticsearch, profiles: ProfileRegistry, rule: Rule, label: str, mutant: Rule
+    mutant_results: dict[tuple[str, str], list[CaseResult]], rule: Rule, label: str, mutant: Rule
 ) -> None:
-    failed = _failures(es, mutant, profiles)
+    results = mutant_results[(rule.name, label)]
+    assert [(r.rule, r.case) for r in results] == [(mutant, case) for case in mutant.tests]
+    failed = [r for r in results if not r.passed]
     assert failed, f"{rule.name} weakened ({label}) still passes every case: its fixtures do not pin it"
     for result in failed:
         assert result.error is None, result.error
