@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 
 from sessionwatch.enrichers import Engine, ProfileRegistry, discover_enrichers
 from sessionwatch.enrichers.engine import Output
+from tests.cli_runner import run_sessionwatch
 from tests.hardening.hostile import hostile_text
 
 CLI = Path(sys.executable).with_name("sessionwatch")
@@ -371,13 +372,8 @@ def test_enrich_command_conserves_every_line(tmp_path: Path) -> None:
     source = tmp_path / "events.ndjson"
     written = mixed_file(source, random.Random(8), LINES_SUBPROCESS)
     out, dead = tmp_path / "out.ndjson", tmp_path / "dead.ndjson"
-    result = subprocess.run(
-        [str(CLI), "enrich", str(source), "-o", str(out), "--dead-letter", str(dead)],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
+    result = run_sessionwatch(
+        ["enrich", str(source), "-o", str(out), "--dead-letter", str(dead)], cwd=tmp_path
     )
     assert "Traceback" not in result.stderr, result.stderr[-3000:]
     assert result.returncode == 1, result.stderr  # dead letters exist: exit 1, not a crash

@@ -10,8 +10,6 @@ integration test ``test_faults_admission`` checks a sample against a real node).
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -22,9 +20,9 @@ from hypothesis import strategies as st
 
 from sessionwatch.enrichers import Engine, ProfileRegistry, discover_enrichers
 from sessionwatch.enrichers.admission import admit
+from tests.cli_runner import run_sessionwatch
 from tests.hardening.events_fuzz import GENERIC, HUGE_INT, hostile_line, strict_json
 
-CLI = Path(sys.executable).with_name("sessionwatch")
 FUZZ_EXAMPLES = 120  # a fixed budget: well under a minute on one shared core
 
 
@@ -101,9 +99,8 @@ def test_the_cli_survives_every_hostile_event(tmp_path: Path, workers: int) -> N
     source = tmp_path / "in.ndjson"
     source.write_text(stream(), encoding="utf-8")
     out, dead = tmp_path / "out.ndjson", tmp_path / "dead.ndjson"
-    done = subprocess.run(
+    done = run_sessionwatch(
         [
-            str(CLI),
             "enrich",
             str(source),
             "-o",
@@ -113,8 +110,6 @@ def test_the_cli_survives_every_hostile_event(tmp_path: Path, workers: int) -> N
             "--workers",
             str(workers),
         ],
-        capture_output=True,
-        text=True,
         timeout=120,
     )
     assert "Traceback" not in done.stderr, done.stderr

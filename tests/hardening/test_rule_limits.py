@@ -4,8 +4,6 @@ load time in every command, a byte-counted size limit, and a bad rule skipped, n
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +17,8 @@ from sessionwatch.rules.durations import parse_duration
 from sessionwatch.rules.errors import RuleErrors, SessionwatchError
 from sessionwatch.rules.loader import ecma_regex, load_rules, rule_schema
 from sessionwatch.rules.yaml_source import MAX_BYTES
+from tests.cli_runner import run_sessionwatch
 
-CLI = Path(sys.executable).with_name("sessionwatch")
 REPO = Path(__file__).resolve().parents[2]
 IDLE_RULE = REPO / "rules/pack/session_idle_timeout/pci-dss-idle-15m.yml"
 IP_RULE = next((REPO / "rules/pack/session_ip_binding").glob("*.yml"))
@@ -94,7 +92,7 @@ def test_bad_values_are_located_errors_not_tracebacks(
         load_rule_file(path)
     assert any(f"({pointer})" in str(e) for e in caught.value.errors), caught.value.errors
     for command in (["validate", str(path)], ["render", str(path)]):
-        done = subprocess.run([str(CLI), *command], capture_output=True, text=True, timeout=60)
+        done = run_sessionwatch(command, timeout=60)
         assert "Traceback" not in done.stderr, done.stderr
         assert done.returncode == 1, done.stderr
         assert f"{path}:" in done.stderr

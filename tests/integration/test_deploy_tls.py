@@ -10,13 +10,14 @@ import os
 import shutil
 import ssl
 import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.cli_runner import run_sessionwatch
 
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = REPO / "docker-compose.security.yml"
@@ -113,10 +114,7 @@ def tls_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Pa
 def _deploy(url: str, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SESSIONWATCH_ES_")}
     env.update(SESSIONWATCH_ES_USERNAME="elastic", SESSIONWATCH_ES_PASSWORD=PASSWORD)
-    return subprocess.run(
-        [sys.executable, "-m", "sessionwatch", "deploy", str(IDLE), "--es-url", url, "--skip-roles", *args],
-        cwd=cwd, env=env, capture_output=True, text=True, check=False, timeout=300,
-    )  # fmt: skip
+    return run_sessionwatch(["deploy", str(IDLE), "--es-url", url, "--skip-roles", *args], cwd=cwd, env=env)
 
 
 def test_unknown_ca_is_refused(tls_node: tuple[str, Path], tmp_path: Path) -> None:

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import subprocess
-import sys
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -18,6 +16,7 @@ import pytest
 from elasticsearch import Elasticsearch
 
 from sessionwatch.enrichers import FACTS, Fact, events_mapping
+from tests.cli_runner import run_sessionwatch
 from tests.unit.test_enrich_helpers import get, sample_outputs
 
 DOCS = sample_outputs()
@@ -124,14 +123,9 @@ def test_account_facts_from_an_inventory_index(es: Elasticsearch, es_url: str, t
                 for user in ("dormant@example.com", "gone@example.com", "new@example.com")
             )
         )
-        command = [sys.executable, "-m", "sessionwatch", "enrich", str(source), "-o", "out.ndjson"]
-        done = subprocess.run(
-            [*command, "--inventory-index", index, "--es-url", es_url],
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=120,
+        command = ["enrich", str(source), "-o", "out.ndjson"]
+        done = run_sessionwatch(
+            [*command, "--inventory-index", index, "--es-url", es_url], cwd=tmp_path, timeout=120
         )
         assert done.returncode == 0, done.stderr
         out = [

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -26,10 +25,10 @@ from elasticsearch import Elasticsearch
 
 from sessionwatch.bulk import BulkReport, index_documents
 from sessionwatch.es import Backoff
+from tests.cli_runner import run_sessionwatch
 from tests.hardening.nodes import FaultyProxy, OwnNode, docker_problem
 
 PORT = 19280
-CLI = Path(sys.executable).with_name("sessionwatch")
 IDLE_RULE = Path(__file__).resolve().parents[2] / "rules/pack/session_idle_timeout/pci-dss-idle-15m.yml"
 BULK = (b"PUT /_bulk", b"POST /_bulk")  # the request line of a bulk load
 DOCS = 10_000
@@ -258,14 +257,8 @@ def idle_events(path: Path, alerting: int, quiet: int) -> None:
 
 def run_detect(url: str, events: Path, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "SESSIONWATCH_ES_URL": url}
-    return subprocess.run(
-        [str(CLI), "detect", "--events", str(events), "--rules", str(IDLE_RULE)],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
+    return run_sessionwatch(
+        ["detect", "--events", str(events), "--rules", str(IDLE_RULE)], cwd=cwd, env=env, timeout=600
     )
 
 

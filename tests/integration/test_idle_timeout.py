@@ -6,7 +6,6 @@ import json
 import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,6 +14,7 @@ from elasticsearch import Elasticsearch
 from sessionwatch.enrichers import ProfileRegistry
 from sessionwatch.harness import run_case
 from sessionwatch.rules import Rule, RuleCase, load_rule_file, load_rules
+from tests.cli_runner import run_sessionwatch
 
 PACK = Path(__file__).resolve().parents[2] / "rules" / "pack"
 IDLE_RULE = "rules/pack/session_idle_timeout/pci-dss-idle-15m.yml"
@@ -49,15 +49,7 @@ def test_threshold_comes_from_the_rule(es: Elasticsearch, idle_rule_path: Path) 
 
 def _cli(*args: str, cwd: Path, es_url: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "SESSIONWATCH_ES_URL": es_url}
-    return subprocess.run(
-        [sys.executable, "-m", "sessionwatch", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
-    )
+    return run_sessionwatch(args, cwd=cwd, env=env)
 
 
 def test_cli_test_prints_a_table(es_url: str, tmp_path: Path) -> None:

@@ -1,7 +1,7 @@
 """Helpers shared by the runner and follow-mode integration tests (this module has no tests).
 
 * synthetic portal events whose idle-timeout violations are known by construction;
-* the ``sessionwatch`` CLI in a subprocess;
+* the ``sessionwatch`` CLI (run to its end in this process, or started as a subprocess);
 * checks on audit records (contiguous, overlapping windows);
 * an Elasticsearch node of our own (docker, ports 19241-19259) that tests may restart.
 """
@@ -15,7 +15,6 @@ import random
 import shutil
 import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -32,9 +31,9 @@ from elasticsearch import ApiError, Elasticsearch
 from sessionwatch.enrichers import Engine, ProfileRegistry, discover_enrichers
 from sessionwatch.indices import index_templates
 from sessionwatch.rules.errors import ElasticsearchUnavailable
+from tests.cli_runner import CLI, run_sessionwatch
 
 REPO = Path(__file__).resolve().parents[2]
-CLI = Path(sys.executable).with_name("sessionwatch")
 IDLE_RULE = REPO / "rules/pack/session_idle_timeout/pci-dss-idle-15m.yml"
 DAY = datetime(2026, 3, 2, tzinfo=UTC)
 GAPS = (120, 300, 600, 840, 899, 960, 1500)  # seconds; > 900 is an idle-timeout violation
@@ -194,9 +193,9 @@ def cli_env(es_url: str, **extra: str) -> dict[str, str]:
 def run_cli(
     args: Sequence[str], env: dict[str, str], cwd: Path, timeout: float = 600
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(CLI), *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False
-    )
+    """The command run to its end, in this process (tests/cli_runner.py); ``start_cli`` for a
+    process the test signals or runs beside others."""
+    return run_sessionwatch(args, env=env, cwd=cwd, timeout=timeout)
 
 
 def start_cli(args: Sequence[str], env: dict[str, str], cwd: Path, log: Path) -> subprocess.Popen[bytes]:

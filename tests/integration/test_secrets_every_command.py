@@ -21,7 +21,6 @@ import http.server
 import json
 import os
 import subprocess
-import sys
 import threading
 import uuid
 from collections.abc import Iterator
@@ -39,8 +38,8 @@ from sessionwatch.enrichers import ProfileRegistry
 from sessionwatch.harness import enrich_fixture
 from sessionwatch.indices import temporary_events_index
 from sessionwatch.redact import COMMAND_LINE_WARNING
+from tests.cli_runner import run_sessionwatch
 
-CLI = Path(sys.executable).with_name("sessionwatch")
 REPO = Path(__file__).resolve().parents[2]
 IDLE_RULE = str(REPO / "rules/pack/session_idle_timeout/pci-dss-idle-15m.yml")
 TAG = uuid.uuid4().hex[:8]
@@ -236,11 +235,13 @@ def commands(world: World, url: str, out: Path, way: str) -> dict[str, tuple[lis
     }
 
 
-def _sessionwatch(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+def _sessionwatch(
+    args: list[str], env: dict[str, str], cwd: Path, process: bool = False
+) -> subprocess.CompletedProcess[str]:
+    """The command with only ``env``'s SESSIONWATCH_ variables: in this process (tests/cli_runner.py:
+    a fresh environment, streams, logging and redaction state per call), or in a process of its own."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith("SESSIONWATCH_")}
-    return subprocess.run(
-        [str(CLI), *args], cwd=cwd, env={**clean, **env}, capture_output=True, text=True, timeout=300
-    )
+    return run_sessionwatch(args, cwd=cwd, env={**clean, **env}, process=process)
 
 
 def _written(folder: Path) -> str:
@@ -252,7 +253,8 @@ def _run_all(world: World, way: str, url: str, env: dict[str, str], only: set[st
     out.mkdir(parents=True)
     for name, (args, _) in commands(world, url, out, way).items():
         if only is None or name in only:
-            done = _sessionwatch(args, env, out)
+            # a password in --es-url is what ps shows: that way runs every command as a real process
+            done = _sessionwatch(args, env, out, process=way == "password in --es-url")
             world.runs.append(Run(way, name, done.returncode, done.stdout, done.stderr, _written(out)))
 
 

@@ -5,24 +5,19 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.cli_runner import run_sessionwatch
 
 
 def _detect(sample: Path, *, cwd: Path, es_url: str, config: str | None = None) -> list[dict[str, object]]:
     if config is not None:
         (cwd / "sessionwatch.toml").write_text(config, encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if k != "SESSIONWATCH_CONFIG"}
-    result = subprocess.run(
-        [sys.executable, "-m", "sessionwatch", "detect", "--events", str(sample)],
-        cwd=cwd,
-        env={**env, "SESSIONWATCH_ES_URL": es_url},
-        capture_output=True,
-        text=True,
-        check=False,
+    result = run_sessionwatch(
+        ["detect", "--events", str(sample)], cwd=cwd, env={**env, "SESSIONWATCH_ES_URL": es_url}
     )
     assert result.returncode in (0, 1), result.stderr
     alerts = [json.loads(line) for line in result.stdout.splitlines()]
@@ -80,14 +75,7 @@ def test_test_command_replays_cases_with_the_values_the_rule_file_gives(
     (tmp_path / "sessionwatch.toml").write_text(config)
     rule = repo / "rules" / "pack" / "session_idle_timeout" / "pci-dss-idle-15m.yml"
     env = {k: v for k, v in os.environ.items() if k != "SESSIONWATCH_CONFIG"}
-    result = subprocess.run(
-        [sys.executable, "-m", "sessionwatch", "test", str(rule)],
-        cwd=tmp_path,
-        env={**env, "SESSIONWATCH_ES_URL": es_url},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    result = run_sessionwatch(["test", str(rule)], cwd=tmp_path, env={**env, "SESSIONWATCH_ES_URL": es_url})
     assert result.returncode == 0, result.stdout + result.stderr
     assert "gap-20m-then-accepted" in result.stdout
     alerts = _detect(repo / "fixtures" / "samples" / "portal-violations.ndjson", cwd=tmp_path, es_url=es_url)

@@ -16,7 +16,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -29,11 +28,11 @@ from elasticsearch import ApiError, Elasticsearch
 
 from sessionwatch.es import connect
 from sessionwatch.rules.errors import ElasticsearchUnavailable
+from tests.cli_runner import run_sessionwatch
 from tests.hardening.nodes import OwnNode, docker_problem
 
 PORT = 19281
 CLOSED_PORT = 19289  # nothing listens here
-CLI = Path(sys.executable).with_name("sessionwatch")
 REPO = Path(__file__).resolve().parents[2]
 IDLE_RULE = REPO / "rules/pack/session_idle_timeout/pci-dss-idle-15m.yml"
 CERTS_IN_NODE = "/usr/share/elasticsearch/config/certs"
@@ -175,15 +174,7 @@ def small_events(folder: Path) -> Path:
 
 def sessionwatch(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("SESSIONWATCH_ES_")}
-    return subprocess.run(
-        [str(CLI), *args],
-        cwd=cwd,
-        env={**clean, **env},
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
+    return run_sessionwatch(args, cwd=cwd, env={**clean, **env}, timeout=180)
 
 
 def detect_args(secure: Secure, events: Path) -> list[str]:

@@ -24,6 +24,7 @@ from sessionwatch.harness import run_case
 from sessionwatch.rules import load_rule_file
 from sessionwatch.rules.kinds import Kind
 from sessionwatch.scaffold import scaffold
+from tests.cli_runner import run_sessionwatch
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "example_user_repo"
 FAILING = "rules/acme-idle-60m.yml"
@@ -52,6 +53,10 @@ def _env(es_url: str | None) -> dict[str, str]:
 
 
 def _run(args: list[str], cwd: Path, es_url: str | None) -> subprocess.CompletedProcess[str]:
+    """``python *args``; ``python -m sessionwatch`` runs in this process (tests/cli_runner.py),
+    ``python -m pytest`` (the plugin in a user's own session) in a subprocess."""
+    if args[:2] == ["-m", "sessionwatch"]:
+        return run_sessionwatch(args[2:], cwd=cwd, env=_env(es_url), timeout=600)
     return subprocess.run(
         [sys.executable, *args],
         cwd=cwd,

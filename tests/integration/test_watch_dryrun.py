@@ -11,8 +11,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
@@ -34,6 +32,7 @@ from sessionwatch.rule_sources import Selection, load_selected
 from sessionwatch.rules import RenderError, Rule, RuleCase, load_rule_file
 from sessionwatch.runner.evaluation import evaluate_window
 from sessionwatch.watch_dryrun import DryRunResult, bulk_documents, dry_run
+from tests.cli_runner import run_sessionwatch
 
 REPO = Path(__file__).resolve().parents[2]
 IDLE = REPO / "rules" / "pack" / "session_idle_timeout" / "pci-dss-idle-15m.yml"
@@ -130,11 +129,8 @@ def test_idle_watch_matches_the_detect_command(es_url: str, es: Elasticsearch, e
     rule = load_rule_file(IDLE)
     fixture = REPO / "fixtures/session_idle_timeout/pci-dss-idle-15m/gap-20m-then-accepted.ndjson"
     _load(es, events_index, enrich_fixture(fixture, ProfileRegistry.discover(), None))
-    detect = subprocess.run(
+    detect = run_sessionwatch(
         [
-            sys.executable,
-            "-m",
-            "sessionwatch",
             "detect",
             "--index",
             events_index,
@@ -145,9 +141,6 @@ def test_idle_watch_matches_the_detect_command(es_url: str, es: Elasticsearch, e
         ],
         cwd=REPO.parent,
         env={**os.environ, "SESSIONWATCH_ES_URL": es_url},
-        capture_output=True,
-        text=True,
-        check=False,
         timeout=120,
     )
     assert detect.returncode == 1, detect.stderr

@@ -2,25 +2,17 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 from sessionwatch.rules import load_rules
+from tests.cli_runner import run_sessionwatch
 
 REPO = Path(__file__).resolve().parents[2]
 PACK = REPO / "rules" / "pack"
 
 
 def run(*args: str, cwd: Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "sessionwatch", *args],
-        cwd=cwd,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
+    return run_sessionwatch(args, cwd=cwd, input=stdin, timeout=60)
 
 
 def test_validate_shipped_pack(tmp_path: Path) -> None:

@@ -7,18 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.cli_runner import run_sessionwatch
 from tests.unit.test_enrich_helpers import PROFILE_DATA, write_geoip_databases
 
 
 def enrich(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "sessionwatch", "enrich", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
+    return run_sessionwatch(["enrich", *args], cwd=cwd, timeout=120)
 
 
 def _mixed_input(folder: Path) -> Path:

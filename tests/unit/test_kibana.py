@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +14,7 @@ from sessionwatch.renderer.kibana import render_kibana_rule, to_ndjson
 from sessionwatch.renderer.watcher import schema_errors
 from sessionwatch.rule_sources import load_selected
 from sessionwatch.rules import RenderError, load_rule_file
-
-CLI = Path(sys.executable).with_name("sessionwatch")
+from tests.cli_runner import run_sessionwatch
 
 
 def test_event_rule_is_a_query_rule_with_the_dsl_without_its_window_as_filter(idle_rule_path: Path) -> None:
@@ -189,11 +186,8 @@ def test_schema_rejects_what_kibana_would(idle_rule_path: Path) -> None:
 
 
 def test_render_writes_one_importable_file(tmp_path: Path, idle_rule_path: Path) -> None:
-    done = subprocess.run(
-        [str(CLI), "render", "--target", "kibana", "--out", str(tmp_path), str(idle_rule_path.parent)],
-        capture_output=True,
-        text=True,
-        check=False,
+    done = run_sessionwatch(
+        ["render", "--target", "kibana", "--out", str(tmp_path), str(idle_rule_path.parent)]
     )
     assert done.returncode == 0, done.stderr
     (written,) = (tmp_path / "kibana").iterdir()
@@ -201,12 +195,9 @@ def test_render_writes_one_importable_file(tmp_path: Path, idle_rule_path: Path)
     docs = [json.loads(line) for line in written.read_text().splitlines()]
     assert len(docs) == len(list(idle_rule_path.parent.glob("*.yml")))
     assert all(schema_errors(d, "kibana-rule.schema.json") == [] for d in docs)
-    stdout = subprocess.run(
-        [str(CLI), "render", "--target", "kibana", str(idle_rule_path)],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    shown = run_sessionwatch(["render", "--target", "kibana", str(idle_rule_path)])
+    assert shown.returncode == 0, shown.stderr
+    stdout = shown.stdout
     assert [json.loads(line) for line in stdout.splitlines()] == [
         render_kibana_rule(load_rule_file(idle_rule_path))
     ]
@@ -215,13 +206,7 @@ def test_render_writes_one_importable_file(tmp_path: Path, idle_rule_path: Path)
 def test_deploy_kibana_out_needs_no_cluster(tmp_path: Path, idle_rule_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "SESSIONWATCH_ES_URL"}
     out = tmp_path / "rules.ndjson"
-    done = subprocess.run(
-        [str(CLI), "deploy", "--kibana-out", str(out), str(idle_rule_path)],
-        capture_output=True,
-        text=True,
-        check=False,
-        env=env,
-    )
+    done = run_sessionwatch(["deploy", "--kibana-out", str(out), str(idle_rule_path)], env=env)
     assert done.returncode == 0, done.stderr
     assert "nothing else to deploy" in done.stdout
     assert json.loads(out.read_text())["rule_id"] == str(load_rule_file(idle_rule_path).id)

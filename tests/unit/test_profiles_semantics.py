@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +12,7 @@ from sessionwatch.enrichers import Engine, EngineOptions, ProfileRegistry, disco
 from sessionwatch.enrichers.profile_hint import ProfileUsage
 from sessionwatch.enrichers.profiles import Condition, load_builtin, profile_from_yaml
 from sessionwatch.rules.errors import PluginError
+from tests.cli_runner import run_sessionwatch
 
 
 def enrich(*docs: dict[str, Any], **options: Any) -> list[dict[str, Any]]:
@@ -184,26 +183,14 @@ def test_enrich_prints_the_hint_on_stderr(tmp_path: Path) -> None:
     raw = {"eventType": "user.session.start", "uuid": "u1", "actor": {"alternateId": "ada@example.com"}}
     events = tmp_path / "raw.ndjson"
     events.write_text(json.dumps({"@timestamp": "2026-01-01T00:00:00Z", **raw}) + "\n", encoding="utf-8")
-    command = [sys.executable, "-m", "sessionwatch", "enrich", str(events)]
-    done = subprocess.run(
-        [*command, "-o", str(tmp_path / "out.ndjson")],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
+    command = ["enrich", str(events)]
+    done = run_sessionwatch([*command, "-o", str(tmp_path / "out.ndjson")], cwd=tmp_path, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "1 of 1 events went to the generic profile or passed through" in done.stderr
     assert "--profile NAME" in done.stderr
     assert "raw Okta System Log API JSON" in done.stderr
-    forced = subprocess.run(
-        [*command, "-o", str(tmp_path / "o2.ndjson"), "--profile", "generic"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
+    forced = run_sessionwatch(
+        [*command, "-o", str(tmp_path / "o2.ndjson"), "--profile", "generic"], cwd=tmp_path, timeout=120
     )
     assert forced.returncode == 0, forced.stderr
     assert "--profile NAME" not in forced.stderr  # the user already chose

@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
-import sys
 import textwrap
 from collections import defaultdict
 from pathlib import Path
@@ -29,6 +27,7 @@ from sessionwatch.rules.site_config import (
 )
 from sessionwatch.rules.toml_positions import key_positions
 from sessionwatch.rules.yaml_source import parse_yaml
+from tests.cli_runner import run_sessionwatch
 
 SITE_VALUE_RULES = {
     "session-ip-outside-ranges",
@@ -399,15 +398,7 @@ def test_validate_reads_the_config_found_upward(
 
 def _enrich(*args: str, cwd: Path) -> list[dict[str, Any]]:
     env = {k: v for k, v in os.environ.items() if k != ENV_CONFIG}
-    result = subprocess.run(
-        [sys.executable, "-m", "sessionwatch", "enrich", *args, "-o", "out.ndjson"],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
+    result = run_sessionwatch(["enrich", *args, "-o", "out.ndjson"], cwd=cwd, env=env, timeout=120)
     assert result.returncode == 0, result.stderr
     return [json.loads(line) for line in (cwd / "out.ndjson").read_text().splitlines()]
 
