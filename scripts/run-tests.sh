@@ -86,7 +86,7 @@ EOF
 run_tests() {
   local selection="$1" t0=$SECONDS rc=0
   shift
-  "$BIN/pytest" -n "$WORKERS" --dist loadfile -m "($selection) and not serial" "$@" || rc=$?
+  "$BIN/pytest" -n "$WORKERS" --dist loadfile --no-loadscope-reorder -m "($selection) and not serial" "$@" || rc=$?
   if [[ $rc -eq 0 ]]; then
     "$BIN/pytest" -m "($selection) and serial" "$@" || rc=$?
     [[ $rc -eq 5 ]] && rc=0 # no test selected
@@ -101,10 +101,39 @@ if [[ -n "${SESSIONWATCH_ES_URL:-}" ]]; then
   exit 0
 fi
 
+# The compatibility subset runs alongside the main run (its own node, compose project
+# "$PROJECT-compat", and its own port for test_deploy's secured node), its output kept in a file
+# and printed when both are done; SESSIONWATCH_COMPAT_AFTER=1 runs it afterwards instead.
+compat_pid="" compat_log=""
+if [[ -n "$COMPAT" && "${SESSIONWATCH_COMPAT_AFTER:-}" != 1 ]]; then
+  compat_log="$(mktemp "${TMPDIR:-/tmp}/sessionwatch-compat.XXXXXX")"
+  (
+    PROJECT="$PROJECT-compat" started=""
+    trap stop_node EXIT # a subshell does not inherit the EXIT trap
+    WORKERS="${COMPAT_WORKERS:-2}"
+    export SESSIONWATCH_SECURE_ES_PORT="${SESSIONWATCH_COMPAT_SECURE_ES_PORT:-19224}"
+    export SESSIONWATCH_SECURE_COMPOSE_PROJECT="sessionwatch-security-compat"
+    start_node "$COMPAT"
+    run_tests "compat" tests/integration
+  ) >"$compat_log" 2>&1 &
+  compat_pid=$!
+fi
+
+t_all=$SECONDS
+rc=0
 start_node "$MAIN"
-run_tests "not cluster"
-if [[ -n "$COMPAT" ]]; then
+run_tests "not cluster" || rc=$?
+if [[ -n "$compat_pid" ]]; then
+  compat_rc=0
+  wait "$compat_pid" || compat_rc=$?
+  echo "== compatibility run on $COMPAT (alongside the main run):"
+  cat "$compat_log"
+  rm -f "$compat_log"
+  [[ $rc -ne 0 ]] || rc=$compat_rc
+elif [[ -n "$COMPAT" && $rc -eq 0 ]]; then
   stop_node
   start_node "$COMPAT"
-  run_tests "compat" tests/integration
+  run_tests "compat" tests/integration || rc=$?
 fi
+echo "== node starts and tests took $((SECONDS - t_all)) s"
+exit "$rc"

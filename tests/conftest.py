@@ -24,9 +24,38 @@ settings.register_profile("explore", derandomize=False)
 settings.load_profile(os.environ.get("SESSIONWATCH_HYPOTHESIS", "").strip() or "deterministic")
 
 REPO = Path(__file__).resolve().parents[1]
+# The modules that take longest on one worker (a node of their own, restarts, every command run
+# many ways), longest first; measured with ``--durations=0`` (docs/benchmarks.md, "Issue 15, round
+# 2"). They are collected first, so pytest-xdist (``--dist loadfile`` hands out whole modules in
+# collection order) starts them at once instead of leaving one worker alone with one at the end.
+LONGEST_FIRST = (
+    "integration/test_secrets_every_command.py",
+    "integration/test_tls_secrets.py",
+    "integration/test_faults.py",
+    "integration/test_user_repo.py",
+    "integration/test_deploy.py",
+    "integration/test_rule_pack.py",
+    "hardening/test_rule_files.py",
+    "integration/test_runner_node_restart.py",
+    "integration/test_kibana_live.py",
+    "integration/test_follow_group.py",
+    "hardening/test_injection.py",
+    "integration/test_runner.py",
+    "integration/test_watch_dryrun.py",
+    "integration/test_follow.py",
+    "integration/test_deploy_tls.py",
+    "integration/test_runner_security.py",
+)
 IDLE_RULE = REPO / "rules" / "pack" / "session_idle_timeout" / "pci-dss-idle-15m.yml"
 
 RuleWriter = Callable[[Path, dict[str, Any]], Path]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Longest modules first (``LONGEST_FIRST``); every other module, and every module's own
+    tests, keep their order."""
+    rank = {REPO / "tests" / name: n for n, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(Path(str(item.path)), len(rank)))
 
 
 @pytest.fixture

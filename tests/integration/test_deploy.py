@@ -10,7 +10,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -35,10 +34,12 @@ from sessionwatch.indices import (
     TERMINATIONS_INDEX,
     create_events_index,
 )
+from tests.cli_runner import run_sessionwatch
 
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = REPO / "docker-compose.security.yml"
-PROJECT = "sessionwatch-security"
+# scripts/run-tests.sh gives the compatibility run, alongside the main one, a project and port of its own
+PROJECT = os.environ.get("SESSIONWATCH_SECURE_COMPOSE_PROJECT", "").strip() or "sessionwatch-security"
 IDLE = REPO / "rules" / "pack" / "session_idle_timeout" / "pci-dss-idle-15m.yml"
 DEFAULT_PASSWORD = "sessionwatch-secure-test"
 
@@ -153,15 +154,7 @@ def _deploy(
         "SESSIONWATCH_ES_USERNAME": user,
         "SESSIONWATCH_ES_PASSWORD": password or node.password,
     }
-    return subprocess.run(
-        [sys.executable, "-m", "sessionwatch", "deploy", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
-    )
+    return run_sessionwatch(["deploy", *args], cwd=cwd, env=env)
 
 
 def _pack(folder: Path, *rules: dict[str, Any]) -> Path:
@@ -270,24 +263,10 @@ def test_api_key_file(
     key_file = tmp_path / "api-key"
     key_file.write_text(key["encoded"] + "\n")
     env = {k: v for k, v in os.environ.items() if not k.startswith("SESSIONWATCH_ES_")}
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "sessionwatch",
-            "deploy",
-            str(deployed / "pack"),
-            "--es-url",
-            node.url,
-            "--api-key-file",
-            str(key_file),
-        ],
+    result = run_sessionwatch(
+        ["deploy", str(deployed / "pack"), "--es-url", node.url, "--api-key-file", str(key_file)],
         cwd=deployed,
         env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.splitlines()[-1] == f"no changes: {managed} resources up to date"
@@ -491,10 +470,7 @@ def test_rendered_role_is_the_enforced_one(
 def test_security_off_cluster_gets_no_roles(es_url: str, tmp_path: Path) -> None:
     """On the plain test cluster (security off) roles are left out, and a dry run changes nothing."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("SESSIONWATCH_ES_")}
-    result = subprocess.run(
-        [sys.executable, "-m", "sessionwatch", "deploy", str(IDLE), "--es-url", es_url, "--dry-run"],
-        cwd=tmp_path, env=env, capture_output=True, text=True, check=False, timeout=300,
-    )  # fmt: skip
+    result = run_sessionwatch(["deploy", str(IDLE), "--es-url", es_url, "--dry-run"], cwd=tmp_path, env=env)
     assert result.returncode == 0, result.stderr
     assert (
         "note: security is disabled on this cluster: roles are not applied (see --roles-out)" in result.stdout
