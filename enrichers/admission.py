@@ -207,15 +207,19 @@ def plain_names(text: str) -> bool:
 
 
 def admit(
-    doc: dict[str, Any], keep_bad_timestamp: bool = False, names_checked: bool = False
+    doc: dict[str, Any], keep_bad_timestamp: bool = False, names_checked: bool = False, dotted: bool = True
 ) -> dict[str, Any]:
     """Repair ``doc`` in place so Elasticsearch accepts it; returns ``{path: original value}``
     for every field rewritten or removed (empty when nothing was wrong). A ``@timestamp`` that
     cannot be read at all is removed, or left for the caller to reject when
     ``keep_bad_timestamp`` (an event a profile claimed: no timestamp makes it a dead letter).
     ``names_checked``: the caller knows no key is a refused name (``plain_names`` of its text),
-    so only mapped fields are visited."""
+    so only mapped fields are visited. ``dotted=False``: the caller knows no key holds a dot; with
+    ``names_checked`` too, a first pass that changes nothing answers the usual case (no field to
+    repair), and only an event it finds a field to repair in is walked again to repair it."""
     repaired: dict[str, Any] = {}
+    if names_checked and not dotted and _clean(doc, _tables()) and METADATA_FIELDS.isdisjoint(doc):
+        return repaired
     if not names_checked or not METADATA_FIELDS.isdisjoint(doc):
         _walk(doc, "", repaired, keep_bad_timestamp, top=True, names=True)
     else:
@@ -239,9 +243,51 @@ def _fits(es_type: EsType, value: Any) -> bool:
                     _OK_IPS.clear()
                 known = _OK_IPS[value] = _ip_ok(value)
             return known
-    elif value is None:
+    elif value is None or (kind is list and es_type == "keyword" and all(type(v) is str for v in value)):
         return True
     return value_ok(es_type, value)
+
+
+Table = dict[str | None, Any]  # key -> its type (a leaf) or the table of its keys (an object)
+
+
+@cache
+def _tables() -> Table:
+    """The mapping as nested tables for ``_clean``; ``None`` marks an object under which a key
+    that is not mapped can still fall below a mapped leaf (then ``_clean`` leaves it to ``_walk``)."""
+    leaves, objects = _mapping()
+    root: Table = {}
+    for path in sorted(objects | set(leaves), key=lambda p: p.count(".")):
+        *parents, key = path.split(".")
+        node = root
+        for part in parents:
+            node = node[part]
+        node[key] = leaves.get(path, {})
+        if path in objects and path + "." in _leaf_objects():
+            node[key][None] = True
+    if "." in _leaf_objects():
+        root[None] = True
+    return root
+
+
+def _clean(node: dict[str, Any], table: Table) -> bool:
+    """Whether ``_walk`` (names not checked, no dotted key) would find nothing to repair in
+    ``node``; False also when unsure (a list of objects, a strict table)."""
+    for key, value in node.items():
+        entry = table.get(key)
+        if entry is None:
+            if None in table:
+                return False
+            continue
+        if type(entry) is dict:
+            if type(value) is dict:
+                if not _clean(value, entry):
+                    return False
+            elif value is not None:
+                return False
+        elif not _fits(entry, value):
+            return False
+    return True
 
 
 def _walk(

@@ -10,6 +10,7 @@ from typing import Any
 
 from sessionwatch.enrichers.base import CanonicalEvent
 from sessionwatch.enrichers.events import compile_path, has_dotted_keys
+from sessionwatch.enrichers.facts import KEYWORD_LIMIT
 from sessionwatch.enrichers.profiles import Profile
 from sessionwatch.enrichers.timefmt import isoformat
 
@@ -162,6 +163,72 @@ def canonicalize(
         _text(got("revoke_target"), "revocation target"),
         _text(got("account_target"), "account target"),
     )
+
+
+def _keyword(value: str) -> str:
+    """``value``, or ``sha256:<hex>`` of it when it is longer than a keyword field indexes (a rule
+    could not match it there)."""
+    if len(value) > KEYWORD_LIMIT:
+        return "sha256:" + hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
+    return value
+
+
+def canonical_groups(event: CanonicalEvent) -> dict[str, Any]:
+    """The canonical fields as the start of the nested ``sessionwatch`` object: what
+    ``nest_facts`` makes of ``canonical_fields`` once long identifiers are hashed (absent values
+    left out), built directly."""
+    outcome = event.outcome
+    out: dict[str, Any] = {
+        "event": {
+            "id": _keyword(event.event_id),
+            "profile": event.profile,
+            "action": event.action,
+            "outcome": outcome,
+            "accepted": outcome != "failure",
+        }
+    }
+    value = event.session_id
+    if value is not None:
+        out["session"] = {"id": _keyword(value)}
+    token: dict[str, Any] | None = None
+    value = event.token_id
+    if value is not None:
+        token = out["token"] = {"id": _keyword(value)}
+    value = event.client_id
+    if value is not None:
+        if token is None:
+            token = out["token"] = {}
+        token["client_id"] = _keyword(value)
+    value = event.grant_type
+    if value is not None:
+        if token is None:
+            token = out["token"] = {}
+        token["grant_type"] = value
+    value = event.actor
+    if value is not None:
+        out["actor"] = {"name": _keyword(value)}
+    value = event.source_ip
+    if value is not None:
+        out["source"] = {"ip": value}
+    value = event.device_id
+    if value is not None:
+        out["device"] = {"id": _keyword(value)}
+    value = event.url_path
+    if value is not None:
+        out["url"] = {"path": _keyword(value)}
+    if event.action in ACCOUNT_ACTIONS and event.account_target is not None:
+        out["account"] = {"target": event.account_target}
+    moment = event.token_issued_at
+    if moment is not None:
+        if token is None:
+            token = out["token"] = {}
+        token["issued_at"] = isoformat(moment)
+    moment = event.token_expires_at
+    if moment is not None:
+        if token is None:
+            token = out["token"] = {}
+        token["expires_at"] = isoformat(moment)
+    return out
 
 
 def canonical_fields(event: CanonicalEvent) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from sessionwatch.enrichers.base import CanonicalEvent
+from sessionwatch.enrichers.base import CanonicalEvent, WritesFacts
 
 MAX_DISTINCT = 32
 UA_PREFIX = "ua:"
@@ -21,7 +21,7 @@ def fingerprint(device_id: str | None, user_agent: str | None) -> str | None:
     return None
 
 
-class DeviceBinding:
+class DeviceBinding(WritesFacts):
     """Facts: ``sessionwatch.device.{fingerprint,first,changed,distinct}``.
 
     A fingerprint is compared with the session's first fingerprint *of the same kind* (device
@@ -32,10 +32,10 @@ class DeviceBinding:
     name = "device_binding"
     scope = "session"
 
-    def facts(self, event: CanonicalEvent, state: dict[str, Any]) -> dict[str, Any]:
+    def write_facts(self, event: CanonicalEvent, state: dict[str, Any], out: dict[str, Any]) -> None:
         found = fingerprint(event.device_id, event.user_agent)
         if found is None:
-            return {}
+            return
         kind = "ua" if found.startswith(UA_PREFIX) and not event.device_id else "id"
         first = state.get(kind)
         if first is None:
@@ -45,9 +45,10 @@ class DeviceBinding:
             seen = state["seen"] = [found]
         elif found not in seen and len(seen) < MAX_DISTINCT:
             seen.append(found)
-        return {
-            "sessionwatch.device.fingerprint": found,
-            "sessionwatch.device.first": first,
-            "sessionwatch.device.changed": found != first,
-            "sessionwatch.device.distinct": len(seen),
-        }
+        group = out.get("device")
+        if group is None:
+            group = out["device"] = {}
+        group["fingerprint"] = found
+        group["first"] = first
+        group["changed"] = found != first
+        group["distinct"] = len(seen)

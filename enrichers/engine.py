@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from sessionwatch.enrichers.admission import ORIGINAL_VALUES, REPAIRED_FIELDS, record
-from sessionwatch.enrichers.base import CanonicalEvent, Enricher, scope_of
-from sessionwatch.enrichers.canonical import BadEvent, canonical_fields, parse_timestamp
+from sessionwatch.enrichers.base import CanonicalEvent, Enricher, FactWriter, fact_writer, scope_of
+from sessionwatch.enrichers.canonical import BadEvent, canonical_fields, canonical_groups, parse_timestamp
 from sessionwatch.enrichers.events import nest_facts
 from sessionwatch.enrichers.facts import FACTS, KEYWORD_LIMIT
 from sessionwatch.enrichers.mapper import Mapped, Mapper
@@ -154,6 +154,13 @@ class Back:
 
     def __init__(self, enrichers: list[Enricher], limits: Limits, counts: Counts) -> None:
         self.enrichers = [(e.name, e.facts) for e in enrichers]
+        writers = [(e.name, fact_writer(e)) for e in enrichers]
+        # every enricher writes its facts into the nested object itself: no flat names to nest
+        self._writers: list[tuple[str, FactWriter]] | None = (
+            [(name, write) for name, write in writers if write is not None]
+            if all(write is not None for _, write in writers)
+            else None
+        )
         self.store = SessionStore(limits)
         self.counts = counts
         self._since_sweep = 0
@@ -165,7 +172,48 @@ class Back:
         return out
 
     def facts(self, event: CanonicalEvent, stream_facts: Mapping[str, Any]) -> dict[str, Any]:
-        """The ``sessionwatch`` object for ``event``."""
+        """The ``sessionwatch`` object for ``event``: built nested when every enricher writes
+        nested facts and the stream-scoped facts are plain (``_flat_facts`` gives the same)."""
+        writers = self._writers
+        splits = _split_facts(stream_facts) if writers is not None else None
+        if splits is None:
+            return self._flat_facts(event, stream_facts)
+        out = canonical_groups(event)
+        sid = event.session_id
+        if sid is None:
+            _merge(out, splits)
+            return out
+        ts, action, accepted = event.timestamp, event.action, event.outcome != "failure"
+        state, evicted = self.store.open(sid, ts, action, accepted)
+        if state is None:
+            self.counts.out_of_order += 1
+            quality = out["quality"] = {"out_of_order": True}
+            if REPAIRED_FIELDS in stream_facts:
+                quality["repaired_fields"] = stream_facts[REPAIRED_FIELDS]
+                quality["original_values"] = stream_facts[ORIGINAL_VALUES]
+            return out
+        _merge(out, splits)
+        if evicted:
+            self.counts.state_evicted += 1
+            _merge(out, (("quality", "state_evicted", True),))
+        try:
+            for name, write in writers:  # type: ignore[union-attr]
+                own = state.get(name)
+                if own is None:
+                    own = state[name] = {}
+                write(event, own, out)
+        except Exception as exc:  # keep the session's state; this event alone fails
+            self.store.close(state, ts, action, accepted)
+            raise BadEvent(f"enricher failed: {dead_reason(exc)}") from exc
+        self.store.close(state, ts, action, accepted)
+        self._since_sweep += 1
+        if self._since_sweep >= SWEEP_EVERY:
+            self._since_sweep = 0
+            self.store.sweep(ts)
+        return out
+
+    def _flat_facts(self, event: CanonicalEvent, stream_facts: Mapping[str, Any]) -> dict[str, Any]:
+        """``facts`` through flat names (any enricher's ``facts``), nested at the end."""
         facts = canonical_fields(event)
         for name in LONG_IDS:  # beyond the indexed length a rule could not match the value
             value = facts.get(name)
@@ -203,6 +251,38 @@ class Back:
                     self._since_sweep = 0
                     self.store.sweep(ts)
         return nest_facts(facts)
+
+
+_SPLITS: dict[str, tuple[str, str] | None] = {}
+
+
+def _split_facts(flat: Mapping[str, Any]) -> list[tuple[str, str, Any]] | None:
+    """(group, leaf, value) of each flat ``sessionwatch.<group>.<leaf>`` fact; None when a value
+    is None or a name has another shape (then only ``nest_facts`` gives the exact result)."""
+    out = []
+    splits = _SPLITS
+    for name, value in flat.items():
+        found = splits.get(name)
+        if found is None:
+            parts = name.split(".")
+            if len(parts) != 3 or parts[0] != "sessionwatch":
+                return None
+            found = (parts[1], parts[2])
+            if len(splits) < 4096:
+                splits[name] = found
+        if value is None:
+            return None
+        out.append((found[0], found[1], value))
+    return out
+
+
+def _merge(out: dict[str, Any], splits: Iterable[tuple[str, str, Any]]) -> None:
+    for group, leaf, value in splits:
+        found = out.get(group)
+        if found is None:
+            out[group] = {leaf: value}
+        else:
+            found[leaf] = value
 
 
 def produced_by(enricher: Enricher) -> frozenset[str] | None:
