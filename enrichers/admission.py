@@ -19,7 +19,7 @@ import ipaddress
 import json
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any
@@ -218,7 +218,7 @@ def admit(
     ``names_checked`` too, a first pass that changes nothing answers the usual case (no field to
     repair), and only an event it finds a field to repair in is walked again to repair it."""
     repaired: dict[str, Any] = {}
-    if names_checked and not dotted and _clean(doc, _tables()) and METADATA_FIELDS.isdisjoint(doc):
+    if names_checked and not dotted and _clean_check()(doc) and METADATA_FIELDS.isdisjoint(doc):
         return repaired
     if not names_checked or not METADATA_FIELDS.isdisjoint(doc):
         _walk(doc, "", repaired, keep_bad_timestamp, top=True, names=True)
@@ -268,6 +268,45 @@ def _tables() -> Table:
     if "." in _leaf_objects():
         root[None] = True
     return root
+
+
+@cache
+def _clean_check() -> Callable[[dict[str, Any]], bool]:
+    """``_clean(doc, _tables())`` as one generated function: a ``dict.get`` per mapped name, in
+    straight-line code (keys appear only as ``repr()`` literals of the mapping's own names)."""
+    tables = _tables()
+    if _leaf_objects():  # an unmapped key can fall below a leaf: only ``_clean`` knows
+        return lambda doc: _clean(doc, tables)
+    lines = ["def clean(doc):"]
+    _emit(tables, "doc", 1, lines)
+    lines.append("    return True")
+    namespace: dict[str, Any] = {"fits": _fits}
+    exec(compile("\n".join(lines), "<admission check>", "exec"), namespace)  # noqa: S102 - see docstring
+    check: Callable[[dict[str, Any]], bool] = namespace["clean"]
+    return check
+
+
+def _emit(table: Table, node: str, depth: int, lines: list[str]) -> None:
+    pad = "    " * depth
+    for key, entry in table.items():
+        if key is None:
+            continue
+        if type(entry) is dict:
+            child = f"o{depth}"
+            lines += [
+                f"{pad}{child} = {node}.get({key!r})",
+                f"{pad}if {child} is not None:",
+                f"{pad}    if type({child}) is not dict:",
+                f"{pad}        return False",
+            ]
+            _emit(entry, child, depth + 1, lines)
+        else:
+            fast = "type(v) is not str and " if entry == "keyword" else ""
+            lines += [
+                f"{pad}v = {node}.get({key!r})",
+                f"{pad}if v is not None and {fast}not fits({entry!r}, v):",
+                f"{pad}    return False",
+            ]
 
 
 def _clean(node: dict[str, Any], table: Table) -> bool:

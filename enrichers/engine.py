@@ -332,12 +332,20 @@ class Engine:
         self.back = Back(session, self.options.limits, self.counts)
 
     def process(self, lines: Iterable[bytes | str], first_line: int = 1) -> Iterator[Output]:
-        """One ``Output`` per non-blank line; enriched events leave in time order."""
+        """One ``Output`` per non-blank line; enriched events leave in time order. (``Front.feed``
+        and ``_finish`` per line, with the steps between them inlined: this is the hot loop.)"""
+        front = self.front
+        map_line, hold, release, finish = front.mapper.map, front.buffer.push, front._release, self._finish
         for number, raw in enumerate(lines, start=first_line):
-            for item in self.front.feed(number, raw):
-                yield item if isinstance(item, Output) else self._finish(item)
-        for item in self.front.flush():
-            yield item if isinstance(item, Output) else self._finish(item)
+            mapped = map_line(number, raw)
+            if isinstance(mapped, Mapped):
+                for held in hold(mapped.event.timestamp, number, mapped):
+                    released = release(*held)
+                    yield finish(released) if isinstance(released, Released) else released
+            elif mapped is not None:
+                yield mapped
+        for item in front.flush():
+            yield item if isinstance(item, Output) else finish(item)
 
     def _finish(self, item: Released) -> Output:
         try:

@@ -19,7 +19,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 from sessionwatch.enrichers.events import Getter, compile_path, empty, get_path
-from sessionwatch.enrichers.extractor import Extractor, compile_extractor
+from sessionwatch.enrichers.extractor import Extractor, ValuesExtractor, compile_extractor, compile_values
 from sessionwatch.rules import plugins
 from sessionwatch.rules.errors import Location, PluginError
 from sessionwatch.rules.yaml_source import parse_yaml
@@ -35,6 +35,26 @@ ACTIONS = (
     "token_revoke",
     "account_disable",
     "account_enable",
+)
+# the canonical fields a profile maps, in the order ``canonicalize`` reads them
+CANONICAL_NAMES = (
+    "event_id",
+    "token_issued_at",
+    "token_expires_at",
+    "token_ttl",
+    "action",
+    "outcome",
+    "session_id",
+    "token_id",
+    "actor",
+    "source_ip",
+    "device_id",
+    "user_agent",
+    "client_id",
+    "grant_type",
+    "url_path",
+    "revoke_target",
+    "account_target",
 )
 ENTRY_POINT_GROUP = "sessionwatch.profiles"
 PathSpec = str | Mapping[str, Any]  # "a.b" or {"join": ["a", "b"], "separator": "|"}
@@ -161,6 +181,8 @@ class Profile:
     _readers: dict[str, tuple[Getter, ...]] = field(init=False, repr=False, compare=False)
     has_token_times: bool = field(init=False, repr=False, compare=False)
     _extract: Extractor = field(init=False, repr=False, compare=False)
+    # ``CANONICAL_NAMES``' values of a document without dotted keys, as one tuple
+    canonical_values: ValuesExtractor = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         source: Mapping[str, tuple[PathSpec, ...]] = self.specs if self.specs is not None else self.fields
@@ -170,6 +192,7 @@ class Profile:
             (key, tuple(_plain(spec) or _reader(spec) for spec in specs)) for key, specs in source.items()
         )
         object.__setattr__(self, "_extract", compile_extractor(plan))
+        object.__setattr__(self, "canonical_values", compile_values(plan, CANONICAL_NAMES))
         times = {"token_issued_at", "token_expires_at", "token_ttl"}
         object.__setattr__(self, "has_token_times", bool(times & set(readers)))
 
