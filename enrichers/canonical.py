@@ -271,7 +271,7 @@ def canonical_groups(event: CanonicalEvent) -> dict[str, Any]:
     outcome = event.outcome
     out: dict[str, Any] = {
         "event": {
-            "id": _keyword(event.event_id),
+            "id": event.event_id if len(event.event_id) <= KEYWORD_LIMIT else _keyword(event.event_id),
             "profile": event.profile,
             "action": event.action,
             "outcome": outcome,
@@ -280,16 +280,16 @@ def canonical_groups(event: CanonicalEvent) -> dict[str, Any]:
     }
     value = event.session_id
     if value is not None:
-        out["session"] = {"id": _keyword(value)}
+        out["session"] = {"id": value if len(value) <= KEYWORD_LIMIT else _keyword(value)}
     token: dict[str, Any] | None = None
     value = event.token_id
     if value is not None:
-        token = out["token"] = {"id": _keyword(value)}
+        token = out["token"] = {"id": value if len(value) <= KEYWORD_LIMIT else _keyword(value)}
     value = event.client_id
     if value is not None:
         if token is None:
             token = out["token"] = {}
-        token["client_id"] = _keyword(value)
+        token["client_id"] = value if len(value) <= KEYWORD_LIMIT else _keyword(value)
     value = event.grant_type
     if value is not None:
         if token is None:
@@ -297,16 +297,16 @@ def canonical_groups(event: CanonicalEvent) -> dict[str, Any]:
         token["grant_type"] = value
     value = event.actor
     if value is not None:
-        out["actor"] = {"name": _keyword(value)}
+        out["actor"] = {"name": value if len(value) <= KEYWORD_LIMIT else _keyword(value)}
     value = event.source_ip
     if value is not None:
         out["source"] = {"ip": value}
     value = event.device_id
     if value is not None:
-        out["device"] = {"id": _keyword(value)}
+        out["device"] = {"id": value if len(value) <= KEYWORD_LIMIT else _keyword(value)}
     value = event.url_path
     if value is not None:
-        out["url"] = {"path": _keyword(value)}
+        out["url"] = {"path": value if len(value) <= KEYWORD_LIMIT else _keyword(value)}
     if event.action in ACCOUNT_ACTIONS and event.account_target is not None:
         out["account"] = {"target": event.account_target}
     moment = event.token_issued_at

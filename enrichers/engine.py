@@ -175,13 +175,12 @@ class Back:
         """The ``sessionwatch`` object for ``event``: built nested when every enricher writes
         nested facts and the stream-scoped facts are plain (``_flat_facts`` gives the same)."""
         writers = self._writers
-        splits = _split_facts(stream_facts) if writers is not None else None
-        if splits is None:
+        if writers is None or not _plain(stream_facts):
             return self._flat_facts(event, stream_facts)
         out = canonical_groups(event)
         sid = event.session_id
         if sid is None:
-            _merge(out, splits)
+            _merge(out, stream_facts)
             return out
         ts, action, accepted = event.timestamp, event.action, event.outcome != "failure"
         state, evicted = self.store.open(sid, ts, action, accepted)
@@ -192,12 +191,12 @@ class Back:
                 quality["repaired_fields"] = stream_facts[REPAIRED_FIELDS]
                 quality["original_values"] = stream_facts[ORIGINAL_VALUES]
             return out
-        _merge(out, splits)
+        _merge(out, stream_facts)
         if evicted:
             self.counts.state_evicted += 1
-            _merge(out, (("quality", "state_evicted", True),))
+            out.setdefault("quality", {})["state_evicted"] = True
         try:
-            for name, write in writers:  # type: ignore[union-attr]
+            for name, write in writers:
                 own = state.get(name)
                 if own is None:
                     own = state[name] = {}
@@ -253,31 +252,29 @@ class Back:
         return nest_facts(facts)
 
 
-_SPLITS: dict[str, tuple[str, str] | None] = {}
+_SPLITS: dict[str, tuple[str, str]] = {}  # "sessionwatch.<group>.<leaf>" -> (group, leaf)
 
 
-def _split_facts(flat: Mapping[str, Any]) -> list[tuple[str, str, Any]] | None:
-    """(group, leaf, value) of each flat ``sessionwatch.<group>.<leaf>`` fact; None when a value
-    is None or a name has another shape (then only ``nest_facts`` gives the exact result)."""
-    out = []
+def _plain(flat: Mapping[str, Any]) -> bool:
+    """Whether every fact in ``flat`` is ``sessionwatch.<group>.<leaf>`` and not None (else only
+    ``nest_facts`` gives the exact result); learns the names ``_merge`` splits."""
+    if None in flat.values():
+        return False
+    splits = _SPLITS
+    for name in flat:
+        if name not in splits:
+            parts = name.split(".")
+            if len(parts) != 3 or parts[0] != "sessionwatch" or len(splits) >= 4096:
+                return False
+            splits[name] = (parts[1], parts[2])
+    return True
+
+
+def _merge(out: dict[str, Any], flat: Mapping[str, Any]) -> None:
+    """Add ``_plain`` facts to the nested ``out``."""
     splits = _SPLITS
     for name, value in flat.items():
-        found = splits.get(name)
-        if found is None:
-            parts = name.split(".")
-            if len(parts) != 3 or parts[0] != "sessionwatch":
-                return None
-            found = (parts[1], parts[2])
-            if len(splits) < 4096:
-                splits[name] = found
-        if value is None:
-            return None
-        out.append((found[0], found[1], value))
-    return out
-
-
-def _merge(out: dict[str, Any], splits: Iterable[tuple[str, str, Any]]) -> None:
-    for group, leaf, value in splits:
+        group, leaf = splits[name]
         found = out.get(group)
         if found is None:
             out[group] = {leaf: value}
