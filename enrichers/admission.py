@@ -236,6 +236,8 @@ def _fits(es_type: EsType, value: Any) -> bool:
     if kind is str:
         if es_type == "keyword":
             return True
+        if es_type == "date":
+            return es_date_text(value)
         if es_type == "ip":
             known = _OK_IPS.get(value)
             if known is None:

@@ -347,7 +347,11 @@ class Engine:
     def _finish(self, item: Released) -> Output:
         try:
             facts = self.back.facts(item.event, item.facts)
-            written = splice(item.raw, item.event.doc, facts)
+            text, source = item.raw, item.event.doc
+            if text[-1:] == "}" and source and "sessionwatch" not in source:  # ``appendable``
+                written = f'{text[:-1]},"sessionwatch":{dump(facts)}}}'  # ``append_facts``
+            else:
+                written = splice(text, source, facts)
         except Exception as exc:  # one event never stops the stream
             self.counts.enriched -= 1
             self.counts.dead_letter += 1

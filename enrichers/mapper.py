@@ -48,7 +48,7 @@ class Mapper:
 
     def map(self, number: int, raw: bytes | str) -> Output | Mapped | None:
         """None for a blank line (no event, not counted)."""
-        if not raw.strip():
+        if raw[:1] not in (b"{", "{") and not raw.strip():  # an object's line is not blank: no copy
             return None
         self.counts.read += 1
         if isinstance(raw, bytes):
