@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sessionwatch.enrichers.base import CanonicalEvent
+from sessionwatch.enrichers.base import CanonicalEvent, event_maker
 from sessionwatch.enrichers.events import compile_path, has_dotted_keys
 from sessionwatch.enrichers.facts import KEYWORD_LIMIT
 from sessionwatch.enrichers.profiles import Profile
@@ -233,7 +233,7 @@ def _canonicalize_plain(doc: Mapping[str, Any], profile: Profile, raw: str) -> C
         revoke_target = _text(revoke_target, "revocation target")
     if account_target is not None and (type(account_target) is not str or not account_target.isascii()):
         account_target = _text(account_target, "account target")
-    return CanonicalEvent(
+    return event_maker()(
         timestamp,
         event_id,
         profile.name,

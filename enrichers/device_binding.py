@@ -17,8 +17,17 @@ def fingerprint(device_id: str | None, user_agent: str | None) -> str | None:
     if device_id:
         return device_id
     if user_agent:
-        return UA_PREFIX + hashlib.sha256(user_agent.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+        found = _BY_AGENT.get(user_agent)
+        if found is None:  # a few agents recur on every event of an estate: hash each once
+            if len(_BY_AGENT) >= 4096:
+                _BY_AGENT.clear()
+            digest = hashlib.sha256(user_agent.encode("utf-8", "surrogatepass")).hexdigest()
+            found = _BY_AGENT[user_agent] = UA_PREFIX + digest[:16]
+        return found
     return None
+
+
+_BY_AGENT: dict[str, str] = {}
 
 
 class DeviceBinding(WritesFacts):

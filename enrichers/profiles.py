@@ -392,6 +392,13 @@ class ProfileRegistry:
         """The profile for ``event.dataset``, else for ``data_stream.dataset`` (indexed documents
         carry both, exports often only one); an event with neither label goes to the profile
         that claims unlabelled events."""
+        if not dotted and type(doc) is dict:  # the usual case, answered from the cache
+            event = doc.get("event")
+            label = event.get("dataset") if type(event) is dict else None
+            if type(label) is str:
+                known = self._by_dataset.get(label)
+                if known is not None:
+                    return known
         labelled = False
         for read in _DATASET_PATHS:
             label = read(doc, dotted)
