@@ -42,9 +42,12 @@ ANSWER, RESULT = 0, 1  # what its outbox holds: an ``Answer`` to a chunk, then i
 # stream-scoped enrichers do not read it)
 NO_DOC: Mapping[str, Any] = MappingProxyType({})
 
-# a mapped event as the owner holds it: (event, its line right-stripped, the document when the
-# facts cannot simply be appended to the line else None, the line as a dead letter shows it)
-Held = tuple[CanonicalEvent, str, Mapping[str, Any] | None, str]
+# a mapped event as the owner holds it: (its canonical values but the document, its line
+# right-stripped, the document when the facts cannot simply be appended to the line else None,
+# the line as a dead letter shows it). Not the event itself: its document, nearly always not
+# needed, would stay in memory until the event's turn comes (thousands of events: the memory
+# they take costs more than rebuilding the event)
+Held = tuple[tuple[Any, ...], str, Mapping[str, Any] | None, str]
 # a mapped event sent to its owner: (line number, canonical values but the document, line
 # right-stripped, the document or None, the line when it differs from the stripped one else None)
 Forwarded = tuple[int, tuple[Any, ...], str, Mapping[str, Any] | None, str | None]
@@ -169,7 +172,7 @@ class Worker:
                 values = fields(event)
                 owner = partition(event.session_id, number, workers)
                 if owner == index:
-                    held[number] = (event, stripped, doc, text)
+                    held[number] = (values, stripped, doc, text)
                 else:
                     again = None if stripped is text else text
                     forwarded.setdefault(owner, []).append((number, values, stripped, doc, again))
@@ -191,7 +194,7 @@ class Worker:
         while found is None:  # (should the sender die, the parent stops every worker)
             events: list[Forwarded] = peers.get()
             for number, values, stripped, doc, again in events:
-                self.held[number] = (unship(values, doc), stripped, doc, stripped if again is None else again)
+                self.held[number] = (values, stripped, doc, stripped if again is None else again)
             found = self.held.pop(line, None)
         return found
 
@@ -201,13 +204,13 @@ class Worker:
         enricher failed); its dead letter is written here, where its text is."""
         facts_of, written, dead = self.back.facts, self.written, self.dead
         for line, stream_facts in batch:
-            event, stripped, doc, text = self._held(line)
+            values, stripped, doc, text = self._held(line)
             if type(stream_facts) is str:
                 written.append("")
                 dead.append(DeadLetter(line, stream_facts, text))
                 continue
             try:  # a failure here is this event's alone
-                facts = facts_of(event, stream_facts)
+                facts = facts_of(unship(values, doc), stream_facts)
                 written.append(append_facts(stripped, facts) if doc is None else splice(text, doc, facts))
             except Exception as exc:
                 reason = str(exc) if isinstance(exc, BadEvent) else dead_reason(exc)
