@@ -4,9 +4,11 @@ holds of an event, the order of dead letters, and a worker that dies."""
 from __future__ import annotations
 
 import dataclasses
+import re
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -130,3 +132,21 @@ def test_a_worker_that_dies_stops_the_run_with_an_error_instead_of_hanging() -> 
     assert done.returncode == 0, done.stderr
     assert "raised: enrich worker enrich-" in done.stdout
     assert "stopped (exit code 3)" in done.stdout
+
+
+def test_progress_is_reported_with_workers(tmp_path: Path) -> None:
+    source = tmp_path / "in.ndjson"
+    line = '{"@timestamp": "2026-01-01T00:%02d:%02dZ", "event": {"id": "%d"}, "session": {"id": "s%d"}}\n'
+    source.write_text("".join(line % (i // 600, i // 10 % 60, i, i % 50) for i in range(25_000)))
+    command = [sys.executable, "-m", "sessionwatch", "enrich", str(source), "--progress"]
+    one = subprocess.run([*command, "-o", "one.out"], cwd=tmp_path, capture_output=True, check=False)
+    two = subprocess.run(
+        [*command, "-o", "two.out", "--workers", "2"], cwd=tmp_path, capture_output=True, check=False
+    )
+    assert one.returncode == two.returncode == 0, two.stderr
+    reported = [int(n) for n in re.findall(rb"\renrich: (\d+) read", two.stderr)]
+    assert len(reported) >= 2  # every 10,000 lines read: what the workers have mapped by then
+    assert reported == sorted(reported)
+    assert 0 < reported[0] <= 10_000
+    assert b"enrich: read=25000 enriched=25000" in two.stderr
+    assert (tmp_path / "two.out").read_bytes() == (tmp_path / "one.out").read_bytes()
