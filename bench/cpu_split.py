@@ -1,5 +1,6 @@
-"""Where the CPU of a partitioned run goes: this process (the parent: reading, reordering, the
-stream-scoped enrichers, routing, merging) against its workers. The parent is one process, so
+"""Where the CPU of a partitioned run goes: this process (the parent: reading, the reorder
+window, the stream-scoped enrichers, routing, writing the output in order) against its workers
+(mapping, the session-scoped enrichers, the output lines). The parent is one process, so
 on two idle cores a run takes at least max(total CPU / 2, parent CPU); the speed-up bound below
 uses both.
 

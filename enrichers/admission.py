@@ -19,7 +19,7 @@ import ipaddress
 import json
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any
@@ -207,15 +207,19 @@ def plain_names(text: str) -> bool:
 
 
 def admit(
-    doc: dict[str, Any], keep_bad_timestamp: bool = False, names_checked: bool = False
+    doc: dict[str, Any], keep_bad_timestamp: bool = False, names_checked: bool = False, dotted: bool = True
 ) -> dict[str, Any]:
     """Repair ``doc`` in place so Elasticsearch accepts it; returns ``{path: original value}``
     for every field rewritten or removed (empty when nothing was wrong). A ``@timestamp`` that
     cannot be read at all is removed, or left for the caller to reject when
     ``keep_bad_timestamp`` (an event a profile claimed: no timestamp makes it a dead letter).
     ``names_checked``: the caller knows no key is a refused name (``plain_names`` of its text),
-    so only mapped fields are visited."""
+    so only mapped fields are visited. ``dotted=False``: the caller knows no key holds a dot; with
+    ``names_checked`` too, a first pass that changes nothing answers the usual case (no field to
+    repair), and only an event it finds a field to repair in is walked again to repair it."""
     repaired: dict[str, Any] = {}
+    if names_checked and not dotted and _clean_check()(doc) and METADATA_FIELDS.isdisjoint(doc):
+        return repaired
     if not names_checked or not METADATA_FIELDS.isdisjoint(doc):
         _walk(doc, "", repaired, keep_bad_timestamp, top=True, names=True)
     else:
@@ -232,6 +236,8 @@ def _fits(es_type: EsType, value: Any) -> bool:
     if kind is str:
         if es_type == "keyword":
             return True
+        if es_type == "date":
+            return es_date_text(value)
         if es_type == "ip":
             known = _OK_IPS.get(value)
             if known is None:
@@ -239,9 +245,90 @@ def _fits(es_type: EsType, value: Any) -> bool:
                     _OK_IPS.clear()
                 known = _OK_IPS[value] = _ip_ok(value)
             return known
-    elif value is None:
+    elif value is None or (kind is list and es_type == "keyword" and all(type(v) is str for v in value)):
         return True
     return value_ok(es_type, value)
+
+
+Table = dict[str | None, Any]  # key -> its type (a leaf) or the table of its keys (an object)
+
+
+@cache
+def _tables() -> Table:
+    """The mapping as nested tables for ``_clean``; ``None`` marks an object under which a key
+    that is not mapped can still fall below a mapped leaf (then ``_clean`` leaves it to ``_walk``)."""
+    leaves, objects = _mapping()
+    root: Table = {}
+    for path in sorted(objects | set(leaves), key=lambda p: p.count(".")):
+        *parents, key = path.split(".")
+        node = root
+        for part in parents:
+            node = node[part]
+        node[key] = leaves.get(path, {})
+        if path in objects and path + "." in _leaf_objects():
+            node[key][None] = True
+    if "." in _leaf_objects():
+        root[None] = True
+    return root
+
+
+@cache
+def _clean_check() -> Callable[[dict[str, Any]], bool]:
+    """``_clean(doc, _tables())`` as one generated function: a ``dict.get`` per mapped name, in
+    straight-line code (keys appear only as ``repr()`` literals of the mapping's own names)."""
+    tables = _tables()
+    if _leaf_objects():  # an unmapped key can fall below a leaf: only ``_clean`` knows
+        return lambda doc: _clean(doc, tables)
+    lines = ["def clean(doc):"]
+    _emit(tables, "doc", 1, lines)
+    lines.append("    return True")
+    namespace: dict[str, Any] = {"fits": _fits}
+    exec(compile("\n".join(lines), "<admission check>", "exec"), namespace)  # noqa: S102 - see docstring
+    check: Callable[[dict[str, Any]], bool] = namespace["clean"]
+    return check
+
+
+def _emit(table: Table, node: str, depth: int, lines: list[str]) -> None:
+    pad = "    " * depth
+    for key, entry in table.items():
+        if key is None:
+            continue
+        if type(entry) is dict:
+            child = f"o{depth}"
+            lines += [
+                f"{pad}{child} = {node}.get({key!r})",
+                f"{pad}if {child} is not None:",
+                f"{pad}    if type({child}) is not dict:",
+                f"{pad}        return False",
+            ]
+            _emit(entry, child, depth + 1, lines)
+        else:
+            fast = "type(v) is not str and " if entry == "keyword" else ""
+            lines += [
+                f"{pad}v = {node}.get({key!r})",
+                f"{pad}if v is not None and {fast}not fits({entry!r}, v):",
+                f"{pad}    return False",
+            ]
+
+
+def _clean(node: dict[str, Any], table: Table) -> bool:
+    """Whether ``_walk`` (names not checked, no dotted key) would find nothing to repair in
+    ``node``; False also when unsure (a list of objects, a strict table)."""
+    for key, value in node.items():
+        entry = table.get(key)
+        if entry is None:
+            if None in table:
+                return False
+            continue
+        if type(entry) is dict:
+            if type(value) is dict:
+                if not _clean(value, entry):
+                    return False
+            elif value is not None:
+                return False
+        elif not _fits(entry, value):
+            return False
+    return True
 
 
 def _walk(

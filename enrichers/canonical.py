@@ -8,10 +8,11 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sessionwatch.enrichers.base import CanonicalEvent
+from sessionwatch.enrichers.base import CanonicalEvent, event_maker
 from sessionwatch.enrichers.events import compile_path, has_dotted_keys
+from sessionwatch.enrichers.facts import KEYWORD_LIMIT
 from sessionwatch.enrichers.profiles import Profile
-from sessionwatch.enrichers.timefmt import isoformat
+from sessionwatch.enrichers.timefmt import isoformat, remember
 
 
 class BadEvent(ValueError):
@@ -130,6 +131,8 @@ def canonicalize(
 ) -> CanonicalEvent:
     if dotted is None:
         dotted = has_dotted_keys(doc)
+    if not dotted:
+        return _canonicalize_plain(doc, profile, raw)
     got = profile.extract(doc, dotted).get
     event_id = _text(got("event_id"), "event id")
     if event_id is None:
@@ -141,8 +144,12 @@ def canonicalize(
         ttl = parse_seconds(got("token_ttl"), "token TTL")
         if expires is None and issued is not None and ttl:  # TTL 0: no expiry (Vault root tokens)
             expires = _in_range(issued + ttl, "token issue time + TTL")
+    stamp = _TIMESTAMP(doc, dotted)
+    timestamp = parse_timestamp(stamp)
+    if type(stamp) is str:
+        remember(timestamp, stamp)  # session start, account last seen: formatted for free
     return CanonicalEvent(  # positional: this runs once per event
-        parse_timestamp(_TIMESTAMP(doc, dotted)),
+        timestamp,
         event_id,
         profile.name,
         profile.action(doc, dotted, got("action")),
@@ -162,6 +169,157 @@ def canonicalize(
         _text(got("revoke_target"), "revocation target"),
         _text(got("account_target"), "account target"),
     )
+
+
+def _canonicalize_plain(doc: Mapping[str, Any], profile: Profile, raw: str) -> CanonicalEvent:
+    """``canonicalize`` of a document without dotted keys: the same values, checks and errors in
+    the same order, from one tuple of the profile's values; ``_text`` only for what is not None
+    or an ASCII string (which it would return unchanged)."""
+    (
+        event_id,
+        issued,
+        expires,
+        ttl,
+        action,
+        outcome,
+        session_id,
+        token_id,
+        actor,
+        source_ip,
+        device_id,
+        user_agent,
+        client_id,
+        grant_type,
+        url_path,
+        revoke_target,
+        account_target,
+    ) = profile.canonical_values(doc)
+    if event_id is None:
+        event_id = hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()
+    elif type(event_id) is not str or not event_id.isascii():
+        event_id = _text(event_id, "event id")
+    if profile.has_token_times:
+        issued = parse_token_time(issued, "token issue time")
+        expires = parse_token_time(expires, "token expiry")
+        ttl = parse_seconds(ttl, "token TTL")
+        if expires is None and issued is not None and ttl:  # TTL 0: no expiry (Vault root tokens)
+            expires = _in_range(issued + ttl, "token issue time + TTL")
+    else:
+        issued = expires = None
+    stamp = _TIMESTAMP(doc, False)
+    timestamp = parse_timestamp(stamp)
+    if type(stamp) is str:
+        remember(timestamp, stamp)
+    action = profile.action(doc, False, action)
+    outcome = profile.outcome(doc, False, outcome)
+    if session_id is not None and (type(session_id) is not str or not session_id.isascii()):
+        session_id = _text(session_id, "session id")
+    if token_id is not None and (type(token_id) is not str or not token_id.isascii()):
+        token_id = _text(token_id, "token id")
+    if actor is not None and (type(actor) is not str or not actor.isascii()):
+        actor = _text(actor, "actor")
+    source_ip = _ip(source_ip)
+    if device_id is not None and (type(device_id) is not str or not device_id.isascii()):
+        device_id = _text(device_id, "device id")
+    if user_agent is not None and (type(user_agent) is not str or not user_agent.isascii()):
+        user_agent = _text(user_agent, "user agent")
+    if client_id is not None and (type(client_id) is not str or not client_id.isascii()):
+        client_id = _text(client_id, "client id")
+    if grant_type is not None and (type(grant_type) is not str or not grant_type.isascii()):
+        grant_type = _text(grant_type, "grant type")
+    if url_path is not None and (type(url_path) is not str or not url_path.isascii()):
+        url_path = _text(url_path, "url path")
+    if revoke_target is not None and (type(revoke_target) is not str or not revoke_target.isascii()):
+        revoke_target = _text(revoke_target, "revocation target")
+    if account_target is not None and (type(account_target) is not str or not account_target.isascii()):
+        account_target = _text(account_target, "account target")
+    return event_maker()(
+        timestamp,
+        event_id,
+        profile.name,
+        action,
+        outcome,
+        session_id,
+        token_id,
+        actor,
+        source_ip,
+        device_id,
+        doc,
+        user_agent,
+        issued,
+        expires,
+        client_id,
+        grant_type,
+        url_path,
+        revoke_target,
+        account_target,
+    )
+
+
+def _keyword(value: str) -> str:
+    """``value``, or ``sha256:<hex>`` of it when it is longer than a keyword field indexes (a rule
+    could not match it there)."""
+    if len(value) > KEYWORD_LIMIT:
+        return "sha256:" + hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
+    return value
+
+
+def canonical_groups(event: CanonicalEvent) -> dict[str, Any]:
+    """The canonical fields as the start of the nested ``sessionwatch`` object: what
+    ``nest_facts`` makes of ``canonical_fields`` once long identifiers are hashed (absent values
+    left out), built directly."""
+    outcome = event.outcome
+    out: dict[str, Any] = {
+        "event": {
+            "id": event.event_id if len(event.event_id) <= KEYWORD_LIMIT else _keyword(event.event_id),
+            "profile": event.profile,
+            "action": event.action,
+            "outcome": outcome,
+            "accepted": outcome != "failure",
+        }
+    }
+    value = event.session_id
+    if value is not None:
+        out["session"] = {"id": value if len(value) <= KEYWORD_LIMIT else _keyword(value)}
+    token: dict[str, Any] | None = None
+    value = event.token_id
+    if value is not None:
+        token = out["token"] = {"id": value if len(value) <= KEYWORD_LIMIT else _keyword(value)}
+    value = event.client_id
+    if value is not None:
+        if token is None:
+            token = out["token"] = {}
+        token["client_id"] = value if len(value) <= KEYWORD_LIMIT else _keyword(value)
+    value = event.grant_type
+    if value is not None:
+        if token is None:
+            token = out["token"] = {}
+        token["grant_type"] = value
+    value = event.actor
+    if value is not None:
+        out["actor"] = {"name": value if len(value) <= KEYWORD_LIMIT else _keyword(value)}
+    value = event.source_ip
+    if value is not None:
+        out["source"] = {"ip": value}
+    value = event.device_id
+    if value is not None:
+        out["device"] = {"id": value if len(value) <= KEYWORD_LIMIT else _keyword(value)}
+    value = event.url_path
+    if value is not None:
+        out["url"] = {"path": value if len(value) <= KEYWORD_LIMIT else _keyword(value)}
+    if event.action in ACCOUNT_ACTIONS and event.account_target is not None:
+        out["account"] = {"target": event.account_target}
+    moment = event.token_issued_at
+    if moment is not None:
+        if token is None:
+            token = out["token"] = {}
+        token["issued_at"] = isoformat(moment)
+    moment = event.token_expires_at
+    if moment is not None:
+        if token is None:
+            token = out["token"] = {}
+        token["expires_at"] = isoformat(moment)
+    return out
 
 
 def canonical_fields(event: CanonicalEvent) -> dict[str, Any]:

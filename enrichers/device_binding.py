@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from sessionwatch.enrichers.base import CanonicalEvent
+from sessionwatch.enrichers.base import CanonicalEvent, WritesFacts
 
 MAX_DISTINCT = 32
 UA_PREFIX = "ua:"
@@ -17,11 +17,20 @@ def fingerprint(device_id: str | None, user_agent: str | None) -> str | None:
     if device_id:
         return device_id
     if user_agent:
-        return UA_PREFIX + hashlib.sha256(user_agent.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+        found = _BY_AGENT.get(user_agent)
+        if found is None:  # a few agents recur on every event of an estate: hash each once
+            if len(_BY_AGENT) >= 4096:
+                _BY_AGENT.clear()
+            digest = hashlib.sha256(user_agent.encode("utf-8", "surrogatepass")).hexdigest()
+            found = _BY_AGENT[user_agent] = UA_PREFIX + digest[:16]
+        return found
     return None
 
 
-class DeviceBinding:
+_BY_AGENT: dict[str, str] = {}
+
+
+class DeviceBinding(WritesFacts):
     """Facts: ``sessionwatch.device.{fingerprint,first,changed,distinct}``.
 
     A fingerprint is compared with the session's first fingerprint *of the same kind* (device
@@ -32,10 +41,10 @@ class DeviceBinding:
     name = "device_binding"
     scope = "session"
 
-    def facts(self, event: CanonicalEvent, state: dict[str, Any]) -> dict[str, Any]:
+    def write_facts(self, event: CanonicalEvent, state: dict[str, Any], out: dict[str, Any]) -> None:
         found = fingerprint(event.device_id, event.user_agent)
         if found is None:
-            return {}
+            return
         kind = "ua" if found.startswith(UA_PREFIX) and not event.device_id else "id"
         first = state.get(kind)
         if first is None:
@@ -45,9 +54,10 @@ class DeviceBinding:
             seen = state["seen"] = [found]
         elif found not in seen and len(seen) < MAX_DISTINCT:
             seen.append(found)
-        return {
-            "sessionwatch.device.fingerprint": found,
-            "sessionwatch.device.first": first,
-            "sessionwatch.device.changed": found != first,
-            "sessionwatch.device.distinct": len(seen),
-        }
+        group = out.get("device")
+        if group is None:
+            group = out["device"] = {}
+        group["fingerprint"] = found
+        group["first"] = first
+        group["changed"] = found != first
+        group["distinct"] = len(seen)

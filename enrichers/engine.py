@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from sessionwatch.enrichers.admission import ORIGINAL_VALUES, REPAIRED_FIELDS, record
-from sessionwatch.enrichers.base import CanonicalEvent, Enricher, scope_of
-from sessionwatch.enrichers.canonical import BadEvent, canonical_fields, parse_timestamp
+from sessionwatch.enrichers.base import CanonicalEvent, Enricher, FactWriter, fact_writer, scope_of
+from sessionwatch.enrichers.canonical import BadEvent, canonical_fields, canonical_groups, parse_timestamp
 from sessionwatch.enrichers.events import nest_facts
 from sessionwatch.enrichers.facts import FACTS, KEYWORD_LIMIT
 from sessionwatch.enrichers.mapper import Mapped, Mapper
@@ -154,6 +154,13 @@ class Back:
 
     def __init__(self, enrichers: list[Enricher], limits: Limits, counts: Counts) -> None:
         self.enrichers = [(e.name, e.facts) for e in enrichers]
+        writers = [(e.name, fact_writer(e)) for e in enrichers]
+        # every enricher writes its facts into the nested object itself: no flat names to nest
+        self._writers: list[tuple[str, FactWriter]] | None = (
+            [(name, write) for name, write in writers if write is not None]
+            if all(write is not None for _, write in writers)
+            else None
+        )
         self.store = SessionStore(limits)
         self.counts = counts
         self._since_sweep = 0
@@ -165,7 +172,47 @@ class Back:
         return out
 
     def facts(self, event: CanonicalEvent, stream_facts: Mapping[str, Any]) -> dict[str, Any]:
-        """The ``sessionwatch`` object for ``event``."""
+        """The ``sessionwatch`` object for ``event``: built nested when every enricher writes
+        nested facts and the stream-scoped facts are plain (``_flat_facts`` gives the same)."""
+        writers = self._writers
+        if writers is None or not _plain(stream_facts):
+            return self._flat_facts(event, stream_facts)
+        out = canonical_groups(event)
+        sid = event.session_id
+        if sid is None:
+            _merge(out, stream_facts)
+            return out
+        ts, action, accepted = event.timestamp, event.action, event.outcome != "failure"
+        state, evicted = self.store.open(sid, ts, action, accepted)
+        if state is None:
+            self.counts.out_of_order += 1
+            quality = out["quality"] = {"out_of_order": True}
+            if REPAIRED_FIELDS in stream_facts:
+                quality["repaired_fields"] = stream_facts[REPAIRED_FIELDS]
+                quality["original_values"] = stream_facts[ORIGINAL_VALUES]
+            return out
+        _merge(out, stream_facts)
+        if evicted:
+            self.counts.state_evicted += 1
+            out.setdefault("quality", {})["state_evicted"] = True
+        try:
+            for name, write in writers:
+                own = state.get(name)
+                if own is None:
+                    own = state[name] = {}
+                write(event, own, out)
+        except Exception as exc:  # keep the session's state; this event alone fails
+            self.store.close(state, ts, action, accepted)
+            raise BadEvent(f"enricher failed: {dead_reason(exc)}") from exc
+        self.store.close(state, ts, action, accepted)
+        self._since_sweep += 1
+        if self._since_sweep >= SWEEP_EVERY:
+            self._since_sweep = 0
+            self.store.sweep(ts)
+        return out
+
+    def _flat_facts(self, event: CanonicalEvent, stream_facts: Mapping[str, Any]) -> dict[str, Any]:
+        """``facts`` through flat names (any enricher's ``facts``), nested at the end."""
         facts = canonical_fields(event)
         for name in LONG_IDS:  # beyond the indexed length a rule could not match the value
             value = facts.get(name)
@@ -203,6 +250,36 @@ class Back:
                     self._since_sweep = 0
                     self.store.sweep(ts)
         return nest_facts(facts)
+
+
+_SPLITS: dict[str, tuple[str, str]] = {}  # "sessionwatch.<group>.<leaf>" -> (group, leaf)
+
+
+def _plain(flat: Mapping[str, Any]) -> bool:
+    """Whether every fact in ``flat`` is ``sessionwatch.<group>.<leaf>`` and not None (else only
+    ``nest_facts`` gives the exact result); learns the names ``_merge`` splits."""
+    if None in flat.values():
+        return False
+    splits = _SPLITS
+    for name in flat:
+        if name not in splits:
+            parts = name.split(".")
+            if len(parts) != 3 or parts[0] != "sessionwatch" or len(splits) >= 4096:
+                return False
+            splits[name] = (parts[1], parts[2])
+    return True
+
+
+def _merge(out: dict[str, Any], flat: Mapping[str, Any]) -> None:
+    """Add ``_plain`` facts to the nested ``out``."""
+    splits = _SPLITS
+    for name, value in flat.items():
+        group, leaf = splits[name]
+        found = out.get(group)
+        if found is None:
+            out[group] = {leaf: value}
+        else:
+            found[leaf] = value
 
 
 def produced_by(enricher: Enricher) -> frozenset[str] | None:
@@ -252,17 +329,29 @@ class Engine:
         self.back = Back(session, self.options.limits, self.counts)
 
     def process(self, lines: Iterable[bytes | str], first_line: int = 1) -> Iterator[Output]:
-        """One ``Output`` per non-blank line; enriched events leave in time order."""
+        """One ``Output`` per non-blank line; enriched events leave in time order. (``Front.feed``
+        and ``_finish`` per line, with the steps between them inlined: this is the hot loop.)"""
+        front = self.front
+        map_line, hold, release, finish = front.mapper.map, front.buffer.push, front._release, self._finish
         for number, raw in enumerate(lines, start=first_line):
-            for item in self.front.feed(number, raw):
-                yield item if isinstance(item, Output) else self._finish(item)
-        for item in self.front.flush():
-            yield item if isinstance(item, Output) else self._finish(item)
+            mapped = map_line(number, raw)
+            if isinstance(mapped, Mapped):
+                for held in hold(mapped.event.timestamp, number, mapped):
+                    released = release(*held)
+                    yield finish(released) if isinstance(released, Released) else released
+            elif mapped is not None:
+                yield mapped
+        for item in front.flush():
+            yield item if isinstance(item, Output) else finish(item)
 
     def _finish(self, item: Released) -> Output:
         try:
             facts = self.back.facts(item.event, item.facts)
-            written = splice(item.raw, item.event.doc, facts)
+            text, source = item.raw, item.event.doc
+            if text[-1:] == "}" and source and "sessionwatch" not in source:  # ``appendable``
+                written = f'{text[:-1]},"sessionwatch":{dump(facts)}}}'  # ``append_facts``
+            else:
+                written = splice(text, source, facts)
         except Exception as exc:  # one event never stops the stream
             self.counts.enriched -= 1
             self.counts.dead_letter += 1

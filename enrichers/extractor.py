@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 Extractor = Callable[[Mapping[str, Any]], dict[str, Any]]
+ValuesExtractor = Callable[[Mapping[str, Any]], tuple[Any, ...]]
 Step = tuple[str, ...] | Callable[..., Any]  # nested path parts, or a composite-key reader
 
 
@@ -41,13 +42,41 @@ def compile_extractor(plan: Sequence[tuple[str, Sequence[Step]]]) -> Extractor:
     return extract
 
 
-def _walk(parts: tuple[str, ...], key: str) -> list[str]:
+def compile_values(plan: Sequence[tuple[str, Sequence[Step]]], names: Sequence[str]) -> ValuesExtractor:
+    """Like ``compile_extractor``, but ``values(doc)`` returns the first non-empty value of each
+    of ``names`` (None when absent or not in ``plan``) as one tuple, in the order of ``names``."""
+    steps_of = dict(plan)
+    lines = ["def values(doc):", "    get = doc.get"]
+    namespace: dict[str, Any] = {}
+    for index, canonical in enumerate(names):
+        target = f"f{index}"
+        lines.append("    while True:")
+        for step in steps_of.get(canonical, ()):
+            if isinstance(step, tuple):
+                lines += _walk(step, target, assign=True)
+            else:
+                name = f"_reader{len(namespace)}"
+                namespace[name] = step
+                lines += [
+                    f"        v = {name}(doc, False)",
+                    "        if v is not None:",
+                    f"            {target} = v",
+                    "            break",
+                ]
+        lines += [f"        {target} = None", "        break"]
+    lines.append(f"    return ({''.join(f'f{i}, ' for i in range(len(names)))})")
+    exec(compile("\n".join(lines), "<profile values>", "exec"), namespace)  # noqa: S102 - see module doc
+    values: ValuesExtractor = namespace["values"]
+    return values
+
+
+def _walk(parts: tuple[str, ...], key: str, assign: bool = False) -> list[str]:
     first, *rest = parts
     out = [f"        v = get({first!r})"]
     out += [f"        v = v.get({part!r}) if type(v) is dict else None" for part in rest]
     out += [
         "        if v is not None and v != '' and v != [] and v != {}:",
-        f"            out[{key}] = v",
+        f"            {key} = v" if assign else f"            out[{key}] = v",
         "            break",
     ]
     return out

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sessionwatch.enrichers.base import CanonicalEvent
+from sessionwatch.enrichers.base import CanonicalEvent, WritesFacts
 from sessionwatch.rules.errors import EnrichError, Location
 
 CACHE_SIZE = 65_536
@@ -25,7 +25,7 @@ def _open(path: str) -> Any:
         raise EnrichError(f"cannot open MaxMind database: {exc}", Location(path)) from None
 
 
-class GeoIp:
+class GeoIp(WritesFacts):
     """Facts: ``sessionwatch.geo.{country_iso_code,asn,as_org,country_changed,asn_changed}``;
     the ``*_changed`` facts compare with the session's first known country / ASN."""
 
@@ -64,21 +64,26 @@ class GeoIp:
         self._cache[ip] = found or _MISS
         return found
 
-    def facts(self, event: CanonicalEvent, state: dict[str, Any]) -> dict[str, Any]:
+    def write_facts(self, event: CanonicalEvent, state: dict[str, Any], out: dict[str, Any]) -> None:
         if event.source_ip is None or (self.city is None and self.asn is None):
-            return {}
+            return
         found = self._lookup(event.source_ip)
-        out: dict[str, Any] = {}
+        geo: dict[str, Any] = {}
         country = found.get("country")
         if country is not None:
             first = state.setdefault("country", country)
-            out["sessionwatch.geo.country_iso_code"] = country
-            out["sessionwatch.geo.country_changed"] = country != first
+            geo["country_iso_code"] = country
+            geo["country_changed"] = country != first
         asn = found.get("asn")
         if asn is not None:
             first_asn = state.setdefault("asn", asn)
-            out["sessionwatch.geo.asn"] = asn
-            out["sessionwatch.geo.asn_changed"] = asn != first_asn
+            geo["asn"] = asn
+            geo["asn_changed"] = asn != first_asn
         if "org" in found:
-            out["sessionwatch.geo.as_org"] = found["org"]
-        return out
+            geo["as_org"] = found["org"]
+        if geo:
+            group = out.get("geo")
+            if group is None:
+                out["geo"] = geo
+            else:
+                group.update(geo)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 from typing import Any
 
-from sessionwatch.enrichers.base import CanonicalEvent
+from sessionwatch.enrichers.base import CanonicalEvent, WritesFacts
 
 MAX_DISTINCT = 64  # addresses remembered per session; ``ip.distinct`` saturates here
 
@@ -18,7 +18,7 @@ def network_prefix(ip: str) -> str:
     return ipaddress.IPv6Address(ip.partition("%")[0]).exploded[:19]
 
 
-class IpBinding:
+class IpBinding(WritesFacts):
     """Facts: ``sessionwatch.ip.{first,previous,changed,prefix_changed,distinct}``.
 
     ``changed`` compares with the previous event that had an address; ``prefix_changed``
@@ -29,30 +29,30 @@ class IpBinding:
     name = "ip_binding"
     scope = "session"
 
-    def facts(self, event: CanonicalEvent, state: dict[str, Any]) -> dict[str, Any]:
+    def write_facts(self, event: CanonicalEvent, state: dict[str, Any], out: dict[str, Any]) -> None:
         ip = event.source_ip
         if ip is None:
-            return {}
+            return
+        group = out.get("ip")
+        if group is None:
+            group = out["ip"] = {}
         first = state.get("first")
         if first is None:
             state["first"] = state["prev"] = ip
             state["net"] = network_prefix(ip)
             state["seen"] = [ip]
-            return {
-                "sessionwatch.ip.first": ip,
-                "sessionwatch.ip.changed": False,
-                "sessionwatch.ip.prefix_changed": False,
-                "sessionwatch.ip.distinct": 1,
-            }
+            group["first"] = ip
+            group["changed"] = False
+            group["prefix_changed"] = False
+            group["distinct"] = 1
+            return
         previous = state["prev"]
         seen: list[str] = state["seen"]
         if ip not in seen and len(seen) < MAX_DISTINCT:
             seen.append(ip)
         state["prev"] = ip
-        return {
-            "sessionwatch.ip.first": first,
-            "sessionwatch.ip.previous": previous,
-            "sessionwatch.ip.changed": ip != previous,
-            "sessionwatch.ip.prefix_changed": ip != first and network_prefix(ip) != state["net"],
-            "sessionwatch.ip.distinct": len(seen),
-        }
+        group["first"] = first
+        group["previous"] = previous
+        group["changed"] = ip != previous
+        group["prefix_changed"] = ip != first and network_prefix(ip) != state["net"]
+        group["distinct"] = len(seen)

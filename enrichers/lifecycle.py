@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sessionwatch.enrichers.base import CanonicalEvent
+from sessionwatch.enrichers.base import CanonicalEvent, WritesFacts
 from sessionwatch.enrichers.state import END_ACTIONS
 
 
-class Lifecycle:
+class Lifecycle(WritesFacts):
     """Facts: ``sessionwatch.session.{ended,end_action,since_end_seconds}``.
 
     The ending event itself reports the state *before* it (not ended); every later event of the
@@ -18,14 +18,16 @@ class Lifecycle:
     name = "lifecycle"
     scope = "session"
 
-    def facts(self, event: CanonicalEvent, state: dict[str, Any]) -> dict[str, Any]:
+    def write_facts(self, event: CanonicalEvent, state: dict[str, Any], out: dict[str, Any]) -> None:
+        group = out.get("session")
+        if group is None:
+            group = out["session"] = {}
         end = state.get("end")
         if end is None:
-            if event.action in END_ACTIONS and event.accepted:
+            if event.action in END_ACTIONS and event.outcome != "failure":
                 state["end"] = [event.timestamp, event.action]
-            return {"sessionwatch.session.ended": False}
-        return {
-            "sessionwatch.session.ended": True,
-            "sessionwatch.session.end_action": end[1],
-            "sessionwatch.session.since_end_seconds": round(event.timestamp - end[0], 3),
-        }
+            group["ended"] = False
+            return
+        group["ended"] = True
+        group["end_action"] = end[1]
+        group["since_end_seconds"] = round(event.timestamp - end[0], 3)

@@ -7,6 +7,7 @@ maps in line order; with workers, each worker maps whole chunks of lines for the
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, NamedTuple
 
 import orjson
@@ -28,6 +29,9 @@ class Mapped(NamedTuple):
     repaired: dict[str, Any] | None
 
 
+_DOTTED_KEY = re.compile(r'\.[^"]*+":').search  # a dot, then the end of a key (see ``map``)
+
+
 def _no_constant(name: str) -> Any:
     raise BadEvent(f"{name} is not a JSON value")
 
@@ -40,10 +44,11 @@ class Mapper:
         self.forced_profile = forced_profile
         self.counts = counts
         self._duplicates = False
+        self._exact = False  # the last line parsed is exactly what orjson writes for its object
 
     def map(self, number: int, raw: bytes | str) -> Output | Mapped | None:
         """None for a blank line (no event, not counted)."""
-        if not raw.strip():
+        if raw[:1] not in (b"{", "{") and not raw.strip():  # an object's line is not blank: no copy
             return None
         self.counts.read += 1
         if isinstance(raw, bytes):
@@ -57,11 +62,18 @@ class Mapper:
         text = decoded.rstrip("\r\n")
         try:
             doc = self._parse(raw, text)
-            dotted = has_dotted_keys(doc)
+            # a line orjson writes back byte for byte and without a backslash: every key is
+            # ``"<no quote>":``, so the text tells whether one holds a dot (never a false "no")
+            if self._exact and "\\" not in text:
+                dotted = _DOTTED_KEY(text) is not None
+            else:
+                dotted = has_dotted_keys(doc)
             profile = self.forced_profile or self.profiles.for_event(doc, dotted)
             if self.forced_profile is None:
                 self.counts.profiles.record(doc, dotted, profile.name if profile is not None else None)
-            repaired = admit(doc, keep_bad_timestamp=profile is not None, names_checked=plain_names(text))
+            repaired = admit(
+                doc, keep_bad_timestamp=profile is not None, names_checked=plain_names(text), dotted=dotted
+            )
             if self._duplicates:  # Elasticsearch refuses a repeated key; JSON readers keep the last
                 repaired["(duplicate keys)"] = True
             if repaired:
@@ -87,6 +99,7 @@ class Mapper:
         or float that the two libraries could read differently). Any other line is read by
         ``json`` with the hooks that report duplicate keys and refuse NaN, as always."""
         self._duplicates = False
+        self._exact = False
         body = raw.rstrip(b"\r\n") if isinstance(raw, bytes) else text
         try:
             doc = orjson.loads(body)
@@ -95,6 +108,7 @@ class Mapper:
         if type(doc) is dict:
             expected = body if isinstance(body, bytes) else body.encode("utf-8", "surrogatepass")
             if orjson.dumps(doc) == expected:
+                self._exact = True
                 return doc
         doc = json.loads(text, parse_constant=_no_constant, object_pairs_hook=self._object)
         if type(doc) is not dict:

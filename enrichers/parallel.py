@@ -1,74 +1,42 @@
 """Run the engine over a stream: in one process, or with the work spread over N workers.
 
-With ``workers > 1`` this process only reads lines, reorders and runs the stream-scoped
-enrichers (the front's ordered part) and numbers every output. The workers do the rest: each
-maps whole chunks of raw lines (parse, profile, admission, canonical values: most of the cost)
-and sends back the canonical values, and each owns the sessions whose key hashes to it (CRC-32,
-stable across processes) and runs the session-scoped enrichers (the back) on the events this
-process routes to it. Outputs are merged back by number, so the result is the same, line for
-line, as with one process.
+With ``workers > 1`` (``parallel_front``, ``parallel_worker``) each worker maps whole chunks of
+raw lines (parse, profile, admission, canonical values: most of the cost) and owns the sessions
+whose key hashes to it (CRC-32, stable across processes), for which it runs the session-scoped
+enrichers (the back) and writes the output lines. This process only hands out the chunks, runs
+the reorder window and the stream-scoped enrichers (state keyed by token or actor needs one
+global time order) on the canonical values the workers send, and writes the workers' output
+lines in the order one process would have written them: the result is the same, line for line.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import gc
-import itertools
-import json
 import multiprocessing
-import operator
-import pickle
-import queue
-import tempfile
-import zlib
-from array import array
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import cache
-from pathlib import Path
-from types import MappingProxyType
-from typing import IO, Any
+from typing import Any
 
-from sessionwatch.enrichers.base import CanonicalEvent, Enricher
-from sessionwatch.enrichers.canonical import BadEvent
+from sessionwatch.enrichers.base import Enricher
 from sessionwatch.enrichers.engine import (
-    Back,
     Engine,
     EngineOptions,
     Front,
-    Released,
     check_state,
     configure,
     split_enrichers,
 )
-from sessionwatch.enrichers.mapper import Mapped, Mapper
-from sessionwatch.enrichers.output import (
-    Counts,
-    DeadLetter,
-    Output,
-    append_facts,
-    appendable,
-    dead_reason,
-    splice,
-)
+from sessionwatch.enrichers.output import Counts, DeadLetter
+from sessionwatch.enrichers.parallel_front import Parent
+from sessionwatch.enrichers.parallel_worker import Channels, WorkerSetup, _shipped, partition, unship, work
 from sessionwatch.enrichers.profiles import Profile, ProfileRegistry
 from sessionwatch.enrichers.state import STATE_FORMAT
 from sessionwatch.rules.errors import EnrichError
 
-BATCH = 512
-CHUNK = 256  # raw lines a worker maps at a time
-IN_FLIGHT = 3  # chunks per worker sent and not yet mapped back
-MAP, BACK, DROP = 0, 1, 2  # what a worker's inbox holds: lines to map, events to enrich, a dead letter
-# the document of a mapped event whose facts are simply appended to its line (nearly all): it
-# stays with the worker that mapped it
-APPENDABLE: Mapping[str, Any] = MappingProxyType({})
-# the text of a mapped event that stays with the worker that mapped it, because it also owns
-# the event's session: only the canonical values travel to this process, and only the
-# stream-scoped facts travel back
-KEPT = "(kept by its worker)"
 PROGRESS_EVERY = 10_000
 Progress = Callable[[Counts], None]
+__all__ = ["Job", "Progress", "Result", "_shipped", "partition", "run", "unship"]
 
 
 @dataclass
@@ -91,12 +59,6 @@ class Job:
     workers: int = 1
     state: Mapping[str, Any] | None = None
     progress: Progress | None = None
-
-
-def partition(session_id: str | None, line: int, workers: int) -> int:
-    if session_id is None:
-        return line % workers
-    return zlib.crc32(session_id.encode("utf-8", "surrogatepass")) % workers
 
 
 def run(
@@ -167,186 +129,6 @@ def _reporting(
             progress(counts)
 
 
-@cache
-def _shipped() -> tuple[Callable[[CanonicalEvent], tuple[Any, ...]], int]:
-    """A reader of every ``CanonicalEvent`` field but ``doc`` (as one tuple), and where ``doc``
-    goes back in: the front sends workers the event it mapped, never the input to map again."""
-    names = [f.name for f in dataclasses.fields(CanonicalEvent)]
-    at = names.index("doc")
-    return operator.attrgetter(*names[:at], *names[at + 1 :]), at
-
-
-Shipped = tuple[tuple[Any, ...], str, dict[str, Any], Mapping[str, Any] | None, int]
-
-
-def ship(item: Released) -> Shipped | tuple[int, dict[str, Any]]:
-    """What a worker needs of a released event: its canonical values, its line (right-stripped
-    when the facts can simply be appended, which is nearly always; then the document stays
-    here), the stream-scoped facts, the document only when it has to be written whole, and its
-    input line number (for a dead letter)."""
-    if item.raw is KEPT:
-        return item.line, item.facts
-    fields, _ = _shipped()
-    text = item.raw.rstrip()
-    if item.event.doc is APPENDABLE or appendable(text, item.event.doc):
-        return fields(item.event), text, item.facts, None, item.line
-    return fields(item.event), item.raw, item.facts, item.event.doc, item.line
-
-
-def unship(fields: tuple[Any, ...], doc: Mapping[str, Any] | None) -> CanonicalEvent:
-    _, at = _shipped()
-    make: Callable[..., CanonicalEvent] = CanonicalEvent
-    return make(*fields[:at], doc if doc is not None else {}, *fields[at:])
-
-
-MappedBack = tuple[int, tuple[Any, ...], str | None, dict[str, Any] | None, Mapping[str, Any] | None]
-# what a worker keeps of the events it mapped and owns: line -> (event, text, document or None)
-Kept = dict[int, tuple[CanonicalEvent, str, Mapping[str, Any] | None]]
-
-
-def map_chunk(
-    mapper: Mapper, chunk: tuple[int, list[bytes | str]], owner: tuple[int, int], kept: Kept
-) -> list[Output | MappedBack]:
-    """Map raw lines (numbered from the chunk's first): per non-blank line, its ``Output`` (a
-    dead letter or a line passed through, written by the front) or its mapped event as (line,
-    canonical values, text, repaired fields, the document only when the facts cannot simply be
-    appended). ``owner``: (this worker, workers); the text and document of an event whose
-    session this worker owns stay in ``kept`` and travel as None."""
-    fields, _ = _shipped()
-    index, workers = owner
-    first, raws = chunk
-    out: list[Output | MappedBack] = []
-    for number, raw in enumerate(raws, start=first):
-        mapped = mapper.map(number, raw)
-        if type(mapped) is Mapped:
-            event, text = mapped.event, mapped.text
-            stripped = text.rstrip()
-            doc = None if appendable(stripped, event.doc) else event.doc
-            if partition(event.session_id, number, workers) == index:
-                kept[number] = (event, stripped, None) if doc is None else (event, text, doc)
-                out.append((number, fields(event), None, mapped.repaired, None))
-            else:
-                out.append((number, fields(event), text, mapped.repaired, doc))
-        elif isinstance(mapped, Output):
-            if mapped.dead is None:  # passed through: its text is all the front needs
-                mapped = Output(mapped.line, raw=mapped.raw, facts=mapped.facts, written=mapped.written)
-            out.append(mapped)
-    return out
-
-
-def remap(item: MappedBack) -> Mapped:
-    """A worker's mapped event as the front holds it (the document: ``APPENDABLE`` when it stayed)."""
-    line, fields, text, repaired, doc = item
-    event = unship(fields, doc if doc is not None else APPENDABLE)
-    return Mapped(line, event, KEPT if text is None else text, repaired)
-
-
-@dataclass(frozen=True)
-class WorkerSetup:
-    index: int
-    enrichers: list[Enricher]  # the session-scoped ones
-    options: EngineOptions
-    sessions: dict[str, Any]  # the saved state of the sessions this worker owns
-    folder: str
-    profiles: ProfileRegistry
-    forced_profile: Profile | None
-    workers: int
-
-
-def _worker(setup: WorkerSetup, inbox: Any, outbox: Any) -> None:
-    counts = Counts()
-    configure(setup.enrichers, setup.options)
-    back = Back(setup.enrichers, setup.options.limits, counts)
-    back.store.load(setup.sessions)
-    mapper = Mapper(setup.profiles, setup.forced_profile, Counts())
-    kept: Kept = {}
-    owner = (setup.index, setup.workers)
-    facts_of = back.facts
-    folder, index = setup.folder, setup.index
-    with (
-        open(Path(folder, f"shard-{index}"), "w", encoding="utf-8") as shard,
-        open(Path(folder, f"dead-{index}"), "w", encoding="utf-8") as dead,
-    ):
-        write = shard.write
-        while True:
-            message = inbox.get()
-            if message is None:
-                break
-            kind, payload = message
-            if kind == MAP:
-                outbox.put(map_chunk(mapper, payload, owner, kept))
-                continue
-            if kind == DROP:  # an event of ours the front dead-lettered (a stream-scoped enricher failed)
-                line, reason = payload
-                found = kept.pop(line, None)
-                if found is not None:
-                    dead.write(DeadLetter(line, reason, found[1]).to_json() + "\n")
-                continue
-            for shipped in payload:
-                if len(shipped) == 2:  # mapped here: only its line and stream-scoped facts came back
-                    line, stream_facts = shipped
-                    event, raw, doc = kept.pop(line)
-                else:
-                    fields, raw, stream_facts, doc, line = shipped
-                    event = unship(fields, doc)
-                try:  # a failure here is this event's alone
-                    facts = facts_of(event, stream_facts)
-                    written = append_facts(raw, facts) if doc is None else splice(raw, doc, facts)
-                except Exception as exc:
-                    reason = str(exc) if isinstance(exc, BadEvent) else dead_reason(exc)
-                    dead.write(DeadLetter(line, reason, raw).to_json() + "\n")
-                    counts.dead_letter += 1
-                    write("\n")  # its place in the output order, left empty
-                    continue
-                write(written + "\n")
-    result = {
-        "out_of_order": counts.out_of_order,
-        "state_evicted": counts.state_evicted,
-        "dead_letter": counts.dead_letter,
-        "evicted_for_memory": back.store.evicted_cap,
-        "store": back.store.to_json(),
-        "profiles": mapper.counts.profiles,
-    }
-    Path(folder, f"result-{index}.pickle").write_bytes(pickle.dumps(result))
-
-
-def _receive(outbox: Any, process: Any) -> Any:
-    while True:
-        try:
-            return outbox.get(timeout=1.0)
-        except queue.Empty:
-            if not process.is_alive():
-                raise EnrichError(
-                    f"enrich worker {process.name} stopped (exit code {process.exitcode})"
-                ) from None
-
-
-def _send(inbox: Any, item: Any, process: Any) -> None:
-    while True:
-        try:
-            inbox.put(item, timeout=1.0)
-            return
-        except queue.Full:
-            if not process.is_alive():
-                raise EnrichError(
-                    f"enrich worker {process.name} stopped (exit code {process.exitcode})"
-                ) from None
-
-
-def _merge(paths: list[Path], order: array[int]) -> Iterator[str]:
-    """The shards' lines in output order: ``order[i]`` is the shard holding the i-th line."""
-    handles: list[IO[str]] = [p.open(encoding="utf-8") for p in paths]
-    try:
-        readers = [handle.readline for handle in handles]
-        for shard in order:
-            line = readers[shard]()
-            if line != "\n":  # an event the worker dead-lettered
-                yield line
-    finally:
-        for handle in handles:
-            handle.close()
-
-
 def _run_parallel(lines: Iterable[bytes | str], job: Job) -> Result:
     profiles, options, workers, state = job.profiles, job.options, job.workers, job.state
     stream, session = split_enrichers(job.enrichers, options.facts)
@@ -363,147 +145,54 @@ def _run_parallel(lines: Iterable[bytes | str], job: Job) -> Result:
             for sid, value in state.get(key, {}).items():
                 initial[partition(sid, 0, workers)][key][sid] = value
     context = multiprocessing.get_context("fork")
-    with tempfile.TemporaryDirectory(prefix="sessionwatch-enrich-") as folder:
-        inboxes = [context.Queue(maxsize=32) for _ in range(workers)]
-        outboxes = [context.Queue() for _ in range(workers)]  # never more than IN_FLIGHT chunks each
-        processes = [
-            context.Process(
-                target=_worker,
-                args=(
-                    WorkerSetup(
-                        i, session, options, initial[i], folder, profiles, job.forced_profile, workers
-                    ),
-                    inboxes[i],
-                    outboxes[i],
-                ),
-                name=f"enrich-{i}",
-                daemon=True,
-            )
-            for i in range(workers)
-        ]
+    inboxes = [context.Queue(maxsize=32) for _ in range(workers)]
+    outboxes = [context.Queue() for _ in range(workers)]  # never more than IN_FLIGHT answers each
+    peers = [context.Queue() for _ in range(workers)]
+    processes = [
+        context.Process(
+            target=work,
+            args=(
+                WorkerSetup(i, workers, session, options, initial[i], profiles, job.forced_profile),
+                Channels(inboxes[i], outboxes[i], peers),
+            ),
+            name=f"enrich-{i}",
+            daemon=True,
+        )
+        for i in range(workers)
+    ]
+    for process in processes:
+        process.start()
+    try:
+        parent = Parent(job, front, counts, processes, inboxes, outboxes)
+        results = parent.run(_reporting(lines, counts, job.progress))
+    except BaseException:
         for process in processes:
-            process.start()
-        try:
-            own = Path(folder, "shard-front")
-            order = _feed(lines, job, front, (inboxes, outboxes, processes), own, counts)
-        except BaseException:
-            for process in processes:
-                process.terminate()
-            raise
-        for process in processes:
-            process.join()
-        failed = [p for p in processes if p.exitcode != 0]
-        if failed:
-            raise EnrichError(f"enrich worker {failed[0].name} failed (exit code {failed[0].exitcode})")
-        merged_state: dict[str, Any] = {
-            "format": STATE_FORMAT,
-            "stream": front.state,
-            "sessions": {},
-            "tombstones": {},
-        }
-        for i in range(workers):
-            result = pickle.loads(Path(folder, f"result-{i}.pickle").read_bytes())  # noqa: S301 - our own child's file
-            counts.out_of_order += result["out_of_order"]
-            counts.state_evicted += result["state_evicted"]
-            counts.enriched -= result["dead_letter"]
-            counts.dead_letter += result["dead_letter"]
-            counts.evicted_for_memory += result["evicted_for_memory"]
-            with Path(folder, f"dead-{i}").open(encoding="utf-8") as letters:
-                for text in letters:
-                    letter = json.loads(text)
-                    job.dead(DeadLetter(letter["line"], letter["reason"], letter["raw"]))
-            usage, found = counts.profiles, result["profiles"]
-            usage.events += found.events
-            usage.unclaimed += found.unclaimed
-            usage.datasets.update(found.datasets)
-            usage.raw.update(found.raw)
-            merged_state["sessions"].update(result["store"]["sessions"])
-            merged_state["tombstones"].update(result["store"]["tombstones"])
-        shards = [*(Path(folder, f"shard-{i}") for i in range(workers)), Path(folder, "shard-front")]
-        for line in _merge(shards, order):
-            job.write(line)
+            process.terminate()
+        for channel in (*inboxes, *peers):  # what is still queued for them would never be read:
+            channel.cancel_join_thread()  # without this, exiting would wait for it forever
+        raise
+    for process in processes:
+        process.join()
+    failed = [p for p in processes if p.exitcode != 0]
+    if failed:
+        raise EnrichError(f"enrich worker {failed[0].name} failed (exit code {failed[0].exitcode})")
+    merged_state: dict[str, Any] = {
+        "format": STATE_FORMAT,
+        "stream": front.state,
+        "sessions": {},
+        "tombstones": {},
+    }
+    for result in results:
+        counts.out_of_order += result["out_of_order"]
+        counts.state_evicted += result["state_evicted"]
+        counts.enriched -= result["dead_letter"]
+        counts.dead_letter += result["dead_letter"]
+        counts.evicted_for_memory += result["evicted_for_memory"]
+        usage, found = counts.profiles, result["profiles"]
+        usage.events += found.events
+        usage.unclaimed += found.unclaimed
+        usage.datasets.update(found.datasets)
+        usage.raw.update(found.raw)
+        merged_state["sessions"].update(result["store"]["sessions"])
+        merged_state["tombstones"].update(result["store"]["tombstones"])
     return Result(counts, merged_state, len(merged_state["sessions"]))
-
-
-def _chunks(lines: Iterable[bytes | str]) -> Iterator[tuple[int, list[bytes | str]]]:
-    """(number of the first line, up to ``CHUNK`` lines)."""
-    source = iter(lines)
-    first = 1
-    while chunk := list(itertools.islice(source, CHUNK)):
-        yield first, chunk
-        first += len(chunk)
-
-
-def _feed(
-    lines: Iterable[bytes | str],
-    job: Job,
-    front: Front,
-    channels: tuple[list[Any], list[Any], list[Any]],
-    own_shard: Path,
-    counts: Counts,
-) -> array[int]:
-    """Hand chunks of lines to the workers to map (round robin, at most ``IN_FLIGHT`` each
-    unanswered, so a worker never waits to send its answer); take the mapped events back in line
-    order through the reorder window and the stream-scoped enrichers, and send each released
-    event to the worker owning its session. Returns which shard holds each output line (worker
-    index, or ``workers`` for the lines written here)."""
-    inboxes, outboxes, processes = channels
-    workers = len(inboxes)
-    batches: list[list[Shipped | tuple[int, dict[str, Any]]]] = [[] for _ in range(workers)]
-    order: array[int] = array("H")  # up to 65,535 workers
-
-    def route(item: Output | Released) -> None:
-        if isinstance(item, Output):
-            if item.dead is not None and item.dead.raw is KEPT:  # its owner has the text
-                for target in range(workers):
-                    _send(inboxes[target], (DROP, (item.line, item.dead.reason)), processes[target])
-            elif item.dead is not None:
-                job.dead(item.dead)
-            elif item.raw is not None:
-                shard.write(f"{item.text()}\n")
-                order.append(workers)
-            return
-        target = partition(item.event.session_id, item.line, workers)
-        order.append(target)
-        batch = batches[target]
-        batch.append(ship(item))
-        if len(batch) >= BATCH:
-            _send(inboxes[target], (BACK, batch), processes[target])
-            batches[target] = []
-
-    def take(mapped: list[Output | MappedBack]) -> None:
-        counts.read += len(mapped)
-        for entry in mapped:
-            if type(entry) is tuple:
-                for item in front.push(remap(entry)):
-                    route(item)
-                continue
-            assert isinstance(entry, Output)
-            if entry.dead is not None:
-                counts.dead_letter += 1
-            else:
-                counts.passed_through += 1
-                counts.repaired += entry.facts is not None
-            route(entry)
-
-    chunks = _chunks(_reporting(lines, counts, job.progress))
-    sent = answered = 0
-    with own_shard.open("w", encoding="utf-8") as shard:
-        while True:
-            while sent - answered < IN_FLIGHT * workers:
-                chunk = next(chunks, None)
-                if chunk is None:
-                    break
-                _send(inboxes[sent % workers], (MAP, chunk), processes[sent % workers])
-                sent += 1
-            if answered == sent:
-                break
-            take(_receive(outboxes[answered % workers], processes[answered % workers]))
-            answered += 1
-        for item in front.flush():
-            route(item)
-    for target in range(workers):
-        if batches[target]:
-            _send(inboxes[target], (BACK, batches[target]), processes[target])
-        _send(inboxes[target], None, processes[target])
-    return order

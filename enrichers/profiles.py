@@ -19,7 +19,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 from sessionwatch.enrichers.events import Getter, compile_path, empty, get_path
-from sessionwatch.enrichers.extractor import Extractor, compile_extractor
+from sessionwatch.enrichers.extractor import Extractor, ValuesExtractor, compile_extractor, compile_values
 from sessionwatch.rules import plugins
 from sessionwatch.rules.errors import Location, PluginError
 from sessionwatch.rules.yaml_source import parse_yaml
@@ -35,6 +35,26 @@ ACTIONS = (
     "token_revoke",
     "account_disable",
     "account_enable",
+)
+# the canonical fields a profile maps, in the order ``canonicalize`` reads them
+CANONICAL_NAMES = (
+    "event_id",
+    "token_issued_at",
+    "token_expires_at",
+    "token_ttl",
+    "action",
+    "outcome",
+    "session_id",
+    "token_id",
+    "actor",
+    "source_ip",
+    "device_id",
+    "user_agent",
+    "client_id",
+    "grant_type",
+    "url_path",
+    "revoke_target",
+    "account_target",
 )
 ENTRY_POINT_GROUP = "sessionwatch.profiles"
 PathSpec = str | Mapping[str, Any]  # "a.b" or {"join": ["a", "b"], "separator": "|"}
@@ -108,9 +128,18 @@ class Condition:
     values: tuple[str, ...] = ()
     exists: bool = True
     _read: Getter = field(init=False, repr=False, compare=False)
+    _test: Callable[[str], bool] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_read", _reader(self.path))
+        values = self.values
+        tests: dict[str, Callable[[str], bool]] = {
+            "equals": frozenset(values).__contains__,
+            "prefix": lambda item: item.startswith(values),
+            "suffix": lambda item: item.endswith(values),
+            "contains": lambda item: any(v in item for v in values),
+        }
+        object.__setattr__(self, "_test", tests.get(self.op, lambda item: False))
 
     def matches(self, doc: Mapping[str, Any], dotted: bool = True) -> bool:
         raw = self._read(doc, dotted)
@@ -118,17 +147,10 @@ class Condition:
             return empty(raw) != self.exists
         if raw is None or empty(raw):
             return False
-        values = self.values
-        for item in (raw.lower(),) if type(raw) is str else _values(raw):
-            if self.op == "equals" and item in values:
-                return True
-            if self.op == "prefix" and item.startswith(values):
-                return True
-            if self.op == "suffix" and item.endswith(values):
-                return True
-            if self.op == "contains" and any(v in item for v in values):
-                return True
-        return False
+        test = self._test
+        if type(raw) is str:
+            return test(raw.lower())
+        return any(test(item) for item in _values(raw))
 
 
 @dataclass(frozen=True)
@@ -139,7 +161,10 @@ class ActionRule:
     when: tuple[Condition, ...]
 
     def matches(self, doc: Mapping[str, Any], dotted: bool = True) -> bool:
-        return all(c.matches(doc, dotted) for c in self.when)
+        for condition in self.when:  # noqa: SIM110 - cheaper than a generator, per event
+            if not condition.matches(doc, dotted):
+                return False
+        return True
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -161,6 +186,8 @@ class Profile:
     _readers: dict[str, tuple[Getter, ...]] = field(init=False, repr=False, compare=False)
     has_token_times: bool = field(init=False, repr=False, compare=False)
     _extract: Extractor = field(init=False, repr=False, compare=False)
+    # ``CANONICAL_NAMES``' values of a document without dotted keys, as one tuple
+    canonical_values: ValuesExtractor = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         source: Mapping[str, tuple[PathSpec, ...]] = self.specs if self.specs is not None else self.fields
@@ -170,6 +197,7 @@ class Profile:
             (key, tuple(_plain(spec) or _reader(spec) for spec in specs)) for key, specs in source.items()
         )
         object.__setattr__(self, "_extract", compile_extractor(plan))
+        object.__setattr__(self, "canonical_values", compile_values(plan, CANONICAL_NAMES))
         times = {"token_issued_at", "token_expires_at", "token_ttl"}
         object.__setattr__(self, "has_token_times", bool(times & set(readers)))
 
@@ -364,6 +392,13 @@ class ProfileRegistry:
         """The profile for ``event.dataset``, else for ``data_stream.dataset`` (indexed documents
         carry both, exports often only one); an event with neither label goes to the profile
         that claims unlabelled events."""
+        if not dotted and type(doc) is dict:  # the usual case, answered from the cache
+            event = doc.get("event")
+            label = event.get("dataset") if type(event) is dict else None
+            if type(label) is str:
+                known = self._by_dataset.get(label)
+                if known is not None:
+                    return known
         labelled = False
         for read in _DATASET_PATHS:
             label = read(doc, dotted)

@@ -5,6 +5,7 @@ once; the session stage then flags it when its session has already moved past it
 from __future__ import annotations
 
 import heapq
+from collections import deque
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
@@ -15,16 +16,24 @@ class ReorderBuffer(Generic[T]):
         self.window = window
         self.max_items = max_items
         self._heap: list[tuple[float, int, T]] = []
+        # while items arrive in (timestamp, line) order, as most logs do, they wait in this
+        # queue, already sorted, instead of the heap; the first late one moves them to the heap
+        self._queue: deque[tuple[float, int, T]] = deque()
         self._newest = float("-inf")
 
     def __len__(self) -> int:
-        return len(self._heap)
+        return len(self._heap) + len(self._queue)
 
     def push(self, ts: float, line: int, item: T) -> list[T]:
-        """Add one item; return the items now due, oldest first."""
+        """Add one item; return the items now due, oldest first (by timestamp, then line)."""
         if self.window <= 0:
             return [item]
         heap = self._heap
+        if not heap and (ts, line) >= self._last():
+            return self._push_in_order(ts, line, item)
+        if not heap:
+            heap.extend(self._queue)  # sorted: already a heap
+            self._queue.clear()
         heapq.heappush(heap, (ts, line, item))
         if ts > self._newest:
             self._newest = ts
@@ -34,6 +43,24 @@ class ReorderBuffer(Generic[T]):
             out.append(heapq.heappop(heap)[2])
         return out
 
+    def _last(self) -> tuple[float, int]:
+        queue = self._queue
+        return (queue[-1][0], queue[-1][1]) if queue else (float("-inf"), -1)
+
+    def _push_in_order(self, ts: float, line: int, item: T) -> list[T]:
+        queue = self._queue
+        queue.append((ts, line, item))
+        if ts > self._newest:
+            self._newest = ts
+        cutoff = self._newest - self.window
+        if queue[0][0] > cutoff and len(queue) <= self.max_items:
+            return []
+        out: list[T] = []
+        while queue and (queue[0][0] <= cutoff or len(queue) > self.max_items):
+            out.append(queue.popleft()[2])
+        return out
+
     def flush(self) -> list[T]:
-        heap, self._heap = self._heap, []
+        heap, self._heap = [*self._heap, *self._queue], []
+        self._queue.clear()
         return [entry[2] for entry in sorted(heap, key=lambda e: (e[0], e[1]))]

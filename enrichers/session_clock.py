@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sessionwatch.enrichers.base import CanonicalEvent
+from sessionwatch.enrichers.base import CanonicalEvent, WritesFacts
 from sessionwatch.enrichers.timefmt import isoformat
 
 AUTH_ACTIONS = frozenset({"login", "reauth"})
@@ -12,7 +12,7 @@ AUTH_ACTIONS = frozenset({"login", "reauth"})
 __all__ = ["AUTH_ACTIONS", "SessionClock", "isoformat"]
 
 
-class SessionClock:
+class SessionClock(WritesFacts):
     """Facts: ``sessionwatch.session.{start,start_observed,sequence,age_seconds,idle_seconds,
     reauth,since_auth_seconds}``.
 
@@ -23,30 +23,31 @@ class SessionClock:
     name = "session_clock"
     scope = "session"
 
-    def facts(self, event: CanonicalEvent, state: dict[str, Any]) -> dict[str, Any]:
+    def write_facts(self, event: CanonicalEvent, state: dict[str, Any], out: dict[str, Any]) -> None:
         ts = event.timestamp
-        accepted = event.accepted
+        accepted = event.outcome != "failure"
         auth = accepted and event.action in AUTH_ACTIONS
         if "start" not in state:
             state["start"] = ts
             state["start_iso"] = isoformat(ts)
             state["observed"] = accepted and event.action == "login"
             state["seq"] = 0
-        state["seq"] += 1
+        sequence = state["seq"] = state["seq"] + 1
         previous = state.get("accepted")
         if accepted:
             state["accepted"] = ts
         if auth:
             state["auth"] = ts
         last_auth = state.get("auth")
-        return {
-            "sessionwatch.session.start": state["start_iso"],
-            "sessionwatch.session.start_observed": state["observed"],
-            "sessionwatch.session.sequence": state["seq"],
-            "sessionwatch.session.age_seconds": round(ts - state["start"], 3),
-            "sessionwatch.session.idle_seconds": None if previous is None else round(ts - previous, 3),
-            "sessionwatch.session.reauth": auth,
-            "sessionwatch.session.since_auth_seconds": None
-            if last_auth is None
-            else round(ts - last_auth, 3),
-        }
+        group = out.get("session")
+        if group is None:
+            group = out["session"] = {}
+        group["start"] = state["start_iso"]
+        group["start_observed"] = state["observed"]
+        group["sequence"] = sequence
+        group["age_seconds"] = round(ts - state["start"], 3)
+        if previous is not None:
+            group["idle_seconds"] = round(ts - previous, 3)
+        group["reauth"] = auth
+        if last_auth is not None:
+            group["since_auth_seconds"] = round(ts - last_auth, 3)

@@ -5,10 +5,28 @@ instants are kept (a bounded cache; the text is exactly the shared formatter's).
 
 from __future__ import annotations
 
+import re
+
 from sessionwatch.rules.instants import iso
 
 _RECENT: dict[float, str] = {}
 _KEEP = 65536
+
+
+# the form ``iso`` writes: a text of this form read as epoch seconds below 2**32 (year 2106) is
+# what ``iso`` gives back for them (a float there is within 0.24 µs of the exact instant, and
+# ``iso`` rounds to the microsecond, then cuts to the millisecond)
+_ISO_FORM = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", re.ASCII).fullmatch
+_EXACT_BELOW = 2.0**32
+
+
+def remember(moment: float, text: str) -> None:
+    """Note that ``text`` (an event's own ``@timestamp``, read as ``moment``) is ``iso(moment)``
+    when it has the form ``iso`` writes, so that formatting ``moment`` later costs a lookup."""
+    if moment < _EXACT_BELOW and len(text) == 24 and _ISO_FORM(text) is not None:
+        if len(_RECENT) >= _KEEP:
+            _RECENT.clear()
+        _RECENT[moment] = text
 
 
 def isoformat(moment: float) -> str:
@@ -21,4 +39,4 @@ def isoformat(moment: float) -> str:
     return text
 
 
-__all__ = ["isoformat"]
+__all__ = ["isoformat", "remember"]

@@ -1,0 +1,224 @@
+"""One worker of a partitioned run (see ``parallel``): it maps chunks of raw lines for the parent,
+and it runs the session stage for the sessions it owns.
+
+What travels, per event: the worker that maps it sends the parent only its canonical values (no
+text, no document) and keeps the event for the session stage: in its own ``held`` events when it
+owns the event's session, else sent straight to the owner (one message per chunk and owner,
+never through the parent). The parent answers each owner, in time order, with the event's line
+number and its stream-scoped facts; the owner appends the facts to the line and returns its
+output lines with its next answer, for the parent to write in order.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import operator
+import zlib
+from collections import namedtuple
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import cache
+from types import MappingProxyType
+from typing import Any
+
+from sessionwatch.enrichers.base import CanonicalEvent, Enricher
+from sessionwatch.enrichers.canonical import BadEvent
+from sessionwatch.enrichers.engine import Back, EngineOptions, configure
+from sessionwatch.enrichers.mapper import Mapped, Mapper
+from sessionwatch.enrichers.output import (
+    Counts,
+    DeadLetter,
+    Output,
+    append_facts,
+    appendable,
+    dead_reason,
+    splice,
+)
+from sessionwatch.enrichers.profiles import Profile, ProfileRegistry
+
+MAP, BACK, STOP = 0, 1, 2  # what a worker's inbox holds: lines to map, events to enrich, the end
+ANSWER, RESULT = 0, 1  # what its outbox holds: an ``Answer`` to a chunk, then its final ``Result``
+# the document the parent's copy of an event shows: the parent never holds the document (the
+# stream-scoped enrichers do not read it)
+NO_DOC: Mapping[str, Any] = MappingProxyType({})
+
+# a mapped event as the owner holds it: (its canonical values but the document, its line
+# right-stripped, the document when the facts cannot simply be appended to the line else None,
+# the line as a dead letter shows it). Not the event itself: its document, nearly always not
+# needed, would stay in memory until the event's turn comes (thousands of events: the memory
+# they take costs more than rebuilding the event)
+Held = tuple[tuple[Any, ...], str, Mapping[str, Any] | None, str]
+# a mapped event sent to its owner: (line number, canonical values but the document, line
+# right-stripped, the document or None, the line when it differs from the stripped one else None)
+Forwarded = tuple[int, tuple[Any, ...], str, Mapping[str, Any] | None, str | None]
+# an answer to a chunk: per non-blank line its parent's copy (a tuple: line number, owner,
+# repaired fields, then the canonical values) or its ``Output`` (a dead letter, or a line passed
+# through); then the output lines written since the last answer ("" for a dead letter) and those
+# dead letters
+Answer = tuple[int, list[Any], list[str], list[DeadLetter]]
+# the end: (RESULT, the last output lines, their dead letters, counts and state)
+Result = tuple[int, list[str], list[DeadLetter], dict[str, Any]]
+
+
+def partition(session_id: str | None, line: int, workers: int) -> int:
+    """The worker owning an event's session (CRC-32: stable across processes); an event without
+    a session goes to any worker, by its line."""
+    if session_id is None:
+        return line % workers
+    return zlib.crc32(session_id.encode("utf-8", "surrogatepass")) % workers
+
+
+@cache
+def _shipped() -> tuple[Callable[[CanonicalEvent], tuple[Any, ...]], int]:
+    """A reader of every ``CanonicalEvent`` field but ``doc`` (as one tuple), and where ``doc``
+    goes back in."""
+    names = [f.name for f in dataclasses.fields(CanonicalEvent)]
+    at = names.index("doc")
+    return operator.attrgetter(*names[:at], *names[at + 1 :]), at
+
+
+def unship(fields: tuple[Any, ...], doc: Mapping[str, Any] | None) -> CanonicalEvent:
+    _, at = _shipped()
+    make: Callable[..., CanonicalEvent] = CanonicalEvent
+    return make(*fields[:at], doc if doc is not None else {}, *fields[at:])
+
+
+@cache
+def stream_event_type() -> type[tuple[Any, ...]]:
+    """The parent's copy of an event: a named tuple (line, owner, repaired, then every
+    ``CanonicalEvent`` field but ``doc``) that reads like a ``CanonicalEvent`` (its properties,
+    and ``doc`` empty). Built straight from a worker's answer tuple, it costs a fraction of a
+    frozen dataclass."""
+    names = [f.name for f in dataclasses.fields(CanonicalEvent) if f.name != "doc"]
+    base = namedtuple("StreamEvent", ["line", "owner", "repaired", *names])  # type: ignore[misc]
+    members: dict[str, Any] = {"__slots__": (), "doc": NO_DOC}
+    members.update({k: v for k, v in vars(CanonicalEvent).items() if isinstance(v, property)})
+    made: type[tuple[Any, ...]] = type("StreamEvent", (base,), members)
+    return made
+
+
+@dataclass(frozen=True)
+class WorkerSetup:
+    index: int
+    workers: int
+    enrichers: list[Enricher]  # the session-scoped ones
+    options: EngineOptions
+    sessions: dict[str, Any]  # the saved state of the sessions this worker owns
+    profiles: ProfileRegistry
+    forced_profile: Profile | None
+
+
+@dataclass(frozen=True)
+class Channels:
+    inbox: Any  # from the parent: (MAP, (first line, lines)), (BACK, [(line, facts or reason)]), (STOP, None)
+    outbox: Any  # to the parent: an ``Answer`` per chunk, then a ``Result``
+    peers: list[Any]  # every worker's inbox of forwarded events (its own included, never used)
+
+
+class Worker:
+    def __init__(self, setup: WorkerSetup, channels: Channels) -> None:
+        self.index, self.workers = setup.index, setup.workers
+        self.counts = Counts()
+        configure(setup.enrichers, setup.options)
+        self.back = Back(setup.enrichers, setup.options.limits, self.counts)
+        self.back.store.load(setup.sessions)
+        self.mapper = Mapper(setup.profiles, setup.forced_profile, Counts())
+        self.channels = channels
+        self.held: dict[int, Held] = {}
+        self.written: list[str] = []  # output lines since the last answer; "" for a dead letter
+        self.dead: list[DeadLetter] = []  # the dead letters of those ""
+
+    def run(self) -> None:
+        inbox, outbox = self.channels.inbox, self.channels.outbox
+        while True:
+            kind, payload = inbox.get()
+            if kind == MAP:
+                mapped = self.map_chunk(payload)
+                outbox.put((ANSWER, mapped, *self._take_written()))
+            elif kind == BACK:
+                self.enrich(payload)
+            else:
+                break
+        store = self.back.store
+        result = {
+            "out_of_order": self.counts.out_of_order,
+            "state_evicted": self.counts.state_evicted,
+            "dead_letter": self.counts.dead_letter,
+            "evicted_for_memory": store.evicted_cap,
+            "store": store.to_json(),
+            "profiles": self.mapper.counts.profiles,
+        }
+        outbox.put((RESULT, *self._take_written(), result))
+
+    def _take_written(self) -> tuple[list[str], list[DeadLetter]]:
+        written, dead = self.written, self.dead
+        self.written, self.dead = [], []
+        return written, dead
+
+    def map_chunk(self, chunk: tuple[int, list[bytes | str]]) -> list[Any]:
+        """Map raw lines numbered from the chunk's first: the parent's copy of each event (see
+        ``Answer``); each event itself is held here or sent to its owner."""
+        fields, _ = _shipped()
+        index, workers, held, mapper = self.index, self.workers, self.held, self.mapper
+        forwarded: dict[int, list[Forwarded]] = {}
+        first, raws = chunk
+        out: list[Any] = []
+        for number, raw in enumerate(raws, start=first):
+            mapped = mapper.map(number, raw)
+            if type(mapped) is Mapped:
+                event, text = mapped.event, mapped.text
+                stripped = text.rstrip()
+                doc = None if appendable(stripped, event.doc) else event.doc
+                values = fields(event)
+                owner = partition(event.session_id, number, workers)
+                if owner == index:
+                    held[number] = (values, stripped, doc, text)
+                else:
+                    again = None if stripped is text else text
+                    forwarded.setdefault(owner, []).append((number, values, stripped, doc, again))
+                out.append((number, owner, mapped.repaired, *values))
+            elif isinstance(mapped, Output):
+                if mapped.dead is None:  # passed through: its text is all the parent writes
+                    mapped = Output(mapped.line, raw=mapped.raw, facts=mapped.facts, written=mapped.written)
+                out.append(mapped)
+        peers = self.channels.peers
+        for owner, events in forwarded.items():
+            peers[owner].put(events)  # before the answer: the parent releases them only after it
+        return out
+
+    def _held(self, line: int) -> Held:
+        """The event mapped at ``line``: held here, or still on its way from the worker that
+        mapped it (it sent the event before its answer, so it comes)."""
+        found = self.held.pop(line, None)
+        peers = self.channels.peers[self.index]
+        while found is None:  # (should the sender die, the parent stops every worker)
+            events: list[Forwarded] = peers.get()
+            for number, values, stripped, doc, again in events:
+                self.held[number] = (values, stripped, doc, stripped if again is None else again)
+            found = self.held.pop(line, None)
+        return found
+
+    def enrich(self, batch: list[tuple[int, Any]]) -> None:
+        """(line, stream-scoped facts) in time order: the session stage, then the output line.
+        A reason (a str) instead of facts: the parent dead-lettered the event (a stream-scoped
+        enricher failed); its dead letter is written here, where its text is."""
+        facts_of, written, dead = self.back.facts, self.written, self.dead
+        for line, stream_facts in batch:
+            values, stripped, doc, text = self._held(line)
+            if type(stream_facts) is str:
+                written.append("")
+                dead.append(DeadLetter(line, stream_facts, text))
+                continue
+            try:  # a failure here is this event's alone
+                facts = facts_of(unship(values, doc), stream_facts)
+                written.append(append_facts(stripped, facts) if doc is None else splice(text, doc, facts))
+            except Exception as exc:
+                reason = str(exc) if isinstance(exc, BadEvent) else dead_reason(exc)
+                self.counts.dead_letter += 1
+                written.append("")
+                dead.append(DeadLetter(line, reason, text))
+
+
+def work(setup: WorkerSetup, channels: Channels) -> None:
+    """A worker process's whole life."""
+    Worker(setup, channels).run()

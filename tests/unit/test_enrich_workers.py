@@ -1,0 +1,152 @@
+"""Partitioned workers (``parallel``, ``parallel_front``, ``parallel_worker``): what the parent
+holds of an event, the order of dead letters, and a worker that dies."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sessionwatch.enrichers import EngineOptions, ProfileRegistry, discover_enrichers
+from sessionwatch.enrichers.base import CanonicalEvent
+from sessionwatch.enrichers.engine import DeadLetter
+from sessionwatch.enrichers.parallel import run as run_stream
+from sessionwatch.enrichers.parallel_worker import stream_event_type
+from tests.unit.test_enrich_engine import _mixed_stream
+
+
+def _event() -> CanonicalEvent:
+    values: dict[str, Any] = {}
+    for number, f in enumerate(dataclasses.fields(CanonicalEvent)):
+        values[f.name] = float(number) if f.name in {"timestamp", "token_issued_at"} else f"value-{f.name}"
+    values["outcome"] = "failure"
+    values["doc"] = {"kept": True}
+    return CanonicalEvent(**values)
+
+
+def test_the_parents_copy_of_an_event_reads_like_the_event_but_for_its_document() -> None:
+    """The stream-scoped enrichers run in the parent on a named tuple built from a worker's
+    answer: every field and property of the event must read the same (a field added to
+    ``CanonicalEvent`` is carried without a change here)."""
+    event = _event()
+    names = [f.name for f in dataclasses.fields(CanonicalEvent) if f.name != "doc"]
+    view: Any = tuple.__new__(stream_event_type(), (7, 1, None, *(getattr(event, n) for n in names)))
+    for name in names:
+        assert getattr(view, name) == getattr(event, name), name
+    properties = [k for k, v in vars(CanonicalEvent).items() if isinstance(v, property)]
+    assert properties  # ``accepted`` at least
+    for name in properties:
+        assert getattr(view, name) == getattr(event, name), name
+    assert dict(view.doc) == {}
+    assert (view.line, view.owner, view.repaired) == (7, 1, None)
+
+
+class _FailsOnSomeSessions:
+    """Session-scoped: fails on the events of a few sessions (run in the workers)."""
+
+    name = "fails_on_some_sessions"
+    scope = "session"
+
+    def facts(self, event: CanonicalEvent, state: dict[str, Any]) -> dict[str, Any]:
+        if event.session_id in {"s3", "s8"} and event.event_id.endswith(("1", "4")):
+            raise ValueError("no")
+        return {}
+
+
+def _enrich(lines: list[str], workers: int, enrichers: list[Any]) -> tuple[list[str], list[DeadLetter], Any]:
+    written: list[str] = []
+    dead: list[DeadLetter] = []
+    result = run_stream(
+        lines,
+        written.append,
+        dead.append,
+        profiles=ProfileRegistry.discover(),
+        enrichers=enrichers,
+        options=EngineOptions(reorder_window=20.0),
+        workers=workers,
+    )
+    return written, dead, result
+
+
+@pytest.mark.parametrize("workers", [2, 3])
+def test_dead_letters_come_in_the_order_one_process_writes_them(workers: int) -> None:
+    """Lines that cannot be mapped (parent) and events a session-scoped enricher fails on
+    (workers), interleaved: the same dead letters in the same order as one process."""
+    lines = _mixed_stream(1500, seed=21)
+    enrichers = [*discover_enrichers(), _FailsOnSomeSessions()]
+    one, dead_one, result_one = _enrich(lines, 1, enrichers)
+    many, dead_many, result_many = _enrich(lines, workers, enrichers)
+    reasons = {d.reason.split(":")[0] for d in dead_one}
+    assert "enricher failed" in reasons  # both kinds are there
+    assert any(r.startswith("malformed JSON") for r in reasons)
+    assert many == one
+    assert dead_many == dead_one  # not sorted: the order too
+    assert result_many.counts == result_one.counts
+    assert result_many.counts.conserved
+
+
+def test_a_worker_that_dies_stops_the_run_with_an_error_instead_of_hanging() -> None:
+    """A worker killed mid-run (here it exits at once, possibly in the middle of writing a
+    message): the run raises naming the worker, and the process ends (nothing waits forever
+    for the dead worker's half-written message or for the messages queued to it)."""
+    script = textwrap.dedent(
+        """
+        import os
+        from sessionwatch.enrichers import EngineOptions, ProfileRegistry, discover_enrichers
+        from sessionwatch.enrichers.parallel import run
+        from sessionwatch.rules.errors import EnrichError
+        from tests.unit.test_enrich_engine import _mixed_stream
+
+        class Dies:
+            name = "dies"
+            scope = "session"
+
+            def facts(self, event, state):
+                if event.event_id == "e900":
+                    os._exit(3)
+                return {}
+
+        try:
+            run(
+                _mixed_stream(3000, seed=2) * 4,
+                lambda line: None,
+                lambda letter: None,
+                profiles=ProfileRegistry.discover(),
+                enrichers=[*discover_enrichers(), Dies()],
+                options=EngineOptions(reorder_window=20.0),
+                workers=2,
+            )
+        except EnrichError as exc:
+            print("raised:", exc)
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert "raised: enrich worker enrich-" in done.stdout
+    assert "stopped (exit code 3)" in done.stdout
+
+
+def test_progress_is_reported_with_workers(tmp_path: Path) -> None:
+    source = tmp_path / "in.ndjson"
+    line = '{"@timestamp": "2026-01-01T00:%02d:%02dZ", "event": {"id": "%d"}, "session": {"id": "s%d"}}\n'
+    source.write_text("".join(line % (i // 600, i // 10 % 60, i, i % 50) for i in range(25_000)))
+    command = [sys.executable, "-m", "sessionwatch", "enrich", str(source), "--progress"]
+    one = subprocess.run([*command, "-o", "one.out"], cwd=tmp_path, capture_output=True, check=False)
+    two = subprocess.run(
+        [*command, "-o", "two.out", "--workers", "2"], cwd=tmp_path, capture_output=True, check=False
+    )
+    assert one.returncode == two.returncode == 0, two.stderr
+    reported = [int(n) for n in re.findall(rb"\renrich: (\d+) read", two.stderr)]
+    assert len(reported) >= 2  # every 10,000 lines read: what the workers have mapped by then
+    assert reported == sorted(reported)
+    assert 0 < reported[0] <= 10_000
+    assert b"enrich: read=25000 enriched=25000" in two.stderr
+    assert (tmp_path / "two.out").read_bytes() == (tmp_path / "one.out").read_bytes()
