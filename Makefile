@@ -42,7 +42,7 @@ unit: install
 integration: install env
 	$(BIN)/pytest tests/integration
 
-# The whole suite on SESSIONWATCH_ES_VERSION, then the compatibility subset on the other major
+# The whole suite on SESSIONWATCH_ES_VERSION and, alongside it, the compatibility subset on the other major
 # (skipped when SESSIONWATCH_ES_URL points at one given cluster: there is no other version to start).
 # Each version's node is started once for the parallel workers and the serial tests.
 # The three-node fault tests are `make test-cluster` (CI runs both; README, "The tests").
