@@ -134,3 +134,12 @@ def cluster() -> Iterator[Cluster]:
     finally:
         if not given:
             made.down()
+
+
+@pytest.fixture(autouse=True)
+def _commands_as_processes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests are about what a separate ``sessionwatch`` process sees while nodes die, so
+    every command here is a real process (tests/cli_runner.py), as a user runs it: in-process,
+    the second `detect` of the restart test wrote no alert (CI, 2026-12-05), while as processes
+    it has passed in every run."""
+    monkeypatch.setenv("SESSIONWATCH_TEST_CLI", "process")
