@@ -202,14 +202,18 @@ class Back:
                     own = state[name] = {}
                 write(event, own, out)
         except Exception as exc:  # keep the session's state; this event alone fails
-            self.store.close(state, ts, action, accepted)
             raise BadEvent(f"enricher failed: {dead_reason(exc)}") from exc
-        self.store.close(state, ts, action, accepted)
+        finally:
+            self.store.close(state, ts, action, accepted)
+        self._count_for_sweep(ts)
+        return out
+
+    def _count_for_sweep(self, ts: float) -> None:
+        """After each session event: every ``SWEEP_EVERY`` of them, drop the expired sessions."""
         self._since_sweep += 1
         if self._since_sweep >= SWEEP_EVERY:
             self._since_sweep = 0
             self.store.sweep(ts)
-        return out
 
     def _flat_facts(self, event: CanonicalEvent, stream_facts: Mapping[str, Any]) -> dict[str, Any]:
         """``facts`` through flat names (any enricher's ``facts``), nested at the end."""
@@ -242,13 +246,10 @@ class Back:
                             own = state[name] = {}
                         facts.update(compute(event, own))
                 except Exception as exc:  # keep the session's state; this event alone fails
-                    self.store.close(state, ts, action, accepted)
                     raise BadEvent(f"enricher failed: {dead_reason(exc)}") from exc
-                self.store.close(state, ts, action, accepted)
-                self._since_sweep += 1
-                if self._since_sweep >= SWEEP_EVERY:
-                    self._since_sweep = 0
-                    self.store.sweep(ts)
+                finally:
+                    self.store.close(state, ts, action, accepted)
+                self._count_for_sweep(ts)
         return nest_facts(facts)
 
 
