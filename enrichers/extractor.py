@@ -8,7 +8,7 @@ source, and composite keys are called through a namespace, so no profile text be
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 Extractor = Callable[[Mapping[str, Any]], dict[str, Any]]
@@ -23,18 +23,7 @@ def compile_extractor(plan: Sequence[tuple[str, Sequence[Step]]]) -> Extractor:
     namespace: dict[str, Any] = {}
     for canonical, steps in plan:
         lines.append("    while True:")
-        for step in steps:
-            if isinstance(step, tuple):
-                lines += _walk(step, repr(canonical))
-            else:
-                name = f"_reader{len(namespace)}"
-                namespace[name] = step
-                lines += [
-                    f"        v = {name}(doc, False)",
-                    "        if v is not None:",
-                    f"            out[{canonical!r}] = v",
-                    "            break",
-                ]
+        lines += _first_value(steps, f"out[{canonical!r}]", namespace)
         lines.append("        break")
     lines.append("    return out")
     exec(compile("\n".join(lines), "<profile extractor>", "exec"), namespace)  # noqa: S102 - see module doc
@@ -51,18 +40,7 @@ def compile_values(plan: Sequence[tuple[str, Sequence[Step]]], names: Sequence[s
     for index, canonical in enumerate(names):
         target = f"f{index}"
         lines.append("    while True:")
-        for step in steps_of.get(canonical, ()):
-            if isinstance(step, tuple):
-                lines += _walk(step, target, assign=True)
-            else:
-                name = f"_reader{len(namespace)}"
-                namespace[name] = step
-                lines += [
-                    f"        v = {name}(doc, False)",
-                    "        if v is not None:",
-                    f"            {target} = v",
-                    "            break",
-                ]
+        lines += _first_value(steps_of.get(canonical, ()), target, namespace)
         lines += [f"        {target} = None", "        break"]
     lines.append(f"    return ({''.join(f'f{i}, ' for i in range(len(names)))})")
     exec(compile("\n".join(lines), "<profile values>", "exec"), namespace)  # noqa: S102 - see module doc
@@ -70,13 +48,32 @@ def compile_values(plan: Sequence[tuple[str, Sequence[Step]]], names: Sequence[s
     return values
 
 
-def _walk(parts: tuple[str, ...], key: str, assign: bool = False) -> list[str]:
+def _first_value(steps: Iterable[Step], target: str, namespace: dict[str, Any]) -> list[str]:
+    """Lines (inside a ``while True:``) that store in ``target`` the first value ``steps`` give
+    and break; a composite-key reader is put in ``namespace`` and called by its generated name."""
+    lines: list[str] = []
+    for step in steps:
+        if isinstance(step, tuple):
+            lines += _walk(step, target)
+        else:
+            name = f"_reader{len(namespace)}"
+            namespace[name] = step
+            lines += [
+                f"        v = {name}(doc, False)",
+                "        if v is not None:",
+                f"            {target} = v",
+                "            break",
+            ]
+    return lines
+
+
+def _walk(parts: tuple[str, ...], target: str) -> list[str]:
     first, *rest = parts
     out = [f"        v = get({first!r})"]
     out += [f"        v = v.get({part!r}) if type(v) is dict else None" for part in rest]
     out += [
         "        if v is not None and v != '' and v != [] and v != {}:",
-        f"            {key} = v" if assign else f"            out[{key}] = v",
+        f"            {target} = v",
         "            break",
     ]
     return out
