@@ -86,6 +86,10 @@ sys.exit(f"Elasticsearch at {os.environ['NODE_URL']} not yellow in time")
 PYTHON
 }
 
+free_port() {
+  "$BIN/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
 # A throw-away CA and a certificate for 127.0.0.1 / localhost (the `tls` node's), in $certs.
 make_certificates() {
   certs="$(mktemp -d "${TMPDIR:-/tmp}/sessionwatch-certs.XXXXXX")"
@@ -119,9 +123,13 @@ start_node() {
     for name in "$@"; do services+=("elasticsearch-$name"); done
     SESSIONWATCH_SECURE_ES_PASSWORD="sw-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
     export SESSIONWATCH_SECURE_ES_PASSWORD
-    # random host ports unless given
+    # random host ports unless given; fixed ones for the nodes the tests restart (a restarted
+    # container gets a new random port), free ones picked here
     export SESSIONWATCH_SECURE_ES_PORT="${SESSIONWATCH_SECURE_ES_PORT:-}"
     export SESSIONWATCH_TLS_ES_PORT="${SESSIONWATCH_TLS_ES_PORT:-}"
+    SESSIONWATCH_FAULTS_ES_PORT="${SESSIONWATCH_FAULTS_ES_PORT:-$(free_port)}"
+    SESSIONWATCH_RESTART_ES_PORT="${SESSIONWATCH_RESTART_ES_PORT:-$(free_port)}"
+    export SESSIONWATCH_FAULTS_ES_PORT SESSIONWATCH_RESTART_ES_PORT
     if [[ " $* " == *" tls "* ]]; then
       make_certificates
       export SESSIONWATCH_TLS_CERTS_DIR="$certs"
