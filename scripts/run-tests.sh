@@ -68,7 +68,7 @@ wait_yellow() {
   NODE_URL="$1" NODE_PASSWORD="${2:-}" NODE_CA="${3:-}" "$BIN/python" - <<'PYTHON'
 import base64, os, ssl, sys, time, urllib.request
 url = os.environ["NODE_URL"] + "/_cluster/health?wait_for_status=yellow&timeout=1s"
-deadline = time.monotonic() + float(os.environ.get("SESSIONWATCH_ES_WAIT", "300"))
+deadline = time.monotonic() + float(os.environ.get("SESSIONWATCH_ES_WAIT", "600"))
 request = urllib.request.Request(url)
 if os.environ["NODE_PASSWORD"]:
     token = base64.b64encode(f"elastic:{os.environ['NODE_PASSWORD']}".encode())
@@ -119,6 +119,16 @@ start_node() {
   echo "== Elasticsearch $version ($SESSIONWATCH_ES_IMAGE)${*:+, with the extra nodes: $*}"
   started=1
   compose up -d >/dev/null
+  port="$(compose port elasticsearch 9200 | tail -n 1)"
+  url="http://127.0.0.1:${port##*:}"
+  if [[ "${SESSIONWATCH_ES_SECURITY:-}" == true ]]; then password="${ELASTIC_PASSWORD:-changeme}"; fi
+  # the suite's node first, then the extra ones: JVMs starting all at once on two busy cores
+  # missed the 300 s deadline
+  wait_yellow "$url" "$password"
+  if [[ -n "$password" ]]; then
+    url="http://elastic:${password}@${url#http://}"
+  fi
+  export SESSIONWATCH_ES_URL="$url"
   if [[ $# -gt 0 ]]; then
     for name in "$@"; do services+=("elasticsearch-$name"); done
     SESSIONWATCH_SECURE_ES_PASSWORD="sw-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
@@ -136,14 +146,6 @@ start_node() {
     fi
     nodes_compose up -d "${services[@]}" >/dev/null
   fi
-  port="$(compose port elasticsearch 9200 | tail -n 1)"
-  url="http://127.0.0.1:${port##*:}"
-  if [[ "${SESSIONWATCH_ES_SECURITY:-}" == true ]]; then password="${ELASTIC_PASSWORD:-changeme}"; fi
-  wait_yellow "$url" "$password"
-  if [[ -n "$password" ]]; then
-    url="http://elastic:${password}@${url#http://}"
-  fi
-  export SESSIONWATCH_ES_URL="$url"
   for name in "$@"; do
     upper="$(tr '[:lower:]' '[:upper:]' <<<"$name")"
     port="$(nodes_compose port "elasticsearch-$name" 9200 | tail -n 1)"
