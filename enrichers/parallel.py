@@ -28,13 +28,12 @@ from sessionwatch.enrichers.engine import (
     split_enrichers,
 )
 from sessionwatch.enrichers.output import Counts, DeadLetter
-from sessionwatch.enrichers.parallel_front import Parent
+from sessionwatch.enrichers.parallel_front import PROGRESS_EVERY, Parent
 from sessionwatch.enrichers.parallel_worker import Channels, WorkerSetup, _shipped, partition, unship, work
 from sessionwatch.enrichers.profiles import Profile, ProfileRegistry
 from sessionwatch.enrichers.state import STATE_FORMAT
 from sessionwatch.rules.errors import EnrichError
 
-PROGRESS_EVERY = 10_000
 Progress = Callable[[Counts], None]
 __all__ = ["Job", "Progress", "Result", "_shipped", "partition", "run", "unship"]
 
@@ -152,7 +151,9 @@ def _run_parallel(lines: Iterable[bytes | str], job: Job) -> Result:
         context.Process(
             target=work,
             args=(
-                WorkerSetup(i, workers, session, options, initial[i], profiles, job.forced_profile),
+                WorkerSetup(
+                    i, workers, session, options, initial[i], profiles, job.forced_profile, bool(stream)
+                ),
                 Channels(inboxes[i], outboxes[i], peers),
             ),
             name=f"enrich-{i}",
@@ -164,7 +165,7 @@ def _run_parallel(lines: Iterable[bytes | str], job: Job) -> Result:
         process.start()
     try:
         parent = Parent(job, front, counts, processes, inboxes, outboxes)
-        results = parent.run(_reporting(lines, counts, job.progress))
+        results = parent.run(lines, job.progress)
     except BaseException:
         for process in processes:
             process.terminate()
