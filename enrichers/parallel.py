@@ -29,7 +29,15 @@ from sessionwatch.enrichers.engine import (
 )
 from sessionwatch.enrichers.output import Counts, DeadLetter
 from sessionwatch.enrichers.parallel_front import PROGRESS_EVERY, Parent
-from sessionwatch.enrichers.parallel_worker import Channels, WorkerSetup, _shipped, partition, unship, work
+from sessionwatch.enrichers.parallel_worker import (
+    Channels,
+    WorkerSetup,
+    _shipped,
+    partition,
+    stream_fields,
+    unship,
+    work,
+)
 from sessionwatch.enrichers.profiles import Profile, ProfileRegistry
 from sessionwatch.enrichers.state import STATE_FORMAT
 from sessionwatch.rules.errors import EnrichError
@@ -134,6 +142,7 @@ def _run_parallel(lines: Iterable[bytes | str], job: Job) -> Result:
     configure(stream, options)
     counts = Counts()
     front = Front(profiles, stream, job.forced_profile, options, counts)
+    shipped = stream_fields(stream)
     initial: list[dict[str, Any]] = [{"sessions": {}, "tombstones": {}} for _ in range(workers)]
     if state:
         check_state(state, "state")
@@ -152,7 +161,15 @@ def _run_parallel(lines: Iterable[bytes | str], job: Job) -> Result:
             target=work,
             args=(
                 WorkerSetup(
-                    i, workers, session, options, initial[i], profiles, job.forced_profile, bool(stream)
+                    i,
+                    workers,
+                    session,
+                    options,
+                    initial[i],
+                    profiles,
+                    job.forced_profile,
+                    bool(stream),
+                    shipped,
                 ),
                 Channels(inboxes[i], outboxes[i], peers),
             ),
@@ -164,7 +181,7 @@ def _run_parallel(lines: Iterable[bytes | str], job: Job) -> Result:
     for process in processes:
         process.start()
     try:
-        parent = Parent(job, front, counts, processes, inboxes, outboxes)
+        parent = Parent(job, front, counts, processes, inboxes, outboxes, shipped)
         results = parent.run(lines, job.progress)
     except BaseException:
         for process in processes:

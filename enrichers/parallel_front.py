@@ -83,9 +83,11 @@ class Parent:
         processes: list[Any],
         inboxes: list[Any],
         outboxes: list[Any],
+        shipped: tuple[str, ...] | None = None,
     ) -> None:
         self.job, self.front, self.counts = job, front, counts
         self.processes, self.inboxes, self.outboxes = processes, inboxes, outboxes
+        self.view = stream_event_type(shipped)  # the parent's copy of an event
         workers = self.workers = len(processes)
         # an event's text in the reorder window: this tag, naming the worker holding the real text
         self.tags = [f"(held by enrich worker {i})" for i in range(workers)]
@@ -152,7 +154,7 @@ class Parent:
         with the steps between them inlined: this is the parent's hot loop.)"""
         counts = self.counts
         counts.read += len(mapped)
-        view, new, tags = stream_event_type(), tuple.__new__, self.tags
+        view, new, tags = self.view, tuple.__new__, self.tags
         # the reorder window holds the parent's copy of each event itself (no ``Mapped``)
         hold: Any = self.front.buffer.push
         release, route = self.front._release, self._route

@@ -15,7 +15,7 @@ import dataclasses
 import operator
 import zlib
 from collections import namedtuple
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from types import MappingProxyType
@@ -36,6 +36,7 @@ from sessionwatch.enrichers.output import (
 )
 from sessionwatch.enrichers.profiles import Profile, ProfileRegistry
 from sessionwatch.enrichers.timefmt import isoformat
+from sessionwatch.rules.errors import EnrichError
 
 OWNERS_KEPT = 1 << 16  # sessions whose owner a worker keeps (a cache: cleared when full)
 MAP, BACK, STOP = 0, 1, 2  # what a worker's inbox holds: lines to map, events to enrich, the end
@@ -89,13 +90,40 @@ def _no_stamp(moment: float) -> None:
     return None
 
 
-@cache
-def stream_event_type() -> type[tuple[Any, ...]]:
-    """The parent's copy of an event: a named tuple (line, owner, repaired, stamp, then every
-    ``CanonicalEvent`` field but ``doc``) that reads like a ``CanonicalEvent`` (its properties,
-    and ``doc`` empty). Built straight from a worker's answer tuple, it costs a fraction of a
-    frozen dataclass."""
+def stream_fields(enrichers: Iterable[Enricher]) -> tuple[str, ...]:
+    """The ``CanonicalEvent`` fields of the parent's copy of an event: the timestamp (for the
+    reorder window) and those the stream-scoped ``enrichers`` declare they read (``reads``), in
+    field order; every field but ``doc`` when one of them declares nothing (or its ``facts``
+    was replaced on the instance: the declaration is its class's)."""
     names = [f.name for f in dataclasses.fields(CanonicalEvent) if f.name != "doc"]
+    wanted = {"timestamp"}
+    for enricher in enrichers:
+        reads = getattr(enricher, "reads", None)
+        if reads is None or "facts" in getattr(enricher, "__dict__", {}):
+            return tuple(names)
+        unknown = set(reads) - set(names)
+        if unknown:
+            raise EnrichError(f"enricher {enricher.name} reads {sorted(unknown)}: not event fields")
+        wanted.update(reads)
+    return tuple(name for name in names if name in wanted)
+
+
+def _reader(names: tuple[str, ...]) -> Callable[[CanonicalEvent], tuple[Any, ...]]:
+    """``names`` of an event, as one tuple."""
+    if len(names) == 1:
+        (name,) = names
+        return lambda event: (getattr(event, name),)
+    return operator.attrgetter(*names)
+
+
+@cache
+def stream_event_type(names: tuple[str, ...] | None = None) -> type[tuple[Any, ...]]:
+    """The parent's copy of an event: a named tuple (line, owner, repaired, stamp, then the
+    ``CanonicalEvent`` fields ``names``, by default every one but ``doc``) that reads like a
+    ``CanonicalEvent`` (its properties, and ``doc`` empty). Built straight from a worker's
+    answer tuple, it costs a fraction of a frozen dataclass."""
+    if names is None:
+        names = tuple(f.name for f in dataclasses.fields(CanonicalEvent) if f.name != "doc")
     base = namedtuple("StreamEvent", ["line", "owner", "repaired", "stamp", *names])  # type: ignore[misc]
     members: dict[str, Any] = {"__slots__": (), "doc": NO_DOC}
     members.update({k: v for k, v in vars(CanonicalEvent).items() if isinstance(v, property)})
@@ -113,6 +141,7 @@ class WorkerSetup:
     profiles: ProfileRegistry
     forced_profile: Profile | None
     stamps: bool = True  # whether the parent runs stream-scoped enrichers (``Answer``'s stamp)
+    to_parent: tuple[str, ...] | None = None  # the fields of the parent's copy (``stream_fields``)
 
 
 @dataclass(frozen=True)
@@ -131,6 +160,7 @@ class Worker:
         self.back.store.load(setup.sessions)
         self.mapper = Mapper(setup.profiles, setup.forced_profile, Counts())
         self.stamps = setup.stamps
+        self.to_parent = _reader(setup.to_parent) if setup.to_parent is not None else _shipped()[0]
         self.channels = channels
         self.held: dict[int, Held] = {}
         self.owners: dict[str, int] = {}  # the owner of each session seen lately
@@ -171,6 +201,7 @@ class Worker:
         fields, _ = _shipped()
         index, workers, held, map_line = self.index, self.workers, self.held, self.mapper.map
         owners, stamp = self.owners, isoformat if self.stamps else _no_stamp
+        to_parent = self.to_parent
         forwarded: dict[int, list[Forwarded]] = {}
         first, given = chunk
         raws: list[bytes] | list[bytes | str]
@@ -210,7 +241,7 @@ class Worker:
                         found.append((number, values, stripped, doc, again))
                 # the text of its timestamp, which mapping it noted here: the parent notes it too
                 # (``remember``), for the stream-scoped facts that write it
-                append((number, owner, mapped.repaired, stamp(event.timestamp), *values))
+                append((number, owner, mapped.repaired, stamp(event.timestamp), *to_parent(event)))
             elif isinstance(mapped, Output):
                 if mapped.dead is None:  # passed through: its text is all the parent writes
                     mapped = Output(mapped.line, raw=mapped.raw, facts=mapped.facts, written=mapped.written)
