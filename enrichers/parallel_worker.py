@@ -86,6 +86,15 @@ def unship(fields: tuple[Any, ...], doc: Mapping[str, Any] | None) -> CanonicalE
     return make(*fields[:at], doc if doc is not None else {}, *fields[at:])
 
 
+def block_lines(block: bytes) -> list[bytes | str]:
+    """The lines of a block of whole lines, as iterating a binary stream gives them but for
+    their ``\\n`` (which mapping strips anyway)."""
+    lines: list[Any] = block.split(b"\n")
+    if not lines[-1]:  # the block ends its last line
+        lines.pop()
+    return lines
+
+
 def _no_stamp(moment: float) -> None:
     return None
 
@@ -204,13 +213,7 @@ class Worker:
         to_parent = self.to_parent
         forwarded: dict[int, list[Forwarded]] = {}
         first, given = chunk
-        raws: list[bytes] | list[bytes | str]
-        if isinstance(given, bytes):
-            raws = given.split(b"\n")
-            if not raws[-1]:  # the block ends its last line
-                raws.pop()
-        else:
-            raws = given
+        raws = block_lines(given) if isinstance(given, bytes) else given
         out: list[Any] = []
         append = out.append
         for number, raw in enumerate(raws, start=first):
