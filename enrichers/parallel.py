@@ -11,10 +11,11 @@ lines in the order one process would have written them: the result is the same, 
 
 from __future__ import annotations
 
+import fcntl
 import gc
 import multiprocessing
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -136,6 +137,21 @@ def _reporting(
             progress(counts)
 
 
+PIPE_BYTES = 1 << 20  # a channel's pipe buffer (Linux's default largest; 64 KiB otherwise)
+
+
+def _widen(channel: Any) -> None:
+    """Give a queue's pipe a buffer that holds a whole message (a block's answer with its output
+    lines: a few hundred KiB): one write and one read per message instead of one per 64 KiB,
+    each of which woke a thread of the other process and handed the lock of the interpreter
+    over. Where the system refuses (not Linux, or a lower limit), the pipe keeps its size."""
+    setter = getattr(fcntl, "F_SETPIPE_SZ", None)
+    if setter is None:
+        return
+    with suppress(OSError, AttributeError):  # (``_writer``: the queue's end of its pipe)
+        fcntl.fcntl(channel._writer.fileno(), setter, PIPE_BYTES)
+
+
 def _run_parallel(lines: Iterable[bytes | str], job: Job) -> Result:
     profiles, options, workers, state = job.profiles, job.options, job.workers, job.state
     stream, session = split_enrichers(job.enrichers, options.facts)
@@ -156,6 +172,8 @@ def _run_parallel(lines: Iterable[bytes | str], job: Job) -> Result:
     inboxes = [context.Queue(maxsize=32) for _ in range(workers)]
     outboxes = [context.Queue() for _ in range(workers)]  # never more than IN_FLIGHT answers each
     peers = [context.Queue() for _ in range(workers)]
+    for channel in (*inboxes, *outboxes, *peers):
+        _widen(channel)
     processes = [
         context.Process(
             target=work,

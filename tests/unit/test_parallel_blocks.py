@@ -3,12 +3,20 @@ workers split: the lines, their numbers and the output are those of iterating th
 
 from __future__ import annotations
 
+import fcntl
 import io
+import multiprocessing
 from typing import Any
 
 import pytest
 
-from sessionwatch.enrichers import EngineOptions, ProfileRegistry, discover_enrichers, parallel_front
+from sessionwatch.enrichers import (
+    EngineOptions,
+    ProfileRegistry,
+    discover_enrichers,
+    parallel,
+    parallel_front,
+)
 from sessionwatch.enrichers.engine import DeadLetter
 from sessionwatch.enrichers.parallel import run
 from sessionwatch.enrichers.parallel_worker import block_lines
@@ -80,3 +88,13 @@ def test_a_binary_stream_in_blocks_gives_what_one_process_gives(monkeypatch: pyt
     assert dead_two == dead_one
     assert result_two.counts == result_one.counts
     assert result_two.counts.conserved
+
+
+@pytest.mark.skipif(not hasattr(fcntl, "F_GETPIPE_SZ"), reason="pipe sizes are a Linux feature")
+def test_the_channels_pipes_hold_a_whole_message() -> None:
+    """A block's answer with its output lines is a few hundred KiB: the pipe between the
+    processes holds it whole (one write, one read) instead of 64 KiB at a time."""
+    channel: Any = multiprocessing.get_context("fork").Queue()
+    parallel._widen(channel)
+    assert fcntl.fcntl(channel._writer.fileno(), fcntl.F_GETPIPE_SZ) == parallel.PIPE_BYTES
+    channel.close()
