@@ -31,6 +31,7 @@ class AccountStatus:
 
     name = "account_status"
     scope = "stream"
+    reads = ("timestamp", "actor", "action", "outcome", "account_target")
 
     def __init__(self) -> None:
         self.inventory: dict[str, Account] = {}

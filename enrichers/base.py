@@ -51,6 +51,9 @@ class Enricher(Protocol):
       ``"stream"`` — ``state`` is one dict for the whole stream, seen in time order by every
       event (the place for state keyed by actor or token); the enricher keeps it bounded and
       may define ``sweep(state, now)`` to drop what is older than the engine's horizon.
+    * ``reads`` (stream scope): the ``CanonicalEvent`` fields ``facts`` reads (``outcome`` for
+      ``accepted``). With workers only those travel to the process running this scope; without
+      it every field does.
     * ``configure(options)``: receives the engine's options mapping (inventory path, …) once.
 
     ``facts`` returns flat dotted fact names → values (None values are dropped).

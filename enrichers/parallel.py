@@ -11,10 +11,11 @@ lines in the order one process would have written them: the result is the same, 
 
 from __future__ import annotations
 
+import fcntl
 import gc
 import multiprocessing
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,13 +29,20 @@ from sessionwatch.enrichers.engine import (
     split_enrichers,
 )
 from sessionwatch.enrichers.output import Counts, DeadLetter
-from sessionwatch.enrichers.parallel_front import Parent
-from sessionwatch.enrichers.parallel_worker import Channels, WorkerSetup, _shipped, partition, unship, work
+from sessionwatch.enrichers.parallel_front import PROGRESS_EVERY, Parent
+from sessionwatch.enrichers.parallel_worker import (
+    Channels,
+    WorkerSetup,
+    _shipped,
+    partition,
+    stream_fields,
+    unship,
+    work,
+)
 from sessionwatch.enrichers.profiles import Profile, ProfileRegistry
 from sessionwatch.enrichers.state import STATE_FORMAT
 from sessionwatch.rules.errors import EnrichError
 
-PROGRESS_EVERY = 10_000
 Progress = Callable[[Counts], None]
 __all__ = ["Job", "Progress", "Result", "_shipped", "partition", "run", "unship"]
 
@@ -129,12 +137,28 @@ def _reporting(
             progress(counts)
 
 
+PIPE_BYTES = 1 << 20  # a channel's pipe buffer (Linux's default largest; 64 KiB otherwise)
+
+
+def _widen(channel: Any) -> None:
+    """Give a queue's pipe a buffer that holds a whole message (a block's answer with its output
+    lines: a few hundred KiB): one write and one read per message instead of one per 64 KiB,
+    each of which woke a thread of the other process and handed the lock of the interpreter
+    over. Where the system refuses (not Linux, or a lower limit), the pipe keeps its size."""
+    setter = getattr(fcntl, "F_SETPIPE_SZ", None)
+    if setter is None:
+        return
+    with suppress(OSError, AttributeError):  # (``_writer``: the queue's end of its pipe)
+        fcntl.fcntl(channel._writer.fileno(), setter, PIPE_BYTES)
+
+
 def _run_parallel(lines: Iterable[bytes | str], job: Job) -> Result:
     profiles, options, workers, state = job.profiles, job.options, job.workers, job.state
     stream, session = split_enrichers(job.enrichers, options.facts)
     configure(stream, options)
     counts = Counts()
     front = Front(profiles, stream, job.forced_profile, options, counts)
+    shipped = stream_fields(stream)
     initial: list[dict[str, Any]] = [{"sessions": {}, "tombstones": {}} for _ in range(workers)]
     if state:
         check_state(state, "state")
@@ -148,11 +172,23 @@ def _run_parallel(lines: Iterable[bytes | str], job: Job) -> Result:
     inboxes = [context.Queue(maxsize=32) for _ in range(workers)]
     outboxes = [context.Queue() for _ in range(workers)]  # never more than IN_FLIGHT answers each
     peers = [context.Queue() for _ in range(workers)]
+    for channel in (*inboxes, *outboxes, *peers):
+        _widen(channel)
     processes = [
         context.Process(
             target=work,
             args=(
-                WorkerSetup(i, workers, session, options, initial[i], profiles, job.forced_profile),
+                WorkerSetup(
+                    i,
+                    workers,
+                    session,
+                    options,
+                    initial[i],
+                    profiles,
+                    job.forced_profile,
+                    bool(stream),
+                    shipped,
+                ),
                 Channels(inboxes[i], outboxes[i], peers),
             ),
             name=f"enrich-{i}",
@@ -163,8 +199,8 @@ def _run_parallel(lines: Iterable[bytes | str], job: Job) -> Result:
     for process in processes:
         process.start()
     try:
-        parent = Parent(job, front, counts, processes, inboxes, outboxes)
-        results = parent.run(_reporting(lines, counts, job.progress))
+        parent = Parent(job, front, counts, processes, inboxes, outboxes, shipped)
+        results = parent.run(lines, job.progress)
     except BaseException:
         for process in processes:
             process.terminate()

@@ -19,9 +19,7 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from typing import Any, cast
 
-from sessionwatch.enrichers.base import CanonicalEvent
 from sessionwatch.enrichers.engine import Front, Released
-from sessionwatch.enrichers.mapper import Mapped
 from sessionwatch.enrichers.output import Counts, DeadLetter, Output
 from sessionwatch.enrichers.parallel_worker import (
     BACK,
@@ -32,11 +30,39 @@ from sessionwatch.enrichers.parallel_worker import (
     Result,
     stream_event_type,
 )
+from sessionwatch.enrichers.timefmt import remember
 from sessionwatch.rules.errors import EnrichError
 
-CHUNK = 256  # raw lines a worker maps at a time
-IN_FLIGHT = 3  # chunks per worker sent and not yet answered
+PROGRESS_EVERY = 10_000  # lines mapped between two calls of the run's ``progress``
+BLOCK = 1 << 17  # bytes of input a worker maps at a time (whole lines: about 200 of them)
+CHUNK = 256  # lines a worker maps at a time, when the input is not a binary stream
+IN_FLIGHT = 3  # blocks per worker sent and not yet answered
 BATCH = 512  # events sent to a worker at a time
+
+
+def _blocks(source: Iterable[bytes | str]) -> Iterator[tuple[int, bytes | list[bytes | str]]]:
+    """(number of the first line, the lines): from a binary stream (a file, stdin) whole lines
+    as one ``bytes`` block, never split here (the worker splits them at ``\\n`` as iterating
+    the stream would); from any other iterable lists of up to ``CHUNK`` lines."""
+    read = getattr(source, "read1", None)
+    if read is None:
+        yield from _chunks(source)
+        return
+    first, pending = 1, bytearray()
+    while data := read(BLOCK):
+        cut = data.rfind(b"\n") + 1
+        if not cut:  # no line ends here: a line longer than a block
+            pending += data
+            continue
+        if pending:
+            pending += data[:cut]
+            block, pending = bytes(pending), bytearray(data[cut:])
+        else:
+            block, pending = data[:cut], bytearray(data[cut:])
+        yield first, block
+        first += block.count(b"\n")
+    if pending:
+        yield first, bytes(pending)
 
 
 def _chunks(lines: Iterable[bytes | str]) -> Iterator[tuple[int, list[bytes | str]]]:
@@ -57,9 +83,11 @@ class Parent:
         processes: list[Any],
         inboxes: list[Any],
         outboxes: list[Any],
+        shipped: tuple[str, ...] | None = None,
     ) -> None:
         self.job, self.front, self.counts = job, front, counts
         self.processes, self.inboxes, self.outboxes = processes, inboxes, outboxes
+        self.view = stream_event_type(shipped)  # the parent's copy of an event
         workers = self.workers = len(processes)
         # an event's text in the reorder window: this tag, naming the worker holding the real text
         self.tags = [f"(held by enrich worker {i})" for i in range(workers)]
@@ -72,22 +100,24 @@ class Parent:
         self.dead: list[deque[DeadLetter]] = [deque() for _ in range(workers)]  # the workers' ""
         self.received: list[queue.SimpleQueue[Any]] = [queue.SimpleQueue() for _ in range(workers)]
 
-    def run(self, lines: Iterable[bytes | str]) -> list[dict[str, Any]]:
-        """Feed every line through; the workers' final results."""
+    def run(self, lines: Iterable[bytes | str], progress: Any = None) -> list[dict[str, Any]]:
+        """Feed every line through (calling ``progress(counts)`` each time another
+        ``PROGRESS_EVERY`` lines have been mapped); the workers' final results."""
         workers = self.workers
         for index, outbox in enumerate(self.outboxes):  # (see ``_receive``)
             name = f"enrich-{index}-outbox"
             threading.Thread(
                 target=_pump, args=(outbox, self.received[index]), name=name, daemon=True
             ).start()
-        chunks = _chunks(lines)
+        blocks = _blocks(lines)
         sent = answered = 0
+        report = PROGRESS_EVERY
         while True:
             while sent - answered < IN_FLIGHT * workers:
-                chunk = next(chunks, None)
-                if chunk is None:
+                block = next(blocks, None)
+                if block is None:
                     break
-                self._send(sent % workers, (MAP, chunk))
+                self._send(sent % workers, (MAP, block))
                 sent += 1
             if answered == sent:
                 break
@@ -96,8 +126,13 @@ class Parent:
             self._take(mapped)
             self._write()
             answered += 1
-        for item in self.front.flush():
-            self._route(item)
+            if progress is not None and self.counts.read >= report:
+                progress(self.counts)
+                report = (self.counts.read // PROGRESS_EVERY + 1) * PROGRESS_EVERY
+        release = self.front._release
+        for held in self.front.buffer.flush():
+            event: Any = held
+            self._route(release(event.line, event, self.tags[event.owner], event.repaired))
         for target in range(workers):
             if self.batches[target]:
                 self._send(target, (BACK, self.batches[target]))
@@ -113,18 +148,35 @@ class Parent:
         return results
 
     def _take(self, mapped: list[Any]) -> None:
-        """A worker's answer, in line order: events into the reorder window, and the lines it
-        passed through or dead-lettered into the order of outputs."""
+        """A worker's answer, in line order: events into the reorder window (what leaves it to
+        the stream-scoped enrichers and on to the event's owner), and the lines it passed
+        through or dead-lettered into the order of outputs. (``Front.push`` and ``_route``
+        with the steps between them inlined: this is the parent's hot loop.)"""
         counts = self.counts
         counts.read += len(mapped)
-        view, new, tags = stream_event_type(), tuple.__new__, self.tags
-        push, route = self.front.push, self._route
+        view, new, tags = self.view, tuple.__new__, self.tags
+        # the reorder window holds the parent's copy of each event itself (no ``Mapped``)
+        hold: Any = self.front.buffer.push
+        release, route = self.front._release, self._route
+        batches, order, send = self.batches, self.order, self._send
         own, waiting = self.workers, self.waiting[self.workers]
         for entry in mapped:
             if type(entry) is tuple:
-                event = cast(CanonicalEvent, new(view, entry))
-                for item in push(Mapped(entry[0], event, tags[entry[1]], entry[2])):
-                    route(item)
+                event: Any = new(view, entry)
+                if event.stamp is not None:
+                    remember(event.timestamp, event.stamp)  # as mapping it here would have
+                for held in hold(event.timestamp, event.line, event):
+                    released = release(held.line, held, tags[held.owner], held.repaired)
+                    if type(released) is not Released:
+                        route(released)
+                        continue
+                    owner = held.owner
+                    order.append(owner)
+                    batch = batches[owner]
+                    batch.append((held.line, released.facts))
+                    if len(batch) >= BATCH:
+                        send(owner, (BACK, batch))
+                        batches[owner] = []
                 continue
             output = cast(Output, entry)
             if output.dead is not None:
@@ -133,8 +185,8 @@ class Parent:
             else:
                 counts.passed_through += 1
                 counts.repaired += output.facts is not None
-                waiting.append(output.text())
-            self.order.append(own)
+                waiting.append(output.text() + "\n")
+            order.append(own)
 
     def _route(self, item: Released | Output) -> None:
         """What leaves the reorder window, to the worker holding the event: its stream-scoped
@@ -159,7 +211,7 @@ class Parent:
 
     def _write(self) -> None:
         """Write the outputs whose turn has come and which have arrived."""
-        order, waiting, own = self.order, self.waiting, self.workers
+        order, waiting = self.order, self.waiting
         write, dead = self.job.write, self.job.dead
         at, end = self.written, len(order)
         while at < end:
@@ -168,15 +220,13 @@ class Parent:
             if not outputs:
                 break
             output = outputs.popleft()
-            if source == own:
-                if type(output) is DeadLetter:
-                    dead(output)
-                else:
-                    write(output + "\n")
-            elif output:
-                write(output + "\n")
-            else:
-                dead(self.dead[source].popleft())
+            if type(output) is str:
+                if output:
+                    write(output)
+                else:  # a worker's dead letter
+                    dead(self.dead[source].popleft())
+            else:  # this process's dead letter
+                dead(output)
             at += 1
         if at > 1 << 16 and at * 2 > end:  # forget what was written
             del order[:at]

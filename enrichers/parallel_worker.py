@@ -15,13 +15,14 @@ import dataclasses
 import operator
 import zlib
 from collections import namedtuple
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from types import MappingProxyType
 from typing import Any
+from zlib import crc32
 
-from sessionwatch.enrichers.base import CanonicalEvent, Enricher
+from sessionwatch.enrichers.base import CanonicalEvent, Enricher, event_maker
 from sessionwatch.enrichers.canonical import BadEvent
 from sessionwatch.enrichers.engine import Back, EngineOptions, configure
 from sessionwatch.enrichers.mapper import Mapped, Mapper
@@ -29,13 +30,15 @@ from sessionwatch.enrichers.output import (
     Counts,
     DeadLetter,
     Output,
-    append_facts,
-    appendable,
     dead_reason,
+    dump,
     splice,
 )
 from sessionwatch.enrichers.profiles import Profile, ProfileRegistry
+from sessionwatch.enrichers.timefmt import isoformat
+from sessionwatch.rules.errors import EnrichError
 
+OWNERS_KEPT = 1 << 16  # sessions whose owner a worker keeps (a cache: cleared when full)
 MAP, BACK, STOP = 0, 1, 2  # what a worker's inbox holds: lines to map, events to enrich, the end
 ANSWER, RESULT = 0, 1  # what its outbox holds: an ``Answer`` to a chunk, then its final ``Result``
 # the document the parent's copy of an event shows: the parent never holds the document (the
@@ -52,9 +55,9 @@ Held = tuple[tuple[Any, ...], str, Mapping[str, Any] | None, str]
 # right-stripped, the document or None, the line when it differs from the stripped one else None)
 Forwarded = tuple[int, tuple[Any, ...], str, Mapping[str, Any] | None, str | None]
 # an answer to a chunk: per non-blank line its parent's copy (a tuple: line number, owner,
-# repaired fields, then the canonical values) or its ``Output`` (a dead letter, or a line passed
-# through); then the output lines written since the last answer ("" for a dead letter) and those
-# dead letters
+# repaired fields, the timestamp as ``isoformat`` writes it or None, then the canonical values)
+# or its ``Output`` (a dead letter, or a line passed through); then the output lines written
+# since the last answer, each with its newline ("" for a dead letter), and those dead letters
 Answer = tuple[int, list[Any], list[str], list[DeadLetter]]
 # the end: (RESULT, the last output lines, their dead letters, counts and state)
 Result = tuple[int, list[str], list[DeadLetter], dict[str, Any]]
@@ -83,14 +86,54 @@ def unship(fields: tuple[Any, ...], doc: Mapping[str, Any] | None) -> CanonicalE
     return make(*fields[:at], doc if doc is not None else {}, *fields[at:])
 
 
-@cache
-def stream_event_type() -> type[tuple[Any, ...]]:
-    """The parent's copy of an event: a named tuple (line, owner, repaired, then every
-    ``CanonicalEvent`` field but ``doc``) that reads like a ``CanonicalEvent`` (its properties,
-    and ``doc`` empty). Built straight from a worker's answer tuple, it costs a fraction of a
-    frozen dataclass."""
+def block_lines(block: bytes) -> list[bytes | str]:
+    """The lines of a block of whole lines, as iterating a binary stream gives them but for
+    their ``\\n`` (which mapping strips anyway)."""
+    lines: list[Any] = block.split(b"\n")
+    if not lines[-1]:  # the block ends its last line
+        lines.pop()
+    return lines
+
+
+def _no_stamp(moment: float) -> None:
+    return None
+
+
+def stream_fields(enrichers: Iterable[Enricher]) -> tuple[str, ...]:
+    """The ``CanonicalEvent`` fields of the parent's copy of an event: the timestamp (for the
+    reorder window) and those the stream-scoped ``enrichers`` declare they read (``reads``), in
+    field order; every field but ``doc`` when one of them declares nothing (or its ``facts``
+    was replaced on the instance: the declaration is its class's)."""
     names = [f.name for f in dataclasses.fields(CanonicalEvent) if f.name != "doc"]
-    base = namedtuple("StreamEvent", ["line", "owner", "repaired", *names])  # type: ignore[misc]
+    wanted = {"timestamp"}
+    for enricher in enrichers:
+        reads = getattr(enricher, "reads", None)
+        if reads is None or "facts" in getattr(enricher, "__dict__", {}):
+            return tuple(names)
+        unknown = set(reads) - set(names)
+        if unknown:
+            raise EnrichError(f"enricher {enricher.name} reads {sorted(unknown)}: not event fields")
+        wanted.update(reads)
+    return tuple(name for name in names if name in wanted)
+
+
+def _reader(names: tuple[str, ...]) -> Callable[[CanonicalEvent], tuple[Any, ...]]:
+    """``names`` of an event, as one tuple."""
+    if len(names) == 1:
+        (name,) = names
+        return lambda event: (getattr(event, name),)
+    return operator.attrgetter(*names)
+
+
+@cache
+def stream_event_type(names: tuple[str, ...] | None = None) -> type[tuple[Any, ...]]:
+    """The parent's copy of an event: a named tuple (line, owner, repaired, stamp, then the
+    ``CanonicalEvent`` fields ``names``, by default every one but ``doc``) that reads like a
+    ``CanonicalEvent`` (its properties, and ``doc`` empty). Built straight from a worker's
+    answer tuple, it costs a fraction of a frozen dataclass."""
+    if names is None:
+        names = tuple(f.name for f in dataclasses.fields(CanonicalEvent) if f.name != "doc")
+    base = namedtuple("StreamEvent", ["line", "owner", "repaired", "stamp", *names])  # type: ignore[misc]
     members: dict[str, Any] = {"__slots__": (), "doc": NO_DOC}
     members.update({k: v for k, v in vars(CanonicalEvent).items() if isinstance(v, property)})
     made: type[tuple[Any, ...]] = type("StreamEvent", (base,), members)
@@ -106,6 +149,8 @@ class WorkerSetup:
     sessions: dict[str, Any]  # the saved state of the sessions this worker owns
     profiles: ProfileRegistry
     forced_profile: Profile | None
+    stamps: bool = True  # whether the parent runs stream-scoped enrichers (``Answer``'s stamp)
+    to_parent: tuple[str, ...] | None = None  # the fields of the parent's copy (``stream_fields``)
 
 
 @dataclass(frozen=True)
@@ -123,8 +168,11 @@ class Worker:
         self.back = Back(setup.enrichers, setup.options.limits, self.counts)
         self.back.store.load(setup.sessions)
         self.mapper = Mapper(setup.profiles, setup.forced_profile, Counts())
+        self.stamps = setup.stamps
+        self.to_parent = _reader(setup.to_parent) if setup.to_parent is not None else _shipped()[0]
         self.channels = channels
         self.held: dict[int, Held] = {}
+        self.owners: dict[str, int] = {}  # the owner of each session seen lately
         self.written: list[str] = []  # output lines since the last answer; "" for a dead letter
         self.dead: list[DeadLetter] = []  # the dead letters of those ""
 
@@ -155,32 +203,52 @@ class Worker:
         self.written, self.dead = [], []
         return written, dead
 
-    def map_chunk(self, chunk: tuple[int, list[bytes | str]]) -> list[Any]:
-        """Map raw lines numbered from the chunk's first: the parent's copy of each event (see
-        ``Answer``); each event itself is held here or sent to its owner."""
+    def map_chunk(self, chunk: tuple[int, bytes | list[bytes | str]]) -> list[Any]:
+        """Map raw lines numbered from the chunk's first (a ``bytes`` block: the lines it holds,
+        split at ``\\n`` as iterating a binary stream would): the parent's copy of each event
+        (see ``Answer``); each event itself is held here or sent to its owner."""
         fields, _ = _shipped()
-        index, workers, held, mapper = self.index, self.workers, self.held, self.mapper
+        index, workers, held, map_line = self.index, self.workers, self.held, self.mapper.map
+        owners, stamp = self.owners, isoformat if self.stamps else _no_stamp
+        to_parent = self.to_parent
         forwarded: dict[int, list[Forwarded]] = {}
-        first, raws = chunk
+        first, given = chunk
+        raws = block_lines(given) if isinstance(given, bytes) else given
         out: list[Any] = []
+        append = out.append
         for number, raw in enumerate(raws, start=first):
-            mapped = mapper.map(number, raw)
+            mapped = map_line(number, raw)
             if type(mapped) is Mapped:
                 event, text = mapped.event, mapped.text
                 stripped = text.rstrip()
-                doc = None if appendable(stripped, event.doc) else event.doc
+                source = event.doc  # ``appendable``, inlined
+                doc = None if stripped[-1:] == "}" and source and "sessionwatch" not in source else source
                 values = fields(event)
-                owner = partition(event.session_id, number, workers)
+                sid = event.session_id
+                if sid is None:  # (``partition``, inlined, and remembered per session)
+                    owner = number % workers
+                else:
+                    owner = owners.get(sid, -1)
+                    if owner < 0:
+                        if len(owners) >= OWNERS_KEPT:
+                            owners.clear()
+                        owner = owners[sid] = crc32(sid.encode("utf-8", "surrogatepass")) % workers
                 if owner == index:
                     held[number] = (values, stripped, doc, text)
                 else:
                     again = None if stripped is text else text
-                    forwarded.setdefault(owner, []).append((number, values, stripped, doc, again))
-                out.append((number, owner, mapped.repaired, *values))
+                    found = forwarded.get(owner)
+                    if found is None:
+                        forwarded[owner] = [(number, values, stripped, doc, again)]
+                    else:
+                        found.append((number, values, stripped, doc, again))
+                # the text of its timestamp, which mapping it noted here: the parent notes it too
+                # (``remember``), for the stream-scoped facts that write it
+                append((number, owner, mapped.repaired, stamp(event.timestamp), *to_parent(event)))
             elif isinstance(mapped, Output):
                 if mapped.dead is None:  # passed through: its text is all the parent writes
                     mapped = Output(mapped.line, raw=mapped.raw, facts=mapped.facts, written=mapped.written)
-                out.append(mapped)
+                append(mapped)
         peers = self.channels.peers
         for owner, events in forwarded.items():
             peers[owner].put(events)  # before the answer: the parent releases them only after it
@@ -189,7 +257,7 @@ class Worker:
     def _held(self, line: int) -> Held:
         """The event mapped at ``line``: held here, or still on its way from the worker that
         mapped it (it sent the event before its answer, so it comes)."""
-        found = self.held.pop(line, None)
+        found = None
         peers = self.channels.peers[self.index]
         while found is None:  # (should the sender die, the parent stops every worker)
             events: list[Forwarded] = peers.get()
@@ -199,19 +267,26 @@ class Worker:
         return found
 
     def enrich(self, batch: list[tuple[int, Any]]) -> None:
-        """(line, stream-scoped facts) in time order: the session stage, then the output line.
-        A reason (a str) instead of facts: the parent dead-lettered the event (a stream-scoped
-        enricher failed); its dead letter is written here, where its text is."""
-        facts_of, written, dead = self.back.facts, self.written, self.dead
+        """(line, stream-scoped facts) in time order: the session stage, then the output line
+        (with its newline). A reason (a str) instead of facts: the parent dead-lettered the
+        event (a stream-scoped enricher failed); its dead letter is written here, where its
+        text is."""
+        facts_of, written, dead, held = self.back.facts, self.written, self.dead, self.held
+        make, at = event_maker(), _shipped()[1]
         for line, stream_facts in batch:
-            values, stripped, doc, text = self._held(line)
+            found = held.pop(line, None)
+            values, stripped, doc, text = self._held(line) if found is None else found
             if type(stream_facts) is str:
                 written.append("")
                 dead.append(DeadLetter(line, stream_facts, text))
                 continue
             try:  # a failure here is this event's alone
-                facts = facts_of(unship(values, doc), stream_facts)
-                written.append(append_facts(stripped, facts) if doc is None else splice(text, doc, facts))
+                event = make(*values[:at], {} if doc is None else doc, *values[at:])
+                facts = facts_of(event, stream_facts)
+                if doc is None:  # ``append_facts``
+                    written.append(f'{stripped[:-1]},"sessionwatch":{dump(facts)}}}\n')
+                else:
+                    written.append(splice(text, doc, facts) + "\n")
             except Exception as exc:
                 reason = str(exc) if isinstance(exc, BadEvent) else dead_reason(exc)
                 self.counts.dead_letter += 1

@@ -26,6 +26,16 @@ class TokenClock:
 
     name = "token_clock"
     scope = "stream"
+    reads = (
+        "timestamp",
+        "token_id",
+        "token_issued_at",
+        "token_expires_at",
+        "session_id",
+        "action",
+        "outcome",
+        "revoke_target",
+    )
 
     def __init__(self) -> None:
         self.horizon = 7 * 86400.0

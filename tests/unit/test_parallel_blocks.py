@@ -1,0 +1,100 @@
+"""The parent of a partitioned run hands out a binary input in blocks of whole lines, which the
+workers split: the lines, their numbers and the output are those of iterating the input."""
+
+from __future__ import annotations
+
+import fcntl
+import io
+import multiprocessing
+from typing import Any
+
+import pytest
+
+from sessionwatch.enrichers import (
+    EngineOptions,
+    ProfileRegistry,
+    discover_enrichers,
+    parallel,
+    parallel_front,
+)
+from sessionwatch.enrichers.engine import DeadLetter
+from sessionwatch.enrichers.parallel import run
+from sessionwatch.enrichers.parallel_worker import block_lines
+from tests.unit.test_enrich_engine import _mixed_stream
+
+INPUTS = {
+    "no newline at the end": b'{"a": 1}\n{"b": 2}',
+    "newline at the end": b'{"a": 1}\n{"b": 2}\n',
+    "blank lines": b"\n\n{}\n   \n\n",
+    "crlf": b'{"a": 1}\r\n\r\n{"b": 2}\r\n',
+    "a line longer than a block": b'{"long": "' + b"x" * 40 + b'"}\n{"short": 1}\n' + b"y" * 33,
+    "one line, no newline": b"z" * 50,
+    "empty": b"",
+}
+
+
+@pytest.mark.parametrize("data", INPUTS.values(), ids=INPUTS.keys())
+@pytest.mark.parametrize("block", [1, 7, 1 << 17])
+def test_blocks_hold_the_lines_of_the_stream_with_their_numbers(
+    data: bytes, block: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(parallel_front, "BLOCK", block)
+    found: list[tuple[int, bytes | str]] = []
+    for first, lines in parallel_front._blocks(io.BytesIO(data)):
+        assert isinstance(lines, bytes)
+        assert lines  # no empty block is sent
+        found.extend(enumerate(block_lines(lines), start=first))
+    expected = [(n, line.removesuffix(b"\n")) for n, line in enumerate(io.BytesIO(data), start=1)]
+    assert found == expected
+
+
+def test_an_iterable_of_lines_is_handed_out_as_lists() -> None:
+    lines = [f'{{"n": {i}}}' for i in range(600)]
+    chunks = list(parallel_front._blocks(lines))
+    assert [first for first, _ in chunks] == [1, 257, 513]
+    assert [line for _, chunk in chunks for line in chunk] == lines
+
+
+def _enrich(source: Any, workers: int) -> tuple[list[str], list[DeadLetter], Any]:
+    written: list[str] = []
+    dead: list[DeadLetter] = []
+    result = run(
+        source,
+        written.append,
+        dead.append,
+        profiles=ProfileRegistry.discover(),
+        enrichers=discover_enrichers(),
+        options=EngineOptions(reorder_window=20.0),
+        workers=workers,
+    )
+    return written, dead, result
+
+
+def test_a_binary_stream_in_blocks_gives_what_one_process_gives(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Blocks of a few hundred bytes (lines cut across reads), CRLF and blank lines, a line that
+    is not UTF-8, a malformed one: the same output lines, dead letters (with their line
+    numbers) and counts as one process iterating the same bytes."""
+    lines = _mixed_stream(800, seed=11)
+    lines[5] = lines[5] + "\r"  # CRLF
+    lines[40:40] = ["", "   "]
+    data = ("\n".join(lines) + "\n").encode("utf-8")
+    data += b'{"@timestamp": "2026-03-02T10:00:00Z", "bad": "\xff"}\n{"cut": \n'
+    monkeypatch.setattr(parallel_front, "BLOCK", 300)
+    one, dead_one, result_one = _enrich(io.BytesIO(data), 1)
+    two, dead_two, result_two = _enrich(io.BytesIO(data), 2)
+    assert len(one) > 700
+    assert {d.reason.split(" ")[0] for d in dead_one} >= {"invalid", "malformed"}
+    assert two == one
+    assert dead_two == dead_one
+    assert result_two.counts == result_one.counts
+    assert result_two.counts.conserved
+
+
+@pytest.mark.skipif(not hasattr(fcntl, "F_GETPIPE_SZ"), reason="pipe sizes are a Linux feature")
+def test_the_channels_pipes_hold_a_whole_message() -> None:
+    """A block's answer with its output lines is a few hundred KiB: the pipe between the
+    processes holds it whole (one write, one read) instead of 64 KiB at a time."""
+    channel: Any = multiprocessing.get_context("fork").Queue()
+    parallel._widen(channel)
+    assert fcntl.fcntl(channel._writer.fileno(), fcntl.F_GETPIPE_SZ) == parallel.PIPE_BYTES
+    channel.close()

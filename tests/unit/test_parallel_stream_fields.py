@@ -1,0 +1,78 @@
+"""What of an event travels to the parent of a partitioned run: the fields its stream-scoped
+enrichers declare they read (``reads``), or every field when one declares nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from sessionwatch.enrichers import EngineOptions, ProfileRegistry, discover_enrichers
+from sessionwatch.enrichers.base import CanonicalEvent
+from sessionwatch.enrichers.engine import split_enrichers
+from sessionwatch.enrichers.parallel import run
+from sessionwatch.enrichers.parallel_worker import stream_fields
+from sessionwatch.rules.errors import EnrichError
+from tests.unit.test_enrich_engine import _mixed_stream
+
+
+class _ReadsUndeclared:
+    """Stream-scoped, reads fields no built-in stream enricher reads, declares nothing."""
+
+    name = "reads_undeclared"
+    scope = "stream"
+
+    def facts(self, event: CanonicalEvent, state: dict[str, Any]) -> dict[str, Any]:
+        seen = state.setdefault("seen", {})
+        key = f"{event.source_ip}|{event.user_agent}|{event.url_path}"
+        seen[key] = seen.get(key, 0) + 1
+        return {"sessionwatch.quality.same_source_seen": seen[key]}
+
+
+def test_the_built_in_stream_enrichers_get_only_what_they_read() -> None:
+    stream, _ = split_enrichers(discover_enrichers())
+    shipped = stream_fields(stream)
+    assert shipped[0] == "timestamp"
+    assert {"actor", "token_id", "outcome", "account_target", "revoke_target"} <= set(shipped)
+    assert not {"event_id", "user_agent", "source_ip", "url_path"} & set(shipped)
+
+
+def test_one_enricher_declaring_nothing_ships_every_field() -> None:
+    stream, _ = split_enrichers([*discover_enrichers(), _ReadsUndeclared()])
+    assert "user_agent" in stream_fields(stream)
+    assert len(stream_fields(stream)) == len(CanonicalEvent.__dataclass_fields__) - 1  # all but doc
+
+
+def test_facts_replaced_on_the_instance_ship_every_field() -> None:
+    stream, _ = split_enrichers(discover_enrichers())
+    stream[0].facts = lambda event, state: {}  # type: ignore[method-assign]
+    assert "event_id" in stream_fields(stream)
+
+
+def test_a_declared_name_that_is_no_field_is_refused() -> None:
+    class Typo(_ReadsUndeclared):
+        reads = ("timestamp", "actr")
+
+    with pytest.raises(EnrichError, match=r"enricher reads_undeclared reads \['actr'\]"):
+        stream_fields([Typo()])
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_an_undeclared_stream_enricher_sees_every_field_with_workers(workers: int) -> None:
+    lines = _mixed_stream(900, seed=4)
+    outputs = []
+    for count in (1, workers):
+        written: list[str] = []
+        result = run(
+            lines,
+            written.append,
+            lambda letter: None,
+            profiles=ProfileRegistry.discover(),
+            enrichers=[*discover_enrichers(), _ReadsUndeclared()],
+            options=EngineOptions(reorder_window=20.0),
+            workers=count,
+        )
+        assert result.counts.dead_letter == sum(1 for line in lines if line == "{broken")
+        outputs.append(written)
+    assert outputs[1] == outputs[0]
+    assert any('"same_source_seen":2' in line for line in outputs[0])
