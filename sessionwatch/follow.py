@@ -29,8 +29,8 @@ from sessionwatch.enrichers.engine import Engine
 from sessionwatch.es import RETRY_STATUSES, ClusterDown, describe_error
 from sessionwatch.follow_fetch import UNREADABLE, fill_sources, search_page
 from sessionwatch.follow_partitions import Share, Verdict
+from sessionwatch.index_names import EVENTS_DEFAULT, STATE_INDEX
 from sessionwatch.index_settings import site_cluster_settings
-from sessionwatch.indices import STATE_INDEX
 from sessionwatch.rules.counters import Counters
 from sessionwatch.rules.errors import ElasticsearchUnavailable
 from sessionwatch.runner.backoff import Backoff
@@ -38,7 +38,7 @@ from sessionwatch.runner.clock import iso, utc_now
 from sessionwatch.runner.state import StateStore, Stored, ensure_indices
 
 log = logging.getLogger("sessionwatch.follow")
-DEFAULT_DEST = "sessionwatch-events-default"
+DEFAULT_DEST = EVENTS_DEFAULT
 NODE_ERRORS = (ApiError, TransportError, ElasticsearchUnavailable)
 SORT: list[dict[str, Any]] = [{"@timestamp": {"order": "asc", "numeric_type": "date"}}, {"_shard_doc": "asc"}]
 

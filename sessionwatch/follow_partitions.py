@@ -25,11 +25,12 @@ import re
 import string
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
-
-from elasticsearch import Elasticsearch
+from typing import TYPE_CHECKING, Any, Literal
 
 from sessionwatch.enrichers.profiles import Profile, ProfileRegistry
+
+if TYPE_CHECKING:  # the command line's defaults read this module without loading the client
+    from elasticsearch import Elasticsearch
 
 ALPHABET = string.digits + string.ascii_lowercase
 MAX_PARTITIONS = len(ALPHABET)

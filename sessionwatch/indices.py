@@ -1,4 +1,4 @@
-"""Names and composable index templates of the indices sessionwatch writes.
+"""Composable index templates of the indices sessionwatch writes (their names: ``index_names``).
 
 Enriched events, alerts, the audit trail of evaluations, termination webhook outcomes, and
 runner/follower state.
@@ -15,17 +15,16 @@ from elasticsearch import Elasticsearch
 
 from sessionwatch.enrichers.facts import events_mapping
 from sessionwatch.es import retrying
+from sessionwatch.index_names import ALERTS_INDEX as ALERTS_INDEX
+from sessionwatch.index_names import ALERTS_PATTERN as ALERTS_PATTERN
+from sessionwatch.index_names import AUDIT_INDEX as AUDIT_INDEX
+from sessionwatch.index_names import AUDIT_PATTERN as AUDIT_PATTERN
+from sessionwatch.index_names import EVENTS_PATTERN as EVENTS_PATTERN
+from sessionwatch.index_names import STATE_INDEX as STATE_INDEX
+from sessionwatch.index_names import TERMINATIONS_INDEX as TERMINATIONS_INDEX
+from sessionwatch.index_names import TERMINATIONS_PATTERN as TERMINATIONS_PATTERN
 from sessionwatch.index_settings import DEFAULT as DEFAULT_CLUSTER
 from sessionwatch.index_settings import ClusterSettings
-
-EVENTS_PATTERN = "sessionwatch-events-*"
-ALERTS_INDEX = "sessionwatch-alerts-default"
-ALERTS_PATTERN = "sessionwatch-alerts-*"
-AUDIT_INDEX = "sessionwatch-audit-default"
-AUDIT_PATTERN = "sessionwatch-audit-*"
-TERMINATIONS_INDEX = "sessionwatch-terminations-default"
-TERMINATIONS_PATTERN = "sessionwatch-terminations-*"
-STATE_INDEX = "sessionwatch-state"
 
 _KEYWORD = {"type": "keyword", "ignore_above": 1024}
 

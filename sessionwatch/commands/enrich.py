@@ -15,21 +15,21 @@ from collections.abc import Iterator, Mapping
 from contextlib import ExitStack
 from pathlib import Path
 from types import FrameType
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
-from sessionwatch import follow
 from sessionwatch.enrich_facts import facts_read_by
 from sessionwatch.enrichers import EngineOptions, Limits, ProfileRegistry, discover_enrichers
 from sessionwatch.enrichers.engine import Counts, DeadLetter, Engine
 from sessionwatch.enrichers.parallel import run as run_engine
 from sessionwatch.enrichers.profiles import Profile
-from sessionwatch.follow_group import GroupFollower, default_member_id
 from sessionwatch.follow_partitions import MAX_PARTITIONS
-from sessionwatch.indices import STATE_INDEX
+from sessionwatch.index_names import EVENTS_DEFAULT, STATE_INDEX
 from sessionwatch.rule_sources import active_config, load_selected
 from sessionwatch.rules.durations import parse_duration
 from sessionwatch.rules.errors import EnrichError, Location, SessionwatchError, UsageError
-from sessionwatch.runner.connection import connect_with_retry
+
+if TYPE_CHECKING:  # follow mode's modules load the Elasticsearch client: only --follow imports them
+    from sessionwatch.follow import DeadSink
 
 
 def _seconds(text: str) -> float:
@@ -249,7 +249,7 @@ def _add_follow_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--follow", action="store_true", help="follow --source-index (uses --es-url)")
     group.add_argument("--source-index", metavar="PATTERN", help="raw events to follow")
     group.add_argument(
-        "--dest-index", default=follow.DEFAULT_DEST, help=f"enriched events (default {follow.DEFAULT_DEST})"
+        "--dest-index", default=EVENTS_DEFAULT, help=f"enriched events (default {EVENTS_DEFAULT})"
     )
     group.add_argument("--follower-id", help="checkpoint name (default: from source and destination)")
     group.add_argument("--batch-size", type=int, default=1000, help="events per page (default 1000)")
@@ -283,7 +283,7 @@ def _option_seconds(option: str, text: str) -> float:
 
 
 @contextlib.contextmanager
-def _dead_writer(path: Path) -> Iterator[follow.DeadSink]:
+def _dead_writer(path: Path) -> Iterator[DeadSink]:
     handle = None
 
     def write(letter: dict[str, Any]) -> None:
@@ -305,6 +305,10 @@ def _run_follow(
 ) -> int:
     """``enrich --follow``: the options are those ``enrich`` built (reordering is not needed:
     events arrive sorted)."""
+    from sessionwatch import follow
+    from sessionwatch.follow_group import GroupFollower, default_member_id
+    from sessionwatch.runner.connection import connect_with_retry
+
     if not args.source_index:
         raise SessionwatchError("--follow needs --source-index PATTERN")
     if args.state:
