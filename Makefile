@@ -11,8 +11,9 @@ ES_COMPAT_VERSION ?= $(firstword $(filter-out $(SESSIONWATCH_ES_VERSION),$(ES_VE
 export SESSIONWATCH_ES_VERSION
 
 # Parallel test workers (pytest-xdist): one per core, at most 4 (they share one node). Tests
-# of one file stay on one worker (--dist loadfile: a module's set-up is done once); tests
-# marked `serial` run alone afterwards (scripts/run-tests.sh).
+# of one file stay on one worker (--dist loadfile: a module's set-up is done once), and so do the
+# modules sharing one of the extra nodes scripts/run-tests.sh starts up front (tests/shared_nodes.py);
+# tests marked `serial` run alone afterwards.
 TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); [ "$$n" -gt 4 ] && n=4; echo $$n)
 export TEST_WORKERS
 

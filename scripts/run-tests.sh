@@ -2,10 +2,15 @@
 # The tests of `make test` (after lint and typecheck): the whole suite on SESSIONWATCH_ES_VERSION,
 # then the compatibility subset (`-m compat`) on ES_COMPAT_VERSION. Each version's node is
 # started once (compose project sessionwatch-tests, docker-compose.yml) and shared by the
-# parallel workers (pytest-xdist, TEST_WORKERS) and then by the `serial` tests, which run alone;
-# it is removed afterwards (SESSIONWATCH_ES_KEEP=1 leaves it). With SESSIONWATCH_ES_URL set,
-# that cluster is used and nothing is started (and there is no other version to run the subset on).
-# Prints how long the node start and the tests took.
+# parallel workers (pytest-xdist, TEST_WORKERS) and then by the `serial` tests, which run alone.
+# Beside it, before pytest starts, the extra nodes some modules need (tests/shared_nodes.py: a
+# secured one, one with HTTPS, the fault tests' restartable ones; compose project <project>-nodes,
+# docker-compose.security.yml and docker-compose.faults.yml, random ports on 127.0.0.1), so no
+# test waits for a node of its own to start. All are removed afterwards (SESSIONWATCH_ES_KEEP=1
+# leaves them). With SESSIONWATCH_ES_URL set, that cluster is used and nothing is started (the
+# modules then start their extra nodes themselves, and there is no other version for the subset).
+# Arguments (test paths, pytest options) narrow the main run to them, and there is no compatibility
+# run then. Prints how long the node starts and the tests took.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -14,14 +19,24 @@ WORKERS="${TEST_WORKERS:-2}"
 MAIN="${SESSIONWATCH_ES_VERSION:-9.5.0}"
 COMPAT="${ES_COMPAT_VERSION:-}"
 PROJECT="${SESSIONWATCH_COMPOSE_PROJECT:-sessionwatch-tests}"
-started=""
+started="" certs=""
+
+compose_cli() {
+  if docker compose version >/dev/null 2>&1; then
+    docker compose "$@"
+  else
+    docker-compose "$@"
+  fi
+}
 
 compose() {
-  if docker compose version >/dev/null 2>&1; then
-    docker compose -f docker-compose.yml -p "$PROJECT" "$@"
-  else
-    docker-compose -f docker-compose.yml -p "$PROJECT" "$@"
-  fi
+  compose_cli -f docker-compose.yml -p "$PROJECT" "$@"
+}
+
+# The extra nodes (tests/shared_nodes.py): service elasticsearch-<name> of these two files.
+nodes_compose() {
+  COMPOSE_PROFILES=tls compose_cli -f docker-compose.security.yml -f docker-compose.faults.yml \
+    -p "$PROJECT-nodes" "$@"
 }
 
 # The image tests/integration/conftest.py would choose for a version (docs/elasticsearch-in-tests.md).
@@ -40,49 +55,116 @@ image_for() {
 stop_node() {
   if [[ -n "$started" && "${SESSIONWATCH_ES_KEEP:-}" != 1 ]]; then
     compose down -v >/dev/null 2>&1 || true
+    nodes_compose down -v >/dev/null 2>&1 || true
   fi
   started=""
+  if [[ -n "$certs" && "${SESSIONWATCH_ES_KEEP:-}" != 1 ]]; then rm -rf "$certs"; fi
+  certs=""
 }
 trap stop_node EXIT
 
-# Start (or recreate, for another image) the node of `version`; export its URL and image.
-start_node() {
-  local version="$1" t0=$SECONDS port url
-  export SESSIONWATCH_ES_VERSION="$version"
-  SESSIONWATCH_ES_IMAGE="$(image_for "$version")"
-  export SESSIONWATCH_ES_IMAGE
-  echo "== Elasticsearch $version ($SESSIONWATCH_ES_IMAGE)"
-  compose up -d >/dev/null
-  started=1
-  port="$(compose port elasticsearch 9200 | tail -n 1)"
-  url="http://127.0.0.1:${port##*:}"
-  SESSIONWATCH_ES_URL="$url" "$BIN/python" - <<'EOF'
-import os, sys, time, urllib.request
-url = os.environ["SESSIONWATCH_ES_URL"] + "/_cluster/health?wait_for_status=yellow&timeout=1s"
-deadline = time.monotonic() + float(os.environ.get("SESSIONWATCH_ES_WAIT", "300"))
+# Wait until the node at $1 is yellow; $2: password of elastic (security on), $3: CA file (https).
+wait_yellow() {
+  NODE_URL="$1" NODE_PASSWORD="${2:-}" NODE_CA="${3:-}" "$BIN/python" - <<'PYTHON'
+import base64, os, ssl, sys, time, urllib.request
+url = os.environ["NODE_URL"] + "/_cluster/health?wait_for_status=yellow&timeout=1s"
+deadline = time.monotonic() + float(os.environ.get("SESSIONWATCH_ES_WAIT", "600"))
 request = urllib.request.Request(url)
-if os.environ.get("SESSIONWATCH_ES_SECURITY", "").lower() == "true":
-    import base64
-    token = base64.b64encode(f"elastic:{os.environ.get('ELASTIC_PASSWORD') or 'changeme'}".encode())
+if os.environ["NODE_PASSWORD"]:
+    token = base64.b64encode(f"elastic:{os.environ['NODE_PASSWORD']}".encode())
     request.add_header("Authorization", "Basic " + token.decode())
+context = ssl.create_default_context(cafile=os.environ["NODE_CA"]) if os.environ["NODE_CA"] else None
 while time.monotonic() < deadline:
     try:
-        with urllib.request.urlopen(request, timeout=5) as response:
+        with urllib.request.urlopen(request, timeout=5, context=context) as response:
             if response.status == 200:
                 sys.exit(0)
     except OSError:
         pass
-    time.sleep(1)
-sys.exit(f"Elasticsearch at {os.environ['SESSIONWATCH_ES_URL']} not yellow in time")
-EOF
-  if [[ "${SESSIONWATCH_ES_SECURITY:-}" == true ]]; then
-    url="http://elastic:${ELASTIC_PASSWORD:-changeme}@${url#http://}"
-  fi
-  export SESSIONWATCH_ES_URL="$url"
-  echo "== node ready after $((SECONDS - t0)) s"
+    time.sleep(0.5)
+sys.exit(f"Elasticsearch at {os.environ['NODE_URL']} not yellow in time")
+PYTHON
 }
 
-# The tests selected by marker expression $1 (and paths after it): in parallel, then the serial ones.
+free_port() {
+  "$BIN/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# A throw-away CA and a certificate for 127.0.0.1 / localhost (the `tls` node's), in $certs.
+make_certificates() {
+  certs="$(mktemp -d "${TMPDIR:-/tmp}/sessionwatch-certs.XXXXXX")"
+  (
+    cd "$certs"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=sessionwatch-test-CA \
+      -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign \
+      -keyout ca.key -out ca.crt
+    openssl req -newkey rsa:2048 -nodes -subj /CN=localhost -keyout node.key -out node.csr
+    printf '%s\n' "subjectAltName=IP:127.0.0.1,DNS:localhost" "basicConstraints=CA:FALSE" \
+      "keyUsage=digitalSignature,keyEncipherment" "extendedKeyUsage=serverAuth" >ext.cnf
+    openssl x509 -req -in node.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 \
+      -extfile ext.cnf -out node.crt
+    chmod 644 ./*
+  ) >/dev/null 2>&1
+  chmod 755 "$certs" # read by the node's non-root user through a bind mount
+}
+
+# Start (or recreate, for another image) the node of `version` and the extra nodes named after
+# it (secure, tls, faults, restart); export their URLs (tests/shared_nodes.py) and the image.
+start_node() {
+  local version="$1" t0=$SECONDS port url name upper scheme ca secret password="" services=()
+  shift
+  export SESSIONWATCH_ES_VERSION="$version"
+  SESSIONWATCH_ES_IMAGE="$(image_for "$version")"
+  export SESSIONWATCH_ES_IMAGE
+  echo "== Elasticsearch $version ($SESSIONWATCH_ES_IMAGE)${*:+, with the extra nodes: $*}"
+  started=1
+  compose up -d >/dev/null
+  port="$(compose port elasticsearch 9200 | tail -n 1)"
+  url="http://127.0.0.1:${port##*:}"
+  if [[ "${SESSIONWATCH_ES_SECURITY:-}" == true ]]; then password="${ELASTIC_PASSWORD:-changeme}"; fi
+  # the suite's node first, then the extra ones: JVMs starting all at once on two busy cores
+  # missed the 300 s deadline
+  wait_yellow "$url" "$password"
+  if [[ -n "$password" ]]; then
+    url="http://elastic:${password}@${url#http://}"
+  fi
+  export SESSIONWATCH_ES_URL="$url"
+  if [[ $# -gt 0 ]]; then
+    for name in "$@"; do services+=("elasticsearch-$name"); done
+    SESSIONWATCH_SECURE_ES_PASSWORD="sw-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
+    export SESSIONWATCH_SECURE_ES_PASSWORD
+    # random host ports unless given; fixed ones for the nodes the tests restart (a restarted
+    # container gets a new random port), free ones picked here
+    export SESSIONWATCH_SECURE_ES_PORT="${SESSIONWATCH_SECURE_ES_PORT:-}"
+    export SESSIONWATCH_TLS_ES_PORT="${SESSIONWATCH_TLS_ES_PORT:-}"
+    SESSIONWATCH_FAULTS_ES_PORT="${SESSIONWATCH_FAULTS_ES_PORT:-$(free_port)}"
+    SESSIONWATCH_RESTART_ES_PORT="${SESSIONWATCH_RESTART_ES_PORT:-$(free_port)}"
+    export SESSIONWATCH_FAULTS_ES_PORT SESSIONWATCH_RESTART_ES_PORT
+    if [[ " $* " == *" tls "* ]]; then
+      make_certificates
+      export SESSIONWATCH_TLS_CERTS_DIR="$certs"
+    fi
+    nodes_compose up -d "${services[@]}" >/dev/null
+  fi
+  for name in "$@"; do
+    upper="$(tr '[:lower:]' '[:upper:]' <<<"$name")"
+    port="$(nodes_compose port "elasticsearch-$name" 9200 | tail -n 1)"
+    scheme=http ca="" secret=""
+    if [[ "$name" == tls ]]; then scheme=https ca="$certs/ca.crt"; fi
+    if [[ "$name" == secure || "$name" == tls ]]; then secret="$SESSIONWATCH_SECURE_ES_PASSWORD"; fi
+    url="$scheme://127.0.0.1:${port##*:}"
+    wait_yellow "$url" "$secret" "$ca"
+    export "SESSIONWATCH_${upper}_ES_URL=$url"
+    export "SESSIONWATCH_${upper}_ES_CONTAINER=$(nodes_compose ps -q "elasticsearch-$name")"
+    if [[ -n "$secret" ]]; then export "SESSIONWATCH_${upper}_ES_PASSWORD=$secret"; fi
+    if [[ -n "$ca" ]]; then export "SESSIONWATCH_${upper}_ES_CA_CERTS=$ca"; fi
+  done
+  echo "== nodes ready after $((SECONDS - t0)) s"
+}
+
+# The tests selected by marker expression $1 (and paths after it): in parallel, then the serial
+# ones. Each module stays on one worker, and so do the modules that share an extra node
+# (--dist loadfile, with the work units of tests/conftest.py).
 run_tests() {
   local selection="$1" t0=$SECONDS rc=0
   shift
@@ -96,24 +178,28 @@ run_tests() {
 }
 
 if [[ -n "${SESSIONWATCH_ES_URL:-}" ]]; then
-  run_tests "not cluster"
+  run_tests "not cluster" "$@"
   echo "SESSIONWATCH_ES_URL is set: no compatibility run${COMPAT:+ on $COMPAT}"
   exit 0
 fi
+if [[ $# -gt 0 && -n "$COMPAT" ]]; then
+  echo "== only $*: no compatibility run on $COMPAT"
+  COMPAT=""
+fi
 
-# The compatibility subset runs alongside the main run (its own node, compose project
-# "$PROJECT-compat", and its own port for test_deploy's secured node), its output kept in a file
-# and printed when both are done; SESSIONWATCH_COMPAT_AFTER=1 runs it afterwards instead.
+# The compatibility subset runs alongside the main run (its own nodes, compose projects
+# "$PROJECT-compat" and "$PROJECT-compat-nodes": test_deploy's secured node is the only extra one
+# it needs), its output kept in a file and printed when both are done;
+# SESSIONWATCH_COMPAT_AFTER=1 runs it afterwards instead.
 compat_pid="" compat_log=""
 if [[ -n "$COMPAT" && "${SESSIONWATCH_COMPAT_AFTER:-}" != 1 ]]; then
   compat_log="$(mktemp "${TMPDIR:-/tmp}/sessionwatch-compat.XXXXXX")"
   (
-    PROJECT="$PROJECT-compat" started=""
+    PROJECT="$PROJECT-compat" started="" certs=""
     trap stop_node EXIT # a subshell does not inherit the EXIT trap
     WORKERS="${COMPAT_WORKERS:-2}"
-    export SESSIONWATCH_SECURE_ES_PORT="${SESSIONWATCH_COMPAT_SECURE_ES_PORT:-19224}"
-    export SESSIONWATCH_SECURE_COMPOSE_PROJECT="sessionwatch-security-compat"
-    start_node "$COMPAT"
+    export SESSIONWATCH_SECURE_ES_PORT="${SESSIONWATCH_COMPAT_SECURE_ES_PORT:-}"
+    start_node "$COMPAT" secure
     run_tests "compat" tests/integration
   ) >"$compat_log" 2>&1 &
   compat_pid=$!
@@ -121,8 +207,8 @@ fi
 
 t_all=$SECONDS
 rc=0
-start_node "$MAIN"
-run_tests "not cluster" || rc=$?
+start_node "$MAIN" secure tls faults restart
+run_tests "not cluster" "$@" || rc=$?
 if [[ -n "$compat_pid" ]]; then
   compat_rc=0
   wait "$compat_pid" || compat_rc=$?
@@ -132,7 +218,7 @@ if [[ -n "$compat_pid" ]]; then
   [[ $rc -ne 0 ]] || rc=$compat_rc
 elif [[ -n "$COMPAT" && $rc -eq 0 ]]; then
   stop_node
-  start_node "$COMPAT"
+  start_node "$COMPAT" secure
   run_tests "compat" tests/integration || rc=$?
 fi
 echo "== node starts and tests took $((SECONDS - t_all)) s"

@@ -15,6 +15,8 @@ import pytest
 import yaml
 from hypothesis import settings
 
+from tests.shared_nodes import SHARED_NODE_GROUPS
+
 # Hypothesis: every property test carries its own fixed ``max_examples``; the default profile
 # draws them from a seed derived from the test itself (``derandomize``), so two runs of the
 # suite test the same examples and a failure reproduces. ``SESSIONWATCH_HYPOTHESIS=explore``
@@ -56,6 +58,30 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     tests, keep their order."""
     rank = {REPO / "tests" / name: n for n, name in enumerate(LONGEST_FIRST)}
     items.sort(key=lambda item: rank.get(Path(str(item.path)), len(rank)))
+
+
+def work_unit(nodeid: str) -> str:
+    """What one pytest-xdist worker runs as a whole under ``--dist loadfile``: the test's module,
+    or, for the modules sharing one of the extra nodes of scripts/run-tests.sh, all of them
+    (tests/shared_nodes.py), so they never run at the same time."""
+    module = nodeid.split("::", 1)[0]
+    shared = SHARED_NODE_GROUPS.get(module.removeprefix("tests/"))
+    return f"{shared} node" if shared else module
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """``--dist loadfile`` with the units of ``work_unit``. (``--dist loadgroup`` would do it
+    with marks, but pytest-xdist 3.8 cannot rename a test under pytest 9, so it groups nothing.)"""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling  # type: ignore[import-untyped]
+
+    class SharedNodeScheduling(LoadFileScheduling):  # type: ignore[misc]
+        def _split_scope(self, nodeid: str) -> str:
+            return work_unit(nodeid)
+
+    return SharedNodeScheduling(config, log)
 
 
 @pytest.fixture

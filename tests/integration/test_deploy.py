@@ -1,4 +1,5 @@
-"""``sessionwatch deploy`` against a real node WITH SECURITY ENABLED, started by this module from
+"""``sessionwatch deploy`` against a real node WITH SECURITY ENABLED: the ``secure`` node
+scripts/run-tests.sh started (tests/shared_nodes.py), else one this module starts from
 docker-compose.security.yml (or ``SESSIONWATCH_SECURE_ES_URL`` + ``SESSIONWATCH_SECURE_ES_PASSWORD``
 for an existing one). Deploy runs as ``elastic``; then a user holding only the rendered runner
 role shows what the runner can do, and what it cannot."""
@@ -35,6 +36,7 @@ from sessionwatch.indices import (
     create_events_index,
 )
 from tests.cli_runner import run_sessionwatch
+from tests.shared_nodes import shared_node
 
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = REPO / "docker-compose.security.yml"
@@ -86,6 +88,11 @@ def _healthy(url: str, password: str) -> bool:
 
 @pytest.fixture(scope="module")
 def node() -> Iterator[SecureNode]:
+    shared = shared_node("secure")  # started by scripts/run-tests.sh, reset for this module
+    if shared is not None:
+        assert shared.password is not None
+        yield SecureNode(shared.url, shared.password, shared.container)
+        return
     external = os.environ.get("SESSIONWATCH_SECURE_ES_URL")
     if external:
         yield SecureNode(
@@ -95,7 +102,7 @@ def node() -> Iterator[SecureNode]:
     compose = _compose()
     if compose is None:
         pytest.skip("no docker engine with compose here to start a security-enabled node")
-    port = os.environ.get("SESSIONWATCH_SECURE_ES_PORT", "19222")
+    port = os.environ.get("SESSIONWATCH_SECURE_ES_PORT") or "19222"
     env = {**os.environ, "SESSIONWATCH_ES_IMAGE": _image(), "SESSIONWATCH_SECURE_ES_PORT": port}
     base = [*compose, "-f", str(COMPOSE_FILE), "-p", PROJECT]
     subprocess.run([*base, "down", "-v"], env=env, capture_output=True, check=False, timeout=300)

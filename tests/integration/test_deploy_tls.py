@@ -1,6 +1,7 @@
 """``deploy`` over HTTPS: certificates are verified by default, ``--ca-certs`` names the CA.
 
-Starts the ``elasticsearch-tls`` service (profile ``tls``) of docker-compose.security.yml with a
+The node: the ``tls`` node scripts/run-tests.sh started (tests/shared_nodes.py), else the
+``elasticsearch-tls`` service (profile ``tls``) of docker-compose.security.yml, started here with a
 throwaway CA and node certificate made by openssl."""
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli_runner import run_sessionwatch
+from tests.shared_nodes import shared_node
 
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = REPO / "docker-compose.security.yml"
@@ -70,7 +72,14 @@ def _healthy(url: str, ca: Path) -> bool:
 
 
 @pytest.fixture(scope="module")
-def tls_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+def tls_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path, str]]:
+    """(URL, CA certificate, password of elastic) of a node with HTTPS."""
+    shared = shared_node("tls")  # started by scripts/run-tests.sh, reset for this module
+    if shared is not None:
+        assert shared.password is not None
+        assert shared.ca_certs is not None
+        yield shared.url, Path(shared.ca_certs), shared.password
+        return
     compose = _compose()
     if compose is None:
         pytest.skip("no docker engine with compose here to start a TLS node")
@@ -79,7 +88,7 @@ def tls_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Pa
     certs = tmp_path_factory.mktemp("certs")
     certs.chmod(0o755)
     _certificates(certs)
-    port = os.environ.get("SESSIONWATCH_TLS_ES_PORT", "19223")
+    port = os.environ.get("SESSIONWATCH_TLS_ES_PORT") or "19223"
     image = os.environ.get("SESSIONWATCH_ES_IMAGE", "").strip()
     choice = REPO / ".sessionwatch-es-image"
     if not image and choice.is_file():
@@ -106,30 +115,30 @@ def tls_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Pa
                 )
                 pytest.fail(f"TLS node not healthy at {url}\n{logs.stdout}{logs.stderr}")
             time.sleep(2)
-        yield url, certs / "ca.crt"
+        yield url, certs / "ca.crt", PASSWORD
     finally:
         subprocess.run([*base, "down", "-v"], env=env, capture_output=True, check=False, timeout=300)
 
 
-def _deploy(url: str, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+def _deploy(node: tuple[str, Path, str], *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    url, _, password = node
     env = {k: v for k, v in os.environ.items() if not k.startswith("SESSIONWATCH_ES_")}
-    env.update(SESSIONWATCH_ES_USERNAME="elastic", SESSIONWATCH_ES_PASSWORD=PASSWORD)
+    env.update(SESSIONWATCH_ES_USERNAME="elastic", SESSIONWATCH_ES_PASSWORD=password)
     return run_sessionwatch(["deploy", str(IDLE), "--es-url", url, "--skip-roles", *args], cwd=cwd, env=env)
 
 
-def test_unknown_ca_is_refused(tls_node: tuple[str, Path], tmp_path: Path) -> None:
-    url, _ = tls_node
-    result = _deploy(url, "--dry-run", cwd=tmp_path)
+def test_unknown_ca_is_refused(tls_node: tuple[str, Path, str], tmp_path: Path) -> None:
+    result = _deploy(tls_node, "--dry-run", cwd=tmp_path)
     assert result.returncode == 2
     assert "unreachable" in result.stderr
     assert "Traceback" not in result.stderr
 
 
-def test_ca_certs_option_verifies_the_node(tls_node: tuple[str, Path], tmp_path: Path) -> None:
-    url, ca = tls_node
-    first = _deploy(url, "--ca-certs", str(ca), cwd=tmp_path)
+def test_ca_certs_option_verifies_the_node(tls_node: tuple[str, Path, str], tmp_path: Path) -> None:
+    _, ca, _ = tls_node
+    first = _deploy(tls_node, "--ca-certs", str(ca), cwd=tmp_path)
     assert first.returncode == 0, first.stdout + first.stderr
     assert "+ runner_rule pci-dss-idle-15m" in first.stdout
-    again = _deploy(url, "--ca-certs", str(ca), cwd=tmp_path)
+    again = _deploy(tls_node, "--ca-certs", str(ca), cwd=tmp_path)
     # 4 index templates (events, alerts, audit, terminations) and 1 runner entry
     assert again.stdout.splitlines()[-1] == "no changes: 5 resources up to date"

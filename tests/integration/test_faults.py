@@ -1,9 +1,11 @@
-"""Faults against a real node this module starts itself: restarts, 429 rejections, a flaky network.
+"""Faults against a real node of this module's own: restarts, 429 rejections, a flaky network.
 
-The node (port 19280) has a write thread pool of one thread and a queue of one, so concurrent
-bulk loads are rejected with 429 for real. Faults are injected by ``docker restart`` (SIGKILL)
-and by a TCP proxy between client and node that drops or stalls connections. After each fault
-every document must be in the index exactly once (count, ids and a checksum), or be reported.
+The node (the ``faults`` node scripts/run-tests.sh started for this module alone, see
+tests/shared_nodes.py; else one this module starts on port 19280) has a write thread pool of one
+thread and a queue of one, so concurrent bulk loads are rejected with 429 for real. Faults are
+injected by ``docker restart`` (SIGKILL) and by a TCP proxy between client and node that drops or
+stalls connections. After each fault every document must be in the index exactly once (count, ids
+and a checksum), or be reported.
 
 Runner (``sessionwatch run``) fault tests live with the runner: see docs/reliability.md.
 """
@@ -27,6 +29,7 @@ from sessionwatch.bulk import BulkReport, index_documents
 from sessionwatch.es import Backoff
 from tests.cli_runner import run_sessionwatch
 from tests.hardening.nodes import FaultyProxy, OwnNode, docker_problem
+from tests.shared_nodes import shared_node
 
 PORT = 19280
 IDLE_RULE = Path(__file__).resolve().parents[2] / "rules/pack/session_idle_timeout/pci-dss-idle-15m.yml"
@@ -36,21 +39,27 @@ CHUNK = 500
 
 # Figures for docs/reliability.md, printed at the end of the module (pytest -s, or -rA).
 FIGURES: dict[str, Any] = {}
+# retries of the flaky-network bulk load
+FLAKY_RETRY = Backoff(base=0.2, cap=1.0, give_up_after=150.0)
+# the node's write thread pool: concurrent bulk loads are rejected (429) for real
+WRITE_POOL_OF_ONE = {"thread_pool.write.size": "1", "thread_pool.write.queue_size": "1"}
 
 
 @pytest.fixture(scope="module")
 def node() -> Iterator[OwnNode]:
+    shared = shared_node("faults")  # started by scripts/run-tests.sh, reset for this module
+    if shared is not None:
+        info = client_for(shared.url).nodes.info(metric="thread_pool")["nodes"]
+        pools = [n["thread_pool"]["write"] for n in info.values()]
+        assert [(p["size"], p["queue_size"]) for p in pools] == [(1, 1)], "not the faults node's write pool"
+        yield OwnNode(shared.port, name=shared.container)
+        if FIGURES:
+            print("\nfault figures:", json.dumps(FIGURES, sort_keys=True))
+        return
     problem = docker_problem()
     if problem:
         pytest.skip(f"fault tests start their own Elasticsearch container: {problem}")
-    own = OwnNode(
-        PORT,
-        settings={
-            "xpack.security.enabled": "false",
-            "thread_pool.write.size": "1",
-            "thread_pool.write.queue_size": "1",
-        },
-    )
+    own = OwnNode(PORT, settings={"xpack.security.enabled": "false", **WRITE_POOL_OF_ONE})
     try:
         own.start()
         yield own
@@ -198,7 +207,9 @@ def test_bulk_load_through_a_flaky_network(node: OwnNode) -> None:
     thread.start()
     try:
         client = client_for(proxy.url, max_retries=0, request_timeout=1.5)
-        report = index_documents(client, index, documents(6_000), chunk_size=300)
+        # retries at most 1 s apart (the command's policy waits up to 10 s, test_es_retry.py checks
+        # that schedule): here, one chunk in three is hit, and what counts is that none is lost
+        report = index_documents(client, index, documents(6_000), chunk_size=300, policy=FLAKY_RETRY)
     finally:
         stop.set()
         thread.join()

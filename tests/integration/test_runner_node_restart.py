@@ -1,7 +1,8 @@
 """The runner and follow mode while their Elasticsearch node is killed and restarted mid-run.
 
-The node is a container of this module's own (docker, a free port in 19241-19259), so the
-shared test node is never disturbed; without docker the tests are skipped, saying why.
+The node is the ``restart`` node scripts/run-tests.sh started for this module alone
+(tests/shared_nodes.py), else a container of this module's own (docker, a free port in
+19241-19259), so the suite's node is never disturbed; without docker the tests are skipped, saying why.
 """
 
 from __future__ import annotations
@@ -33,10 +34,15 @@ from tests.integration.test_runner_support import (
     synthetic_events,
     wait_for,
 )
+from tests.shared_nodes import shared_node
 
 
 @pytest.fixture(scope="module")
 def node() -> Iterator[OwnNode]:
+    shared = shared_node("restart")  # started by scripts/run-tests.sh, reset for this module
+    if shared is not None:
+        yield OwnNode.attach(shared)
+        return
     problem = docker_problem()
     if problem:
         pytest.skip(f"restart tests start their own Elasticsearch container: {problem}")

@@ -1,7 +1,8 @@
 """The runner on a node with security enabled, as a user holding only the ``sessionwatch_runner``
 role that ``sessionwatch deploy --mode runner`` renders: it can do its whole job, webhook
 outcome included (created as its own document: the role is create-only on alerts and outcomes).
-The node is this module's own container (docker), skipped without docker."""
+The node is the ``secure`` one scripts/run-tests.sh started (tests/shared_nodes.py), else this
+module's own container (docker), skipped without docker."""
 
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ from tests.integration.test_runner_support import (
     wait_for,
 )
 from tests.integration.test_runner_webhook import Receiver, _handler
+from tests.shared_nodes import shared_node
 
 PASSWORD = f"pw-{uuid.uuid4().hex}"
 
@@ -50,6 +52,11 @@ def _native_roles(admin: Elasticsearch) -> bool:
 
 @pytest.fixture(scope="module")
 def node() -> Iterator[OwnNode]:
+    shared = shared_node("secure")  # started by scripts/run-tests.sh, reset for this module
+    if shared is not None:
+        assert shared.password is not None
+        yield OwnNode.attach(shared)
+        return
     problem = docker_problem()
     if problem:
         pytest.skip(f"the security test starts its own Elasticsearch container: {problem}")
@@ -62,9 +69,11 @@ def node() -> Iterator[OwnNode]:
 
 
 def test_runner_role_is_enough_for_the_runner(node: OwnNode, tmp_path: Path) -> None:
-    admin = Elasticsearch(node.url, basic_auth=("elastic", PASSWORD), request_timeout=30)
+    password = node.password  # of elastic
+    assert password is not None
+    admin = Elasticsearch(node.url, basic_auth=("elastic", password), request_timeout=30)
     load(admin, events_index(admin, "sessionwatch-events-sec"), fixture_events())
-    as_admin = cli_env(node.url, SESSIONWATCH_ES_USERNAME="elastic", SESSIONWATCH_ES_PASSWORD=PASSWORD)
+    as_admin = cli_env(node.url, SESSIONWATCH_ES_USERNAME="elastic", SESSIONWATCH_ES_PASSWORD=password)
     runner_password = uuid.uuid4().hex
     if _native_roles(admin):
         deployed = run_cli(["deploy", "--mode", "runner", str(IDLE_RULE)], as_admin, tmp_path)
@@ -133,5 +142,5 @@ def test_runner_role_is_enough_for_the_runner(node: OwnNode, tmp_path: Path) -> 
     assert len(audit) == 36
     assert {r["outcome"] for r in audit} == {"ok"}
     assert admin.count(index=STATE_INDEX)["count"] == 1
-    for secret in (runner_password, PASSWORD, webhook_secret):
+    for secret in (runner_password, password, webhook_secret):
         assert secret not in output

@@ -32,6 +32,7 @@ from sessionwatch.enrichers import Engine, ProfileRegistry, discover_enrichers
 from sessionwatch.indices import index_templates
 from sessionwatch.rules.errors import ElasticsearchUnavailable
 from tests.cli_runner import CLI, run_sessionwatch
+from tests.shared_nodes import SharedNode
 
 REPO = Path(__file__).resolve().parents[2]
 IDLE_RULE = REPO / "rules/pack/session_idle_timeout/pci-dss-idle-15m.yml"
@@ -339,6 +340,14 @@ class OwnNode:
         self.network = self.name
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+
+    @classmethod
+    def attach(cls, shared: SharedNode) -> OwnNode:
+        """The node ``shared`` (tests/shared_nodes.py), already running: not to be started or removed."""
+        node = cls.__new__(cls)
+        node.password, node.name, node.network = shared.password, shared.container, ""
+        node.port, node.url = shared.port, shared.url
+        return node
 
     def start(self) -> None:
         _docker("network", "create", self.network)

@@ -1,6 +1,7 @@
 """TLS verification on by default, and secrets that never show.
 
-This module starts its own node (port 19281) with security on and HTTPS from a throw-away CA.
+The node has security on and HTTPS from a throw-away CA: the ``tls`` node scripts/run-tests.sh
+started (tests/shared_nodes.py), else one this module starts (port 19281).
 Every command that talks to Elasticsearch is run with recognisable secrets (passwords in the
 URL, in the environment, in ``*_FILE`` files, an API key), on success and failure paths, and
 every output — stdout, stderr, written files, the documents sessionwatch indexed — is searched
@@ -30,6 +31,7 @@ from sessionwatch.es import connect
 from sessionwatch.rules.errors import ElasticsearchUnavailable
 from tests.cli_runner import run_sessionwatch
 from tests.hardening.nodes import OwnNode, docker_problem
+from tests.shared_nodes import shared_node
 
 PORT = 19281
 CLOSED_PORT = 19289  # nothing listens here
@@ -88,11 +90,24 @@ def make_certificates(folder: Path) -> None:
 
 @pytest.fixture(scope="module")
 def secure(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Secure]:
+    if shutil.which("openssl") is None:
+        pytest.skip("the TLS tests make their CA with the openssl command, which is not installed")
+    shared = shared_node("tls")  # started by scripts/run-tests.sh, reset for this module
+    if shared is not None:
+        assert shared.password is not None
+        assert shared.ca_certs is not None
+        node = OwnNode(
+            shared.port,
+            scheme="https",
+            auth=("elastic", shared.password),
+            ca_file=shared.ca_certs,
+            name=shared.container,
+        )
+        yield _prepared(node, Path(shared.ca_certs), shared.password)
+        return
     problem = docker_problem()
     if problem:
         pytest.skip(f"TLS tests start their own Elasticsearch container: {problem}")
-    if shutil.which("openssl") is None:
-        pytest.skip("the TLS tests make their CA with the openssl command, which is not installed")
     certs = tmp_path_factory.mktemp("certs")
     make_certificates(certs)
     elastic_password = f"Sw-Elastic-{uuid.uuid4().hex}"
@@ -114,24 +129,27 @@ def secure(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Secure]:
     )
     try:
         node.start()
-        password = f"Sw-Pass-{uuid.uuid4().hex}"
-        # a file-realm user: the minimal distribution cannot create the .security index that
-        # native users and API keys live in (it lacks analysis-common), the official one can
-        added = node.exec("bin/elasticsearch-users", "useradd", USER, "-p", password, "-r", "superuser")
-        assert added.returncode == 0, added.stderr
-        admin = Elasticsearch(
-            node.url, ca_certs=str(certs / "ca.crt"), basic_auth=("elastic", elastic_password)
-        )
-        _wait_for_user(node, certs / "ca.crt", password)
-        try:
-            key = admin.security.create_api_key(name="sw-hardening")
-            api_key, secret, works = key["encoded"], key["api_key"], True
-        except ApiError:  # no .security index here: a well-formed key the node will refuse
-            secret = f"Sw-ApiKey-{uuid.uuid4().hex}"
-            api_key, works = base64.b64encode(f"swfakekeyid:{secret}".encode()).decode(), False
-        yield Secure(node, certs / "ca.crt", password, api_key, secret, elastic_password, works)
+        yield _prepared(node, certs / "ca.crt", elastic_password)
     finally:
         node.remove()
+
+
+def _prepared(node: OwnNode, ca: Path, elastic_password: str) -> Secure:
+    """The test user and API key on a running ``node``."""
+    password = f"Sw-Pass-{uuid.uuid4().hex}"
+    # a file-realm user: the minimal distribution cannot create the .security index that
+    # native users and API keys live in (it lacks analysis-common), the official one can
+    added = node.exec("bin/elasticsearch-users", "useradd", USER, "-p", password, "-r", "superuser")
+    assert added.returncode == 0, added.stderr
+    admin = Elasticsearch(node.url, ca_certs=str(ca), basic_auth=("elastic", elastic_password))
+    _wait_for_user(node, ca, password)
+    try:
+        key = admin.security.create_api_key(name="sw-hardening")
+        api_key, secret, works = key["encoded"], key["api_key"], True
+    except ApiError:  # no .security index here: a well-formed key the node will refuse
+        secret = f"Sw-ApiKey-{uuid.uuid4().hex}"
+        api_key, works = base64.b64encode(f"swfakekeyid:{secret}".encode()).decode(), False
+    return Secure(node, ca, password, api_key, secret, elastic_password, works)
 
 
 def _wait_for_user(node: OwnNode, ca: Path, password: str) -> None:
@@ -240,7 +258,7 @@ def credential_variants(secure: Secure, folder: Path) -> dict[str, tuple[str, di
     ca = {"SESSIONWATCH_ES_CA_CERTS": str(secure.ca)}
     user = {**ca, "SESSIONWATCH_ES_USERNAME": USER}
     variants = {
-        "password in URL": (f"https://{USER}:{secure.password}@127.0.0.1:{PORT}", ca),
+        "password in URL": (f"https://{USER}:{secure.password}@127.0.0.1:{secure.node.port}", ca),
         "password in env": (secure.node.url, {**user, "SESSIONWATCH_ES_PASSWORD": secure.password}),
         "password file": (secure.node.url, {**user, "SESSIONWATCH_ES_PASSWORD_FILE": str(password_file)}),
         "api key in env": (secure.node.url, {**ca, "SESSIONWATCH_ES_API_KEY": secure.api_key}),
@@ -257,10 +275,10 @@ def failing_variants(secure: Secure) -> dict[str, tuple[str, dict[str, str]]]:
     """Error paths, where a careless message would quote the URL or the credentials."""
     ca = {"SESSIONWATCH_ES_CA_CERTS": str(secure.ca)}
     return {
-        "wrong password in URL": (f"https://{USER}:{secure.password}x@127.0.0.1:{PORT}", ca),
+        "wrong password in URL": (f"https://{USER}:{secure.password}x@127.0.0.1:{secure.node.port}", ca),
         "wrong api key": (secure.node.url, {**ca, "SESSIONWATCH_ES_API_KEY": secure.api_key[:-4] + "AAAA"}),
         "closed port, password in URL": (f"https://{USER}:{secure.password}@127.0.0.1:{CLOSED_PORT}", ca),
-        "no CA, password in URL": (f"https://{USER}:{secure.password}@127.0.0.1:{PORT}", {}),
+        "no CA, password in URL": (f"https://{USER}:{secure.password}@127.0.0.1:{secure.node.port}", {}),
     }
 
 
