@@ -69,7 +69,7 @@ def work_unit(nodeid: str) -> str:
     return f"{shared} node" if shared else module
 
 
-@pytest.hookimpl(tryfirst=True)
+@pytest.hookimpl(tryfirst=True, optionalhook=True)  # no such hook without xdist (tests/cluster: -p no:xdist)
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     """``--dist loadfile`` with the units of ``work_unit``. (``--dist loadgroup`` would do it
     with marks, but pytest-xdist 3.8 cannot rename a test under pytest 9, so it groups nothing.)"""
