@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from functools import cache
 from types import MappingProxyType
 from typing import Any
-from zlib import crc32
 
 from sessionwatch.enrichers.base import CanonicalEvent, Enricher, event_maker
 from sessionwatch.enrichers.canonical import BadEvent
@@ -30,15 +29,15 @@ from sessionwatch.enrichers.output import (
     Counts,
     DeadLetter,
     Output,
+    append_facts,
+    appendable,
     dead_reason,
-    dump,
     splice,
 )
 from sessionwatch.enrichers.profiles import Profile, ProfileRegistry
 from sessionwatch.enrichers.timefmt import isoformat
 from sessionwatch.rules.errors import EnrichError
 
-OWNERS_KEPT = 1 << 16  # sessions whose owner a worker keeps (a cache: cleared when full)
 MAP, BACK, STOP = 0, 1, 2  # what a worker's inbox holds: lines to map, events to enrich, the end
 ANSWER, RESULT = 0, 1  # what its outbox holds: an ``Answer`` to a chunk, then its final ``Result``
 # the document the parent's copy of an event shows: the parent never holds the document (the
@@ -172,7 +171,6 @@ class Worker:
         self.to_parent = _reader(setup.to_parent) if setup.to_parent is not None else _shipped()[0]
         self.channels = channels
         self.held: dict[int, Held] = {}
-        self.owners: dict[str, int] = {}  # the owner of each session seen lately
         self.written: list[str] = []  # output lines since the last answer; "" for a dead letter
         self.dead: list[DeadLetter] = []  # the dead letters of those ""
 
@@ -209,7 +207,7 @@ class Worker:
         (see ``Answer``); each event itself is held here or sent to its owner."""
         fields, _ = _shipped()
         index, workers, held, map_line = self.index, self.workers, self.held, self.mapper.map
-        owners, stamp = self.owners, isoformat if self.stamps else _no_stamp
+        stamp = isoformat if self.stamps else _no_stamp
         to_parent = self.to_parent
         forwarded: dict[int, list[Forwarded]] = {}
         first, given = chunk
@@ -221,18 +219,9 @@ class Worker:
             if type(mapped) is Mapped:
                 event, text = mapped.event, mapped.text
                 stripped = text.rstrip()
-                source = event.doc  # ``appendable``, inlined
-                doc = None if stripped[-1:] == "}" and source and "sessionwatch" not in source else source
+                doc = None if appendable(stripped, event.doc) else event.doc
                 values = fields(event)
-                sid = event.session_id
-                if sid is None:  # (``partition``, inlined, and remembered per session)
-                    owner = number % workers
-                else:
-                    owner = owners.get(sid, -1)
-                    if owner < 0:
-                        if len(owners) >= OWNERS_KEPT:
-                            owners.clear()
-                        owner = owners[sid] = crc32(sid.encode("utf-8", "surrogatepass")) % workers
+                owner = partition(event.session_id, number, workers)
                 if owner == index:
                     held[number] = (values, stripped, doc, text)
                 else:
@@ -283,8 +272,8 @@ class Worker:
             try:  # a failure here is this event's alone
                 event = make(*values[:at], {} if doc is None else doc, *values[at:])
                 facts = facts_of(event, stream_facts)
-                if doc is None:  # ``append_facts``
-                    written.append(f'{stripped[:-1]},"sessionwatch":{dump(facts)}}}\n')
+                if doc is None:
+                    written.append(append_facts(stripped, facts) + "\n")
                 else:
                     written.append(splice(text, doc, facts) + "\n")
             except Exception as exc:
