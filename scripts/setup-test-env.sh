@@ -57,6 +57,7 @@ command -v dockerd >/dev/null || need+=(docker.io)
 if ! command -v docker-compose >/dev/null && ! { command -v docker >/dev/null && compose_v2; }; then
   need+=(docker-compose)
 fi
+command -v openssl >/dev/null || need+=(openssl) # the test CA of the HTTPS node (run-tests.sh)
 if ((${#need[@]})); then
   # docker.io's own client is in /usr/bin; another docker client earlier in PATH is fine
   apt_install "${need[@]}"
