@@ -168,19 +168,33 @@ start_node() {
 run_tests() {
   local selection="$1" t0=$SECONDS rc=0
   shift
+  cpu_snapshot "$selection start"
   "$BIN/pytest" -n "$WORKERS" --dist loadfile --no-loadscope-reorder -m "($selection) and not serial" "$@" || rc=$?
   if [[ $rc -eq 0 ]]; then
     "$BIN/pytest" -m "($selection) and serial" "$@" || rc=$?
     [[ $rc -eq 5 ]] && rc=0 # no test selected
   fi
+  cpu_snapshot "$selection end"
   echo "== tests ($selection) took $((SECONDS - t0)) s"
   return "$rc"
 }
 
+# SESSIONWATCH_TEST_CPU_LOG=<prefix>: CPU per test (tests/cpu_meter.py) and the containers' CPU
+# around each run (scripts/suite-cpu.py), summed up at the end.
+cpu_snapshot() {
+  if [[ -n "${SESSIONWATCH_TEST_CPU_LOG:-}" ]]; then
+    "$BIN/python" scripts/suite-cpu.py snapshot "$SESSIONWATCH_TEST_CPU_LOG" "$1" || true
+  fi
+}
+
 if [[ -n "${SESSIONWATCH_ES_URL:-}" ]]; then
-  run_tests "not cluster" "$@"
+  rc=0
+  run_tests "not cluster" "$@" || rc=$?
   echo "SESSIONWATCH_ES_URL is set: no compatibility run${COMPAT:+ on $COMPAT}"
-  exit 0
+  if [[ -n "${SESSIONWATCH_TEST_CPU_LOG:-}" ]]; then
+    "$BIN/python" scripts/suite-cpu.py report "$SESSIONWATCH_TEST_CPU_LOG" || true
+  fi
+  exit "$rc"
 fi
 if [[ $# -gt 0 && -n "$COMPAT" ]]; then
   echo "== only $*: no compatibility run on $COMPAT"
@@ -222,4 +236,7 @@ elif [[ -n "$COMPAT" && $rc -eq 0 ]]; then
   run_tests "compat" tests/integration || rc=$?
 fi
 echo "== node starts and tests took $((SECONDS - t_all)) s"
+if [[ -n "${SESSIONWATCH_TEST_CPU_LOG:-}" ]]; then
+  "$BIN/python" scripts/suite-cpu.py report "$SESSIONWATCH_TEST_CPU_LOG" || true
+fi
 exit "$rc"

@@ -15,6 +15,7 @@ import pytest
 import yaml
 from hypothesis import settings
 
+from tests import cpu_meter
 from tests.shared_nodes import SHARED_NODE_GROUPS
 
 # Hypothesis: every property test carries its own fixed ``max_examples``; the default profile
@@ -51,6 +52,10 @@ LONGEST_FIRST = (
 IDLE_RULE = REPO / "rules" / "pack" / "session_idle_timeout" / "pci-dss-idle-15m.yml"
 
 RuleWriter = Callable[[Path, dict[str, Any]], Path]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    cpu_meter.register(config)  # SESSIONWATCH_TEST_CPU_LOG: CPU per test (tests/cpu_meter.py)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
