@@ -47,8 +47,9 @@ integration: install env
 # (skipped when SESSIONWATCH_ES_URL points at one given cluster: there is no other version to start).
 # Each version's node is started once for the parallel workers and the serial tests.
 # The three-node fault tests are `make test-cluster` (CI runs both; README, "The tests").
-test: install env lint typecheck
-	ES_COMPAT_VERSION=$(ES_COMPAT_VERSION) bash scripts/run-tests.sh
+# lint and typecheck run while the nodes start (SESSIONWATCH_TEST_CHECKS=1) and fail the run if they fail.
+test: install env
+	SESSIONWATCH_TEST_CHECKS=1 ES_COMPAT_VERSION=$(ES_COMPAT_VERSION) bash scripts/run-tests.sh
 
 # The three-node cluster tests (tests/cluster: a node killed, a rolling restart; minutes each).
 test-cluster: install env

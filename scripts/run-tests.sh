@@ -140,6 +140,9 @@ start_node() {
     SESSIONWATCH_FAULTS_ES_PORT="${SESSIONWATCH_FAULTS_ES_PORT:-$(free_port)}"
     SESSIONWATCH_RESTART_ES_PORT="${SESSIONWATCH_RESTART_ES_PORT:-$(free_port)}"
     export SESSIONWATCH_FAULTS_ES_PORT SESSIONWATCH_RESTART_ES_PORT
+    # each extra node is stopped once its modules are done (tests/conftest.py): idle, it still
+    # costs CPU; removed with the others at the end
+    if [[ "${SESSIONWATCH_ES_KEEP:-}" != 1 ]]; then export SESSIONWATCH_STOP_SHARED_NODES=1; fi
     if [[ " $* " == *" tls "* ]]; then
       make_certificates
       export SESSIONWATCH_TLS_CERTS_DIR="$certs"
@@ -187,10 +190,39 @@ cpu_snapshot() {
   fi
 }
 
+# SESSIONWATCH_TEST_CHECKS=1 (make test): ruff and mypy run while the nodes start (before, make
+# ran them first: 35 s of mypy on a fresh clone, docs/benchmarks.md, "Issue 15, round 4"); their
+# output is printed before the tests, and a failure fails the run.
+checks_pid="" checks_log=""
+if [[ "${SESSIONWATCH_TEST_CHECKS:-}" == 1 ]]; then
+  checks_log="$(mktemp "${TMPDIR:-/tmp}/sessionwatch-checks.XXXXXX")"
+  (
+    t0=$SECONDS
+    "$BIN/ruff" check . && "$BIN/ruff" format --check . && bash scripts/typecheck.sh
+    status=$?
+    echo "== lint and typecheck took $((SECONDS - t0)) s"
+    exit "$status"
+  ) >"$checks_log" 2>&1 &
+  checks_pid=$!
+fi
+
+checks_rc=0
+wait_checks() {
+  if [[ -n "$checks_pid" ]]; then
+    wait "$checks_pid" || checks_rc=$?
+    cat "$checks_log"
+    rm -f "$checks_log"
+    [[ $checks_rc -eq 0 ]] || echo "== lint or typecheck FAILED (exit $checks_rc); the tests run all the same"
+  fi
+  checks_pid=""
+}
+
 if [[ -n "${SESSIONWATCH_ES_URL:-}" ]]; then
   rc=0
+  wait_checks
   run_tests "not cluster" "$@" || rc=$?
   echo "SESSIONWATCH_ES_URL is set: no compatibility run${COMPAT:+ on $COMPAT}"
+  [[ $rc -ne 0 ]] || rc=$checks_rc
   if [[ -n "${SESSIONWATCH_TEST_CPU_LOG:-}" ]]; then
     "$BIN/python" scripts/suite-cpu.py report "$SESSIONWATCH_TEST_CPU_LOG" || true
   fi
@@ -222,6 +254,7 @@ fi
 t_all=$SECONDS
 rc=0
 start_node "$MAIN" secure tls faults restart
+wait_checks
 run_tests "not cluster" "$@" || rc=$?
 if [[ -n "$compat_pid" ]]; then
   compat_rc=0
@@ -236,6 +269,7 @@ elif [[ -n "$COMPAT" && $rc -eq 0 ]]; then
   run_tests "compat" tests/integration || rc=$?
 fi
 echo "== node starts and tests took $((SECONDS - t_all)) s"
+[[ $rc -ne 0 ]] || rc=$checks_rc
 if [[ -n "${SESSIONWATCH_TEST_CPU_LOG:-}" ]]; then
   "$BIN/python" scripts/suite-cpu.py report "$SESSIONWATCH_TEST_CPU_LOG" || true
 fi

@@ -7,7 +7,7 @@ scripts/run-tests.sh).
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,7 @@ import yaml
 from hypothesis import settings
 
 from tests import cpu_meter
-from tests.shared_nodes import SHARED_NODE_GROUPS
+from tests.shared_nodes import SHARED_NODE_GROUPS, release
 
 # Hypothesis: every property test carries its own fixed ``max_examples``; the default profile
 # draws them from a seed derived from the test itself (``derandomize``), so two runs of the
@@ -63,6 +63,21 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     tests, keep their order."""
     rank = {REPO / "tests" / name: n for n, name in enumerate(LONGEST_FIRST)}
     items.sort(key=lambda item: rank.get(Path(str(item.path)), len(rank)))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    """After the last test of the modules sharing one of scripts/run-tests.sh's extra nodes (they
+    run on one worker, one after the other), stop that node (tests/shared_nodes.py, ``release``)."""
+    yield
+    node = SHARED_NODE_GROUPS.get(_module(item))
+    if node and (nextitem is None or SHARED_NODE_GROUPS.get(_module(nextitem)) != node):
+        release(node)
+
+
+def _module(item: pytest.Item) -> str:
+    """``integration/test_x.py`` for a test of tests/integration/test_x.py."""
+    return item.nodeid.split("::", 1)[0].removeprefix("tests/")
 
 
 def work_unit(nodeid: str) -> str:

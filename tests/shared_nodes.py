@@ -10,6 +10,11 @@ faults    write thread pool of one, queue of one   test_faults.py (restarts it)
 restart   plain                                    test_runner_node_restart.py (restarts it)
 ========  =======================================  ===========================================
 
+Once the last module of a node is done, the node is stopped (``release``, called from
+tests/conftest.py when ``SESSIONWATCH_STOP_SHARED_NODES=1``, which the script sets unless
+``SESSIONWATCH_ES_KEEP=1``): an idle node still costs CPU, and the suite is CPU-bound (about a
+tenth of a core each, docs/benchmarks.md, "Issue 15, round 4").
+
 The script exports, per node, ``SESSIONWATCH_<NAME>_ES_URL`` (no credentials) and
 ``SESSIONWATCH_<NAME>_ES_CONTAINER`` (for ``docker exec`` / ``docker restart``), and for the
 secured ones ``SESSIONWATCH_<NAME>_ES_PASSWORD`` (of ``elastic``) and, for ``tls``,
@@ -88,6 +93,19 @@ def shared_node(name: str) -> SharedNode | None:
     )
     reset(node)
     return node
+
+
+def release(name: str) -> bool:
+    """Stop the shared node ``name`` (its modules are done) if scripts/run-tests.sh started it and
+    asked for it (``SESSIONWATCH_STOP_SHARED_NODES=1``); the script removes it at the end as before.
+    True if it was stopped."""
+    container = os.environ.get(f"SESSIONWATCH_{name.upper()}_ES_CONTAINER", "").strip()
+    if not container or os.environ.get("SESSIONWATCH_STOP_SHARED_NODES", "").strip() != "1":
+        return False
+    stopped = subprocess.run(
+        ["docker", "stop", "-t", "0", container], capture_output=True, text=True, timeout=120, check=False
+    )
+    return stopped.returncode == 0
 
 
 def reset(node: SharedNode, timeout: float = 120) -> None:
