@@ -21,6 +21,7 @@ from typing import Any, cast
 
 from sessionwatch.enrichers.engine import Front, Released
 from sessionwatch.enrichers.output import Counts, DeadLetter, Output
+from sessionwatch.enrichers.parallel_output import Returned
 from sessionwatch.enrichers.parallel_worker import (
     BACK,
     MAP,
@@ -95,9 +96,9 @@ class Parent:
         self.batches: list[list[tuple[int, Any]]] = [[] for _ in range(workers)]
         self.order: array[int] = array("H")  # up to 65,535 workers
         self.written = 0  # outputs of ``order`` written so far
-        # per source (each worker, then this process): outputs waiting for their turn
-        self.waiting: list[deque[Any]] = [deque() for _ in range(workers + 1)]
-        self.dead: list[deque[DeadLetter]] = [deque() for _ in range(workers)]  # the workers' ""
+        # outputs waiting for their turn: each worker's, then this process's (a line or a dead letter)
+        self.returned = [Returned() for _ in range(workers)]
+        self.own: deque[str | DeadLetter] = deque()
         self.received: list[queue.SimpleQueue[Any]] = [queue.SimpleQueue() for _ in range(workers)]
 
     def run(self, lines: Iterable[bytes | str], progress: Any = None) -> list[dict[str, Any]]:
@@ -122,7 +123,7 @@ class Parent:
             if answered == sent:
                 break
             _, mapped, written, dead = cast(Answer, self._receive(answered % workers))
-            self._returned(answered % workers, written, dead)
+            self.returned[answered % workers].add(written, dead)
             self._take(mapped)
             self._write()
             answered += 1
@@ -140,7 +141,7 @@ class Parent:
         results = []
         for target in range(workers):
             _, written, dead, result = cast(Result, self._receive(target))
-            self._returned(target, written, dead)
+            self.returned[target].add(written, dead)
             results.append(result)
         self._write()
         if self.written != len(self.order):
@@ -159,7 +160,7 @@ class Parent:
         hold: Any = self.front.buffer.push
         release, route = self.front._release, self._route
         batches, order, send = self.batches, self.order, self._send
-        own, waiting = self.workers, self.waiting[self.workers]
+        own, waiting = self.workers, self.own
         for entry in mapped:
             if type(entry) is tuple:
                 event: Any = new(view, entry)
@@ -205,29 +206,30 @@ class Parent:
             self._send(owner, (BACK, batch))
             self.batches[owner] = []
 
-    def _returned(self, worker: int, written: list[str], dead: list[DeadLetter]) -> None:
-        self.waiting[worker].extend(written)
-        self.dead[worker].extend(dead)
-
     def _write(self) -> None:
-        """Write the outputs whose turn has come and which have arrived."""
-        order, waiting = self.order, self.waiting
-        write, dead = self.job.write, self.job.dead
+        """Write the outputs whose turn has come and which have arrived: the lines in one call,
+        then the dead letters."""
+        order, returned, own = self.order, self.returned, self.workers
+        texts: list[str] = []
+        dead: list[DeadLetter] = []
         at, end = self.written, len(order)
         while at < end:
-            source = order[at]
-            outputs = waiting[source]
-            if not outputs:
+            source, run = order[at], at + 1
+            while run < end and order[run] == source:
+                run += 1
+            if source == own:  # this process's outputs: always there
+                for _ in range(run - at):
+                    output = self.own.popleft()
+                    (texts if type(output) is str else dead).append(output)  # type: ignore[arg-type]
+                at = run
+                continue
+            at += returned[source].take(run - at, texts, dead)
+            if at < run:
                 break
-            output = outputs.popleft()
-            if type(output) is str:
-                if output:
-                    write(output)
-                else:  # a worker's dead letter
-                    dead(self.dead[source].popleft())
-            else:  # this process's dead letter
-                dead(output)
-            at += 1
+        if texts:
+            self.job.write("".join(texts))
+        for letter in dead:
+            self.job.dead(letter)
         if at > 1 << 16 and at * 2 > end:  # forget what was written
             del order[:at]
             at = 0

@@ -34,6 +34,7 @@ from sessionwatch.enrichers.output import (
     dead_reason,
     splice,
 )
+from sessionwatch.enrichers.parallel_output import Packed, pack
 from sessionwatch.enrichers.profiles import Profile, ProfileRegistry
 from sessionwatch.enrichers.timefmt import isoformat
 from sessionwatch.rules.errors import EnrichError
@@ -56,10 +57,10 @@ Forwarded = tuple[int, tuple[Any, ...], str, Mapping[str, Any] | None, str | Non
 # an answer to a chunk: per non-blank line its parent's copy (a tuple: line number, owner,
 # repaired fields, the timestamp as ``isoformat`` writes it or None, then the canonical values)
 # or its ``Output`` (a dead letter, or a line passed through); then the output lines written
-# since the last answer, each with its newline ("" for a dead letter), and those dead letters
-Answer = tuple[int, list[Any], list[str], list[DeadLetter]]
+# since the last answer (``Packed``: a dead letter's is empty), and those dead letters
+Answer = tuple[int, list[Any], Packed, list[DeadLetter]]
 # the end: (RESULT, the last output lines, their dead letters, counts and state)
-Result = tuple[int, list[str], list[DeadLetter], dict[str, Any]]
+Result = tuple[int, Packed, list[DeadLetter], dict[str, Any]]
 
 
 def partition(session_id: str | None, line: int, workers: int) -> int:
@@ -196,10 +197,10 @@ class Worker:
         }
         outbox.put((RESULT, *self._take_written(), result))
 
-    def _take_written(self) -> tuple[list[str], list[DeadLetter]]:
+    def _take_written(self) -> tuple[Packed, list[DeadLetter]]:
         written, dead = self.written, self.dead
         self.written, self.dead = [], []
-        return written, dead
+        return pack(written), dead
 
     def map_chunk(self, chunk: tuple[int, bytes | list[bytes | str]]) -> list[Any]:
         """Map raw lines numbered from the chunk's first (a ``bytes`` block: the lines it holds,

@@ -19,6 +19,7 @@ from sessionwatch.enrichers.engine import DeadLetter
 from sessionwatch.enrichers.parallel import run as run_stream
 from sessionwatch.enrichers.parallel_worker import stream_event_type
 from tests.unit.test_enrich_engine import _mixed_stream
+from tests.unit.written_lines import Lines
 
 
 def _event() -> CanonicalEvent:
@@ -60,11 +61,11 @@ class _FailsOnSomeSessions:
 
 
 def _enrich(lines: list[str], workers: int, enrichers: list[Any]) -> tuple[list[str], list[DeadLetter], Any]:
-    written: list[str] = []
+    written = Lines()
     dead: list[DeadLetter] = []
     result = run_stream(
         lines,
-        written.append,
+        written,
         dead.append,
         profiles=ProfileRegistry.discover(),
         enrichers=enrichers,

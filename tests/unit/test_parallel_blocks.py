@@ -21,6 +21,7 @@ from sessionwatch.enrichers.engine import DeadLetter
 from sessionwatch.enrichers.parallel import run
 from sessionwatch.enrichers.parallel_worker import block_lines
 from tests.unit.test_enrich_engine import _mixed_stream
+from tests.unit.written_lines import Lines
 
 INPUTS = {
     "no newline at the end": b'{"a": 1}\n{"b": 2}',
@@ -56,11 +57,11 @@ def test_an_iterable_of_lines_is_handed_out_as_lists() -> None:
 
 
 def _enrich(source: Any, workers: int) -> tuple[list[str], list[DeadLetter], Any]:
-    written: list[str] = []
+    written = Lines()
     dead: list[DeadLetter] = []
     result = run(
         source,
-        written.append,
+        written,
         dead.append,
         profiles=ProfileRegistry.discover(),
         enrichers=discover_enrichers(),
