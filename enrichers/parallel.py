@@ -1,9 +1,10 @@
 """Run the engine over a stream: in one process, or with the work spread over N workers.
 
-With ``workers > 1`` (``parallel_front``, ``parallel_worker``) each worker maps whole chunks of
-raw lines (parse, profile, admission, canonical values: most of the cost) and owns the sessions
-whose key hashes to it (CRC-32, stable across processes), for which it runs the session-scoped
-enrichers (the back) and writes the output lines. This process only hands out the chunks, runs
+With ``workers > 1`` (``parallel_front``, ``parallel_worker``) each worker maps whole blocks of
+raw lines (parse, profile, admission, canonical values: most of the cost; from an input file it
+reads its blocks itself) and owns the sessions whose key hashes to it (CRC-32, stable across
+processes), for which it runs the session-scoped enrichers (the back) and makes the output
+lines (``parallel_output``: joined, one text per message). This process only hands out the blocks, runs
 the reorder window and the stream-scoped enrichers (state keyed by token or actor needs one
 global time order) on the canonical values the workers send, and writes the workers' output
 lines in the order one process would have written them: the result is the same, line for line.

@@ -1,12 +1,13 @@
-"""One worker of a partitioned run (see ``parallel``): it maps chunks of raw lines for the parent,
-and it runs the session stage for the sessions it owns.
+"""One worker of a partitioned run (see ``parallel``): it maps blocks of raw lines for the parent
+(reading them from the input file itself when there is one), and it runs the session stage for
+the sessions it owns.
 
 What travels, per event: the worker that maps it sends the parent only its canonical values (no
 text, no document) and keeps the event for the session stage: in its own ``held`` events when it
-owns the event's session, else sent straight to the owner (one message per chunk and owner,
+owns the event's session, else sent straight to the owner (one message per block and owner,
 never through the parent). The parent answers each owner, in time order, with the event's line
-number and its stream-scoped facts; the owner appends the facts to the line and returns its
-output lines with its next answer, for the parent to write in order.
+key and its stream-scoped facts; the owner appends the facts to the line and returns its
+output lines with its next answer (joined: ``parallel_output``), for the parent to write in order.
 """
 
 from __future__ import annotations
