@@ -4,8 +4,9 @@ window, the stream-scoped enrichers, routing, writing the output in order) again
 on two idle cores a run takes at least max(total CPU / 2, parent CPU); the speed-up bound below
 uses both.
 
-``python -m bench.cpu_split IN OUT WORKERS`` prints one JSON object: parent_cpu_s,
-workers_cpu_s, wall_s (the engine's default options, as ``sessionwatch enrich`` uses them).
+``python -m bench.cpu_split IN OUT WORKERS`` prints one JSON object: parent_cpu_s (and
+parent_main_cpu_s, its main thread's share), workers_cpu_s, wall_s (the engine's default
+options, as ``sessionwatch enrich`` uses them).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ def main(argv: list[str]) -> int:
     from sessionwatch.enrichers.parallel import run
 
     source, target, workers = argv[0], argv[1], int(argv[2])
-    own, wall = time.process_time(), time.perf_counter()
+    own, main, wall = time.process_time(), time.thread_time(), time.perf_counter()
     with open(source, "rb") as lines, open(target, "w", encoding="utf-8") as out:
         run(
             lines,
@@ -35,6 +36,8 @@ def main(argv: list[str]) -> int:
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     figures = {
         "parent_cpu_s": round(time.process_time() - own, 2),
+        # of which its main thread (the rest: the threads that move messages to and from workers)
+        "parent_main_cpu_s": round(time.thread_time() - main, 2),
         "workers_cpu_s": round(children.ru_utime + children.ru_stime, 2),
         "wall_s": round(time.perf_counter() - wall, 2),
     }

@@ -101,6 +101,12 @@ def scale_out(events: int, reps: int, baseline: list[str] | None = None) -> Sect
         )
     split = _cpu_split(raw, data_dir() / f"workers-split-{events}.ndjson")
     section.put("parent_cpu_s", split["parent_cpu_s"], "after, 2 workers in-process: CPU s of the parent")
+    if "parent_main_cpu_s" in split:
+        section.put(
+            "parent_main_cpu_s",
+            split["parent_main_cpu_s"],
+            "after, 2 workers in-process: of the parent's CPU s, its main thread's",
+        )
     section.put("workers_cpu_s", split["workers_cpu_s"], "after, 2 workers in-process: CPU s of both workers")
     parent = split["parent_cpu_s"]
     section.put(

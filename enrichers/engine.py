@@ -204,7 +204,7 @@ class Back:
         except Exception as exc:  # keep the session's state; this event alone fails
             raise BadEvent(f"enricher failed: {dead_reason(exc)}") from exc
         finally:
-            self.store.close(state, ts, action, accepted)
+            self.store.close(sid, state, ts, action, accepted)
         self._count_for_sweep(ts)
         return out
 
@@ -248,7 +248,7 @@ class Back:
                 except Exception as exc:  # keep the session's state; this event alone fails
                     raise BadEvent(f"enricher failed: {dead_reason(exc)}") from exc
                 finally:
-                    self.store.close(state, ts, action, accepted)
+                    self.store.close(sid, state, ts, action, accepted)
                 self._count_for_sweep(ts)
         return nest_facts(facts)
 

@@ -1,9 +1,10 @@
 """Run the engine over a stream: in one process, or with the work spread over N workers.
 
-With ``workers > 1`` (``parallel_front``, ``parallel_worker``) each worker maps whole chunks of
-raw lines (parse, profile, admission, canonical values: most of the cost) and owns the sessions
-whose key hashes to it (CRC-32, stable across processes), for which it runs the session-scoped
-enrichers (the back) and writes the output lines. This process only hands out the chunks, runs
+With ``workers > 1`` (``parallel_front``, ``parallel_worker``) each worker maps whole blocks of
+raw lines (parse, profile, admission, canonical values: most of the cost; from an input file it
+reads its blocks itself) and owns the sessions whose key hashes to it (CRC-32, stable across
+processes), for which it runs the session-scoped enrichers (the back) and makes the output
+lines (``parallel_output``: joined, one text per message). This process only hands out the blocks, runs
 the reorder window and the stream-scoped enrichers (state keyed by token or actor needs one
 global time order) on the canonical values the workers send, and writes the workers' output
 lines in the order one process would have written them: the result is the same, line for line.
@@ -29,7 +30,7 @@ from sessionwatch.enrichers.engine import (
     split_enrichers,
 )
 from sessionwatch.enrichers.output import Counts, DeadLetter
-from sessionwatch.enrichers.parallel_front import PROGRESS_EVERY, Parent
+from sessionwatch.enrichers.parallel_front import PROGRESS_EVERY, Parent, input_file
 from sessionwatch.enrichers.parallel_worker import (
     Channels,
     WorkerSetup,
@@ -58,7 +59,7 @@ class Result:
 class Job:
     """One enrichment run: where its output goes, what it enriches with, and what it starts from."""
 
-    write: Callable[[str], Any]  # one NDJSON line each, newline included
+    write: Callable[[str], Any]  # whole NDJSON lines, newline included (with workers: many a call)
     dead: Callable[[DeadLetter], Any]
     profiles: ProfileRegistry
     enrichers: tuple[Enricher, ...]
@@ -82,8 +83,8 @@ def run(
     state: Mapping[str, Any] | None = None,
     progress: Progress | None = None,
 ) -> Result:
-    """Enrich ``lines``: documents to ``write`` (one NDJSON line each, newline included), bad
-    lines to ``dead``. Returns the counts and the state to save."""
+    """Enrich ``lines``: documents to ``write`` (whole NDJSON lines, newline included: one a call
+    in one process, many with workers), bad lines to ``dead``. Returns the counts and the state to save."""
     job = Job(
         write=write,
         dead=dead,
@@ -168,6 +169,7 @@ def _run_parallel(lines: Iterable[bytes | str], job: Job) -> Result:
         for key in ("sessions", "tombstones"):
             for sid, value in state.get(key, {}).items():
                 initial[partition(sid, 0, workers)][key][sid] = value
+    file = input_file(lines)
     context = multiprocessing.get_context("fork")
     inboxes = [context.Queue(maxsize=32) for _ in range(workers)]
     outboxes = [context.Queue() for _ in range(workers)]  # never more than IN_FLIGHT answers each
@@ -188,6 +190,7 @@ def _run_parallel(lines: Iterable[bytes | str], job: Job) -> Result:
                     job.forced_profile,
                     bool(stream),
                     shipped,
+                    file,
                 ),
                 Channels(inboxes[i], outboxes[i], peers),
             ),
@@ -199,7 +202,7 @@ def _run_parallel(lines: Iterable[bytes | str], job: Job) -> Result:
     for process in processes:
         process.start()
     try:
-        parent = Parent(job, front, counts, processes, inboxes, outboxes, shipped)
+        parent = Parent(job, front, counts, processes, inboxes, outboxes, shipped, file)
         results = parent.run(lines, job.progress)
     except BaseException:
         for process in processes:

@@ -11,8 +11,11 @@ order, so writing means popping the next output of the source ``order`` names.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
+import os
 import queue
+import stat
 import threading
 from array import array
 from collections import deque
@@ -21,34 +24,44 @@ from typing import Any, cast
 
 from sessionwatch.enrichers.engine import Front, Released
 from sessionwatch.enrichers.output import Counts, DeadLetter, Output
+from sessionwatch.enrichers.parallel_output import Returned
 from sessionwatch.enrichers.parallel_worker import (
     BACK,
+    LINE_BITS,
     MAP,
     RESULT,
     STOP,
     Answer,
+    Block,
     Result,
+    Source,
     stream_event_type,
 )
 from sessionwatch.enrichers.timefmt import remember
 from sessionwatch.rules.errors import EnrichError
 
 PROGRESS_EVERY = 10_000  # lines mapped between two calls of the run's ``progress``
-BLOCK = 1 << 17  # bytes of input a worker maps at a time (whole lines: about 200 of them)
+BLOCK = 1 << 17  # bytes of input a worker maps at a time (about 200 lines)
 CHUNK = 256  # lines a worker maps at a time, when the input is not a binary stream
 IN_FLIGHT = 3  # blocks per worker sent and not yet answered
 BATCH = 512  # events sent to a worker at a time
 
 
-def _blocks(source: Iterable[bytes | str]) -> Iterator[tuple[int, bytes | list[bytes | str]]]:
-    """(number of the first line, the lines): from a binary stream (a file, stdin) whole lines
-    as one ``bytes`` block, never split here (the worker splits them at ``\\n`` as iterating
-    the stream would); from any other iterable lists of up to ``CHUNK`` lines."""
+def _blocks(source: Iterable[bytes | str], file: Source | None) -> Iterator[Block]:
+    """The input in blocks (see ``Block``): byte ranges of the input ``file`` (the workers read
+    them: this process never touches the bytes), whole lines of a binary stream (a pipe: never
+    split here; the worker splits them at ``\\n`` as iterating the stream would), or lists of
+    up to ``CHUNK`` lines of any other iterable."""
+    if file is not None:
+        yield from _ranges(*file)
+        return
     read = getattr(source, "read1", None)
     if read is None:
-        yield from _chunks(source)
+        iterator = iter(source)
+        while chunk := list(itertools.islice(iterator, CHUNK)):
+            yield chunk
         return
-    first, pending = 1, bytearray()
+    pending = bytearray()
     while data := read(BLOCK):
         cut = data.rfind(b"\n") + 1
         if not cut:  # no line ends here: a line longer than a block
@@ -59,19 +72,32 @@ def _blocks(source: Iterable[bytes | str]) -> Iterator[tuple[int, bytes | list[b
             block, pending = bytes(pending), bytearray(data[cut:])
         else:
             block, pending = data[:cut], bytearray(data[cut:])
-        yield first, block
-        first += block.count(b"\n")
+        yield block
     if pending:
-        yield first, bytes(pending)
+        yield bytes(pending)
 
 
-def _chunks(lines: Iterable[bytes | str]) -> Iterator[tuple[int, list[bytes | str]]]:
-    """(number of the first line, up to ``CHUNK`` lines)."""
-    source = iter(lines)
-    first = 1
-    while chunk := list(itertools.islice(source, CHUNK)):
-        yield first, chunk
-        first += len(chunk)
+def _ranges(fd: int, start: int) -> Iterator[tuple[int, int]]:
+    """``BLOCK`` bytes at a time from ``start`` to the end of the file (as long as it grows)."""
+    while start < (size := os.fstat(fd).st_size):
+        while start < size:
+            yield start, min(start + BLOCK, size)
+            start += BLOCK
+        start = size
+
+
+def input_file(source: Iterable[bytes | str]) -> Source | None:
+    """The input as a ``Source`` when it is a regular file read as bytes (the workers then read
+    their blocks from it themselves), else None."""
+    if getattr(source, "read1", None) is None:
+        return None
+    try:
+        fd = cast(Any, source).fileno()
+        if stat.S_ISREG(os.fstat(fd).st_mode):
+            return fd, cast(Any, source).tell()
+    except (AttributeError, OSError, ValueError):  # no descriptor (BytesIO), or not seekable
+        pass
+    return None
 
 
 class Parent:
@@ -84,6 +110,7 @@ class Parent:
         inboxes: list[Any],
         outboxes: list[Any],
         shipped: tuple[str, ...] | None = None,
+        file: Source | None = None,
     ) -> None:
         self.job, self.front, self.counts = job, front, counts
         self.processes, self.inboxes, self.outboxes = processes, inboxes, outboxes
@@ -95,10 +122,12 @@ class Parent:
         self.batches: list[list[tuple[int, Any]]] = [[] for _ in range(workers)]
         self.order: array[int] = array("H")  # up to 65,535 workers
         self.written = 0  # outputs of ``order`` written so far
-        # per source (each worker, then this process): outputs waiting for their turn
-        self.waiting: list[deque[Any]] = [deque() for _ in range(workers + 1)]
-        self.dead: list[deque[DeadLetter]] = [deque() for _ in range(workers)]  # the workers' ""
+        # outputs waiting for their turn: each worker's, then this process's (a line or a dead letter)
+        self.returned = [Returned() for _ in range(workers)]
+        self.own: deque[str | DeadLetter] = deque()
         self.received: list[queue.SimpleQueue[Any]] = [queue.SimpleQueue() for _ in range(workers)]
+        self.file = file  # the input file, when the workers read it (``input_file``)
+        self.firsts = [1]  # per block answered, then the next: the number of its first line
 
     def run(self, lines: Iterable[bytes | str], progress: Any = None) -> list[dict[str, Any]]:
         """Feed every line through (calling ``progress(counts)`` each time another
@@ -109,7 +138,7 @@ class Parent:
             threading.Thread(
                 target=_pump, args=(outbox, self.received[index]), name=name, daemon=True
             ).start()
-        blocks = _blocks(lines)
+        blocks = _blocks(lines, self.file)
         sent = answered = 0
         report = PROGRESS_EVERY
         while True:
@@ -117,12 +146,13 @@ class Parent:
                 block = next(blocks, None)
                 if block is None:
                     break
-                self._send(sent % workers, (MAP, block))
+                self._send(sent % workers, (MAP, (sent, block)))
                 sent += 1
             if answered == sent:
                 break
-            _, mapped, written, dead = cast(Answer, self._receive(answered % workers))
-            self._returned(answered % workers, written, dead)
+            _, count, mapped, written, dead = cast(Answer, self._receive(answered % workers))
+            self.firsts.append(self.firsts[-1] + count)
+            self.returned[answered % workers].add(written, dead)
             self._take(mapped)
             self._write()
             answered += 1
@@ -140,7 +170,7 @@ class Parent:
         results = []
         for target in range(workers):
             _, written, dead, result = cast(Result, self._receive(target))
-            self._returned(target, written, dead)
+            self.returned[target].add(written, dead)
             results.append(result)
         self._write()
         if self.written != len(self.order):
@@ -159,7 +189,7 @@ class Parent:
         hold: Any = self.front.buffer.push
         release, route = self.front._release, self._route
         batches, order, send = self.batches, self.order, self._send
-        own, waiting = self.workers, self.waiting[self.workers]
+        own, waiting = self.workers, self.own
         for entry in mapped:
             if type(entry) is tuple:
                 event: Any = new(view, entry)
@@ -205,29 +235,32 @@ class Parent:
             self._send(owner, (BACK, batch))
             self.batches[owner] = []
 
-    def _returned(self, worker: int, written: list[str], dead: list[DeadLetter]) -> None:
-        self.waiting[worker].extend(written)
-        self.dead[worker].extend(dead)
-
     def _write(self) -> None:
-        """Write the outputs whose turn has come and which have arrived."""
-        order, waiting = self.order, self.waiting
-        write, dead = self.job.write, self.job.dead
+        """Write the outputs whose turn has come and which have arrived: the lines in one call,
+        then the dead letters."""
+        order, returned, own = self.order, self.returned, self.workers
+        texts: list[str] = []
+        dead: list[DeadLetter] = []
         at, end = self.written, len(order)
         while at < end:
-            source = order[at]
-            outputs = waiting[source]
-            if not outputs:
+            source, run = order[at], at + 1
+            while run < end and order[run] == source:
+                run += 1
+            if source == own:  # this process's outputs: always there
+                for _ in range(run - at):
+                    output = self.own.popleft()
+                    (texts if type(output) is str else dead).append(output)  # type: ignore[arg-type]
+                at = run
+                continue
+            at += returned[source].take(run - at, texts, dead)
+            if at < run:
                 break
-            output = outputs.popleft()
-            if type(output) is str:
-                if output:
-                    write(output)
-                else:  # a worker's dead letter
-                    dead(self.dead[source].popleft())
-            else:  # this process's dead letter
-                dead(output)
-            at += 1
+        if texts:
+            self.job.write("".join(texts))
+        firsts, mask = self.firsts, (1 << LINE_BITS) - 1
+        for letter in dead:  # numbered: a line's key is its block's, then its place in it
+            line = firsts[letter.line >> LINE_BITS] + (letter.line & mask)
+            self.job.dead(dataclasses.replace(letter, line=line))
         if at > 1 << 16 and at * 2 > end:  # forget what was written
             del order[:at]
             at = 0

@@ -1,18 +1,20 @@
-"""One worker of a partitioned run (see ``parallel``): it maps chunks of raw lines for the parent,
-and it runs the session stage for the sessions it owns.
+"""One worker of a partitioned run (see ``parallel``): it maps blocks of raw lines for the parent
+(reading them from the input file itself when there is one), and it runs the session stage for
+the sessions it owns.
 
 What travels, per event: the worker that maps it sends the parent only its canonical values (no
 text, no document) and keeps the event for the session stage: in its own ``held`` events when it
-owns the event's session, else sent straight to the owner (one message per chunk and owner,
+owns the event's session, else sent straight to the owner (one message per block and owner,
 never through the parent). The parent answers each owner, in time order, with the event's line
-number and its stream-scoped facts; the owner appends the facts to the line and returns its
-output lines with its next answer, for the parent to write in order.
+key and its stream-scoped facts; the owner appends the facts to the line and returns its
+output lines with its next answer (joined: ``parallel_output``), for the parent to write in order.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import operator
+import os
 import zlib
 from collections import namedtuple
 from collections.abc import Callable, Iterable, Mapping
@@ -34,6 +36,7 @@ from sessionwatch.enrichers.output import (
     dead_reason,
     splice,
 )
+from sessionwatch.enrichers.parallel_output import Packed, pack
 from sessionwatch.enrichers.profiles import Profile, ProfileRegistry
 from sessionwatch.enrichers.timefmt import isoformat
 from sessionwatch.rules.errors import EnrichError
@@ -53,13 +56,14 @@ Held = tuple[tuple[Any, ...], str, Mapping[str, Any] | None, str]
 # a mapped event sent to its owner: (line number, canonical values but the document, line
 # right-stripped, the document or None, the line when it differs from the stripped one else None)
 Forwarded = tuple[int, tuple[Any, ...], str, Mapping[str, Any] | None, str | None]
-# an answer to a chunk: per non-blank line its parent's copy (a tuple: line number, owner,
-# repaired fields, the timestamp as ``isoformat`` writes it or None, then the canonical values)
+# an answer to a block: how many lines it held; per non-blank line its parent's copy (a tuple:
+# line key, owner, repaired fields, the timestamp as ``isoformat`` writes it or None, then the
+# canonical values)
 # or its ``Output`` (a dead letter, or a line passed through); then the output lines written
-# since the last answer, each with its newline ("" for a dead letter), and those dead letters
-Answer = tuple[int, list[Any], list[str], list[DeadLetter]]
+# since the last answer (``Packed``: a dead letter's is empty), and those dead letters
+Answer = tuple[int, int, list[Any], Packed, list[DeadLetter]]
 # the end: (RESULT, the last output lines, their dead letters, counts and state)
-Result = tuple[int, list[str], list[DeadLetter], dict[str, Any]]
+Result = tuple[int, Packed, list[DeadLetter], dict[str, Any]]
 
 
 def partition(session_id: str | None, line: int, workers: int) -> int:
@@ -83,6 +87,40 @@ def unship(fields: tuple[Any, ...], doc: Mapping[str, Any] | None) -> CanonicalE
     _, at = _shipped()
     make: Callable[..., CanonicalEvent] = CanonicalEvent
     return make(*fields[:at], doc if doc is not None else {}, *fields[at:])
+
+
+# a block of input lines: whole lines as bytes (read from a stream: split here), a list of lines
+# (from any other iterable), or (start, end): the lines of the input file that start in that
+# byte range, for the worker to read (``read_block``)
+Block = bytes | list[bytes | str] | tuple[int, int]
+# the input file the workers read their blocks from: (its descriptor, where its first line starts)
+Source = tuple[int, int]
+# a line's key: its block's number, then its place in the block (from 0). Keys sort as lines
+# do; the parent turns them into line numbers, which it learns block by block (``Answer``)
+LINE_BITS = 32
+
+
+def read_block(source: Source, start: int, end: int) -> bytes:
+    """The lines of the input file that start in the byte range [start, end), whole (the last
+    one read to its newline, or to the end of the file)."""
+    fd, origin = source
+    first = start if start == origin else _line_end(fd, start - 1)
+    if first >= end:  # one line started before this range and runs through it
+        return b""
+    return os.pread(fd, _line_end(fd, end - 1) - first, first)
+
+
+def _line_end(fd: int, at: int) -> int:
+    """Where the line holding byte ``at`` of the file ends: after its newline, or at the end."""
+    step = 1 << 12
+    while True:
+        data = os.pread(fd, step, at)
+        found = data.find(b"\n")
+        if found >= 0:
+            return at + found + 1
+        if len(data) < step:
+            return at + len(data)
+        at, step = at + step, min(step * 4, 1 << 20)
 
 
 def block_lines(block: bytes) -> list[bytes | str]:
@@ -150,12 +188,15 @@ class WorkerSetup:
     forced_profile: Profile | None
     stamps: bool = True  # whether the parent runs stream-scoped enrichers (``Answer``'s stamp)
     to_parent: tuple[str, ...] | None = None  # the fields of the parent's copy (``stream_fields``)
+    source: Source | None = None  # the input file, when the workers read their blocks from it
 
 
 @dataclass(frozen=True)
 class Channels:
-    inbox: Any  # from the parent: (MAP, (first line, lines)), (BACK, [(line, facts or reason)]), (STOP, None)
-    outbox: Any  # to the parent: an ``Answer`` per chunk, then a ``Result``
+    # from the parent: (MAP, (block number, ``Block``)), (BACK, [(line key, facts or reason)]),
+    # (STOP, None)
+    inbox: Any
+    outbox: Any  # to the parent: an ``Answer`` per block, then a ``Result``
     peers: list[Any]  # every worker's inbox of forwarded events (its own included, never used)
 
 
@@ -170,6 +211,7 @@ class Worker:
         self.stamps = setup.stamps
         self.to_parent = _reader(setup.to_parent) if setup.to_parent is not None else _shipped()[0]
         self.channels = channels
+        self.source = setup.source
         self.held: dict[int, Held] = {}
         self.written: list[str] = []  # output lines since the last answer; "" for a dead letter
         self.dead: list[DeadLetter] = []  # the dead letters of those ""
@@ -179,8 +221,8 @@ class Worker:
         while True:
             kind, payload = inbox.get()
             if kind == MAP:
-                mapped = self.map_chunk(payload)
-                outbox.put((ANSWER, mapped, *self._take_written()))
+                lines, mapped = self.map_chunk(payload)
+                outbox.put((ANSWER, lines, mapped, *self._take_written()))
             elif kind == BACK:
                 self.enrich(payload)
             else:
@@ -196,25 +238,28 @@ class Worker:
         }
         outbox.put((RESULT, *self._take_written(), result))
 
-    def _take_written(self) -> tuple[list[str], list[DeadLetter]]:
+    def _take_written(self) -> tuple[Packed, list[DeadLetter]]:
         written, dead = self.written, self.dead
         self.written, self.dead = [], []
-        return written, dead
+        return pack(written), dead
 
-    def map_chunk(self, chunk: tuple[int, bytes | list[bytes | str]]) -> list[Any]:
-        """Map raw lines numbered from the chunk's first (a ``bytes`` block: the lines it holds,
-        split at ``\\n`` as iterating a binary stream would): the parent's copy of each event
-        (see ``Answer``); each event itself is held here or sent to its owner."""
+    def map_chunk(self, chunk: tuple[int, Any]) -> tuple[int, list[Any]]:
+        """Map the lines of block number ``block`` (see ``Block``): how many lines it held, and
+        the parent's copy of each event (see ``Answer``); each event itself is held here or
+        sent to its owner. A line's number here is its key (see ``LINE_BITS``)."""
         fields, _ = _shipped()
         index, workers, held, map_line = self.index, self.workers, self.held, self.mapper.map
         stamp = isoformat if self.stamps else _no_stamp
         to_parent = self.to_parent
         forwarded: dict[int, list[Forwarded]] = {}
-        first, given = chunk
+        block, given = chunk
+        if isinstance(given, tuple):
+            assert self.source is not None  # (ranges are sent only when there is a file)
+            given = read_block(self.source, *given)
         raws = block_lines(given) if isinstance(given, bytes) else given
         out: list[Any] = []
         append = out.append
-        for number, raw in enumerate(raws, start=first):
+        for number, raw in enumerate(raws, start=block << LINE_BITS):
             mapped = map_line(number, raw)
             if type(mapped) is Mapped:
                 event, text = mapped.event, mapped.text
@@ -241,7 +286,7 @@ class Worker:
         peers = self.channels.peers
         for owner, events in forwarded.items():
             peers[owner].put(events)  # before the answer: the parent releases them only after it
-        return out
+        return len(raws), out
 
     def _held(self, line: int) -> Held:
         """The event mapped at ``line``: held here, or still on its way from the worker that

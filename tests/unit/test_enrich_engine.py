@@ -13,6 +13,7 @@ from sessionwatch.enrichers import EngineOptions, Limits, ProfileRegistry, disco
 from sessionwatch.enrichers.engine import SWEEP_EVERY, DeadLetter
 from sessionwatch.enrichers.parallel import run as run_stream
 from tests.unit.test_enrich_helpers import facts_by_id, get, run
+from tests.unit.written_lines import Lines
 
 
 def ev(ts: str, eid: str, session: str = "s1", action: str = "view", **extra: Any) -> str:
@@ -190,11 +191,11 @@ def _mixed_stream(count: int, seed: int) -> list[str]:
 def _enrich(
     lines: list[str], workers: int, state: Any = None, window: float = 20.0
 ) -> tuple[list[str], list[DeadLetter], Any]:
-    written: list[str] = []
+    written = Lines()
     dead: list[DeadLetter] = []
     result = run_stream(
         lines,
-        written.append,
+        written,
         dead.append,
         profiles=ProfileRegistry.discover(),
         enrichers=discover_enrichers(),
@@ -286,11 +287,11 @@ def test_an_enricher_error_with_workers_dead_letters_the_same_events_as_one_proc
     monkeypatch.setattr(target, "facts", fragile)
     outcomes = []
     for workers in (1, 2):
-        written: list[str] = []
+        written = Lines()
         dead: list[DeadLetter] = []
         result = run_stream(
             lines,
-            written.append,
+            written,
             dead.append,
             profiles=ProfileRegistry.discover(),
             enrichers=enrichers,

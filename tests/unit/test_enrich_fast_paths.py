@@ -26,6 +26,7 @@ from sessionwatch.enrichers.parallel import unship
 from tests.unit.test_bench_workload import workload
 from tests.unit.test_enrich_cli import enrich
 from tests.unit.test_enrich_helpers import run
+from tests.unit.written_lines import Lines
 
 
 def _workload(events: int) -> list[str]:
@@ -35,10 +36,10 @@ def _workload(events: int) -> list[str]:
 
 
 def _enrich(lines: list[str], workers: int = 1, **options: Any) -> list[str]:
-    written: list[str] = []
+    written = Lines()
     run_stream(
         lines,
-        written.append,
+        written,
         lambda dead: None,
         profiles=ProfileRegistry.discover(),
         enrichers=discover_enrichers(),

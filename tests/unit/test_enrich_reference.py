@@ -23,6 +23,7 @@ from sessionwatch.enrichers import EngineOptions, ProfileRegistry, discover_enri
 from sessionwatch.enrichers.parallel import run as run_stream
 from tests.hardening.test_one_event import HOSTILE
 from tests.unit.test_bench_workload import workload
+from tests.unit.written_lines import Lines
 
 REFERENCE = Path(__file__).with_name("data") / "enrich-reference.json"
 EVENTS = 4000
@@ -80,11 +81,11 @@ def corpus() -> list[bytes]:
 
 
 def enrich(workers: int) -> tuple[list[str], list[str]]:
-    written: list[str] = []
+    written = Lines()
     dead: list[str] = []
     run_stream(
         corpus(),
-        written.append,
+        written,
         lambda letter: dead.append(letter.to_json()),
         profiles=ProfileRegistry.discover(),
         enrichers=discover_enrichers(),

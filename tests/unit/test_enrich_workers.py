@@ -4,6 +4,7 @@ holds of an event, the order of dead letters, and a worker that dies."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 import subprocess
 import sys
@@ -18,7 +19,9 @@ from sessionwatch.enrichers.base import CanonicalEvent
 from sessionwatch.enrichers.engine import DeadLetter
 from sessionwatch.enrichers.parallel import run as run_stream
 from sessionwatch.enrichers.parallel_worker import stream_event_type
+from tests.cli_runner import run_sessionwatch
 from tests.unit.test_enrich_engine import _mixed_stream
+from tests.unit.written_lines import Lines
 
 
 def _event() -> CanonicalEvent:
@@ -60,11 +63,11 @@ class _FailsOnSomeSessions:
 
 
 def _enrich(lines: list[str], workers: int, enrichers: list[Any]) -> tuple[list[str], list[DeadLetter], Any]:
-    written: list[str] = []
+    written = Lines()
     dead: list[DeadLetter] = []
     result = run_stream(
         lines,
-        written.append,
+        written,
         dead.append,
         profiles=ProfileRegistry.discover(),
         enrichers=enrichers,
@@ -151,3 +154,44 @@ def test_progress_is_reported_with_workers(tmp_path: Path) -> None:
     assert all(10_000 * (i + 1) <= n < 10_000 * (i + 2) for i, n in enumerate(reported)), reported
     assert b"enrich: read=25000 enriched=25000" in two.stderr
     assert (tmp_path / "two.out").read_bytes() == (tmp_path / "one.out").read_bytes()
+
+
+@pytest.mark.parametrize("piped", [False, True], ids=["files", "stdin-stdout"])
+def test_the_cli_with_two_workers_writes_the_bytes_one_process_writes(tmp_path: Path, piped: bool) -> None:
+    """``sessionwatch enrich`` from a file to a file (the workers read their ranges of it) and
+    from a pipe to a pipe (the parent reads it): the output, the dead letters (with their line
+    numbers), the saved state and the counts of two workers are those of one process."""
+    lines = _mixed_stream(4000, seed=8)
+    lines[7:7] = ["", "not json", "  "]
+    source = tmp_path / "in.ndjson"
+    source.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    seen = []
+    for workers in (1, 2):
+        folder = tmp_path / str(workers)
+        folder.mkdir()
+        args = ["-", "-o", "-"] if piped else [str(source), "-o", "out.ndjson"]
+        done = run_sessionwatch(
+            [
+                "enrich",
+                *args,
+                "--workers",
+                str(workers),
+                "--state",
+                "state.json",
+                "--dead-letter",
+                "dead.ndjson",
+            ],
+            cwd=folder,
+            input=source.read_text(encoding="utf-8") if piped else None,
+            timeout=120,
+            process=True,
+        )
+        assert done.returncode == 1, done.stderr  # (dead letters)
+        assert "Traceback" not in done.stderr
+        output = done.stdout if piped else (folder / "out.ndjson").read_text(encoding="utf-8")
+        dead = (folder / "dead.ndjson").read_text(encoding="utf-8")
+        state = json.loads((folder / "state.json").read_text(encoding="utf-8"))
+        seen.append((output, dead, state, done.stderr.splitlines()[-1]))
+    assert seen[1] == seen[0]
+    assert len(seen[0][0].splitlines()) > 3500
+    assert '"line": 9, "reason": "malformed JSON' in seen[0][1]

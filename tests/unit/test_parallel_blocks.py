@@ -1,12 +1,15 @@
-"""The parent of a partitioned run hands out a binary input in blocks of whole lines, which the
-workers split: the lines, their numbers and the output are those of iterating the input."""
+"""The parent of a partitioned run hands out a binary input in blocks of whole lines (an input
+file: in byte ranges, which the workers read themselves), which the workers split: the lines,
+their numbers and the output are those of iterating the input."""
 
 from __future__ import annotations
 
 import fcntl
 import io
 import multiprocessing
-from typing import Any
+import os
+from pathlib import Path
+from typing import Any, cast
 
 import pytest
 
@@ -19,8 +22,9 @@ from sessionwatch.enrichers import (
 )
 from sessionwatch.enrichers.engine import DeadLetter
 from sessionwatch.enrichers.parallel import run
-from sessionwatch.enrichers.parallel_worker import block_lines
+from sessionwatch.enrichers.parallel_worker import block_lines, read_block
 from tests.unit.test_enrich_engine import _mixed_stream
+from tests.unit.written_lines import Lines
 
 INPUTS = {
     "no newline at the end": b'{"a": 1}\n{"b": 2}',
@@ -35,32 +39,67 @@ INPUTS = {
 
 @pytest.mark.parametrize("data", INPUTS.values(), ids=INPUTS.keys())
 @pytest.mark.parametrize("block", [1, 7, 1 << 17])
-def test_blocks_hold_the_lines_of_the_stream_with_their_numbers(
+def test_blocks_of_a_stream_hold_its_lines_whole(
     data: bytes, block: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(parallel_front, "BLOCK", block)
-    found: list[tuple[int, bytes | str]] = []
-    for first, lines in parallel_front._blocks(io.BytesIO(data)):
+    found: list[bytes | str] = []
+    for lines in parallel_front._blocks(io.BytesIO(data), None):
         assert isinstance(lines, bytes)
         assert lines  # no empty block is sent
-        found.extend(enumerate(block_lines(lines), start=first))
-    expected = [(n, line.removesuffix(b"\n")) for n, line in enumerate(io.BytesIO(data), start=1)]
+        found.extend(block_lines(lines))
+    assert found == [line.removesuffix(b"\n") for line in io.BytesIO(data)]
+
+
+@pytest.mark.parametrize("data", INPUTS.values(), ids=INPUTS.keys())
+@pytest.mark.parametrize("block", [1, 7, 1 << 17])
+@pytest.mark.parametrize("skipped", [0, 1])
+def test_byte_ranges_of_a_file_give_each_line_once_whole(
+    data: bytes, block: int, skipped: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The ranges a worker reads (``read_block``): every line of the file from where the reader
+    stands, in order, each in the range holding its first byte, none cut."""
+    monkeypatch.setattr(parallel_front, "BLOCK", block)
+    path = tmp_path / "in.ndjson"
+    path.write_bytes(data)
+    with path.open("rb") as handle:
+        for _ in range(skipped):  # a reader that already took a line: the file from there
+            handle.readline()
+        at = handle.tell()
+        expected = [line.removesuffix(b"\n") for line in handle]
+        handle.seek(at)
+        source = parallel_front.input_file(handle)
+        assert source is not None
+        found: list[bytes | str] = []
+        for start, end in cast(Any, parallel_front._blocks(handle, source)):
+            found.extend(block_lines(read_block(source, start, end)))
     assert found == expected
+
+
+def test_a_pipe_or_an_iterable_is_no_input_file(tmp_path: Path) -> None:
+    assert parallel_front.input_file(io.BytesIO(b"{}\n")) is None
+    assert parallel_front.input_file(["{}"]) is None
+    read, write = os.pipe()
+    with os.fdopen(read, "rb") as pipe:
+        os.close(write)
+        assert parallel_front.input_file(pipe) is None
+    with (tmp_path / "in.ndjson").open("w", encoding="utf-8") as text:
+        assert parallel_front.input_file(cast(Any, text)) is None  # not read as bytes
 
 
 def test_an_iterable_of_lines_is_handed_out_as_lists() -> None:
     lines = [f'{{"n": {i}}}' for i in range(600)]
-    chunks = list(parallel_front._blocks(lines))
-    assert [first for first, _ in chunks] == [1, 257, 513]
-    assert [line for _, chunk in chunks for line in chunk] == lines
+    chunks = list(parallel_front._blocks(lines, None))
+    assert [len(chunk) for chunk in chunks] == [256, 256, 88]
+    assert [line for chunk in chunks for line in cast(list[str], chunk)] == lines
 
 
 def _enrich(source: Any, workers: int) -> tuple[list[str], list[DeadLetter], Any]:
-    written: list[str] = []
+    written = Lines()
     dead: list[DeadLetter] = []
     result = run(
         source,
-        written.append,
+        written,
         dead.append,
         profiles=ProfileRegistry.discover(),
         enrichers=discover_enrichers(),
@@ -70,10 +109,14 @@ def _enrich(source: Any, workers: int) -> tuple[list[str], list[DeadLetter], Any
     return written, dead, result
 
 
-def test_a_binary_stream_in_blocks_gives_what_one_process_gives(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("kind", ["stream", "file"])
+def test_a_binary_input_in_blocks_gives_what_one_process_gives(
+    kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Blocks of a few hundred bytes (lines cut across reads), CRLF and blank lines, a line that
     is not UTF-8, a malformed one: the same output lines, dead letters (with their line
-    numbers) and counts as one process iterating the same bytes."""
+    numbers) and counts as one process iterating the same bytes, from a stream (the parent
+    reads it) and from a file (the workers read their ranges of it)."""
     lines = _mixed_stream(800, seed=11)
     lines[5] = lines[5] + "\r"  # CRLF
     lines[40:40] = ["", "   "]
@@ -81,7 +124,13 @@ def test_a_binary_stream_in_blocks_gives_what_one_process_gives(monkeypatch: pyt
     data += b'{"@timestamp": "2026-03-02T10:00:00Z", "bad": "\xff"}\n{"cut": \n'
     monkeypatch.setattr(parallel_front, "BLOCK", 300)
     one, dead_one, result_one = _enrich(io.BytesIO(data), 1)
-    two, dead_two, result_two = _enrich(io.BytesIO(data), 2)
+    if kind == "file":
+        (tmp_path / "in.ndjson").write_bytes(data)
+        with (tmp_path / "in.ndjson").open("rb") as handle:
+            assert parallel_front.input_file(handle) is not None
+            two, dead_two, result_two = _enrich(handle, 2)
+    else:
+        two, dead_two, result_two = _enrich(io.BytesIO(data), 2)
     assert len(one) > 700
     assert {d.reason.split(" ")[0] for d in dead_one} >= {"invalid", "malformed"}
     assert two == one

@@ -14,6 +14,7 @@ from sessionwatch.enrichers.parallel import run
 from sessionwatch.enrichers.parallel_worker import stream_fields
 from sessionwatch.rules.errors import EnrichError
 from tests.unit.test_enrich_engine import _mixed_stream
+from tests.unit.written_lines import Lines
 
 
 class _ReadsUndeclared:
@@ -62,10 +63,10 @@ def test_an_undeclared_stream_enricher_sees_every_field_with_workers(workers: in
     lines = _mixed_stream(900, seed=4)
     outputs = []
     for count in (1, workers):
-        written: list[str] = []
+        written = Lines()
         result = run(
             lines,
-            written.append,
+            written,
             lambda letter: None,
             profiles=ProfileRegistry.discover(),
             enrichers=[*discover_enrichers(), _ReadsUndeclared()],
