@@ -75,7 +75,8 @@ def _tests(prefix: str) -> list[dict[str, Any]]:
     for path in sorted(folder.glob(f"{stem}.*.jsonl")):
         if path.name.endswith(".snapshots.jsonl"):
             continue
-        records += [json.loads(line) for line in path.read_text().splitlines() if line]
+        run = path.name[len(stem) + 1 : -len(".jsonl")].rsplit("-", 1)[0]  # <prefix>.<version>-<worker>.jsonl
+        records += [{**json.loads(line), "run": run} for line in path.read_text().splitlines() if line]
     return records
 
 
@@ -83,7 +84,7 @@ def report(prefix: str) -> str:
     tests = _tests(prefix)
     modules: dict[str, list[float]] = defaultdict(lambda: [0, 0.0, 0.0, 0.0])
     for test in tests:
-        row = modules[test["test"].split("::", 1)[0]]
+        row = modules[f"{test['test'].split('::', 1)[0]} ({test['run']})"]
         row[0] += 1
         row[1] += test["wall"]
         row[2] += test["cpu"]

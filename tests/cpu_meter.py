@@ -3,7 +3,7 @@ pytest process and of the child processes it waited for (CLI subprocesses, ``doc
 from ``resource.getrusage`` around each test's set-up, call and tear-down.
 
 Off unless ``SESSIONWATCH_TEST_CPU_LOG`` names a file prefix: each pytest process (every xdist
-worker, the serial run) then writes ``<prefix>.<worker>.jsonl``, one line per test
+worker, the serial run) then writes ``<prefix>.<version>-<worker>.jsonl``, one line per test
 (``scripts/suite-cpu.py`` sums them per module, with the Elasticsearch containers' CPU). A
 module-scoped fixture counts towards the test that set it up or tore it down; a session-scoped
 one towards the first or last test of its worker.
@@ -61,4 +61,7 @@ def register(config: pytest.Config) -> None:
     worker = os.environ.get("PYTEST_XDIST_WORKER", "")
     if not worker and (getattr(config.option, "numprocesses", None) or 0):
         return  # the xdist controller runs no test
-    config.pluginmanager.register(CpuMeter(prefix, worker or f"main-{os.getpid()}"), "sessionwatch-cpu-meter")
+    # the main run and the compatibility run beside it (scripts/run-tests.sh) both have gw0 and gw1
+    version = os.environ.get("SESSIONWATCH_ES_VERSION", "").strip() or "es"
+    name = f"{version}-{worker or f'main-{os.getpid()}'}"
+    config.pluginmanager.register(CpuMeter(prefix, name), "sessionwatch-cpu-meter")
