@@ -9,6 +9,9 @@
 # test waits for a node of its own to start. All are removed afterwards (SESSIONWATCH_ES_KEEP=1
 # leaves them). With SESSIONWATCH_ES_URL set, that cluster is used and nothing is started (the
 # modules then start their extra nodes themselves, and there is no other version for the subset).
+# Each extra node is stopped once its modules are done (tests/conftest.py). SESSIONWATCH_TEST_CHECKS=1
+# (make test) runs ruff and mypy while the nodes start; SESSIONWATCH_TEST_CPU_LOG=<prefix> records the
+# CPU per test and per container (tests/cpu_meter.py, scripts/suite-cpu.py) and prints the table.
 # Arguments (test paths, pytest options) narrow the main run to them, and there is no compatibility
 # run then. Prints how long the node starts and the tests took.
 set -euo pipefail
