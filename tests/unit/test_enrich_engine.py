@@ -13,7 +13,7 @@ from sessionwatch.enrichers import EngineOptions, Limits, ProfileRegistry, disco
 from sessionwatch.enrichers.engine import SWEEP_EVERY, DeadLetter
 from sessionwatch.enrichers.parallel import run as run_stream
 from tests.unit.test_enrich_helpers import facts_by_id, get, run
-from tests.unit.written_lines import Lines
+from tests.unit.written_lines import Lines, enrich_lines
 
 
 def ev(ts: str, eid: str, session: str = "s1", action: str = "view", **extra: Any) -> str:
@@ -188,29 +188,11 @@ def _mixed_stream(count: int, seed: int) -> list[str]:
     return out
 
 
-def _enrich(
-    lines: list[str], workers: int, state: Any = None, window: float = 20.0
-) -> tuple[list[str], list[DeadLetter], Any]:
-    written = Lines()
-    dead: list[DeadLetter] = []
-    result = run_stream(
-        lines,
-        written,
-        dead.append,
-        profiles=ProfileRegistry.discover(),
-        enrichers=discover_enrichers(),
-        options=EngineOptions(reorder_window=window),
-        workers=workers,
-        state=state,
-    )
-    return written, dead, result
-
-
 @pytest.mark.parametrize("workers", [2, 3])
 def test_partitioned_workers_give_the_same_events_as_one(workers: int) -> None:
     lines = _mixed_stream(2000, seed=3)
-    one, dead_one, result_one = _enrich(lines, 1)
-    many, dead_many, result_many = _enrich(lines, workers)
+    one, dead_one, result_one = enrich_lines(lines, 1)
+    many, dead_many, result_many = enrich_lines(lines, workers)
     assert sorted(one) == sorted(many)  # the same set of enriched events ...
     assert one == many  # ... and, merged by sequence number, in the same order
     assert dead_one == dead_many
@@ -230,20 +212,20 @@ def _enriched_by_id(lines: list[str]) -> dict[str, Any]:
 @pytest.mark.parametrize("workers", [1, 2])
 def test_saved_state_resumes_open_sessions(workers: int) -> None:
     lines = _mixed_stream(1200, seed=11)
-    whole, _, _ = _enrich(lines, 1, window=0.0)
-    first, _, result = _enrich(lines[:600], workers, window=0.0)
+    whole, _, _ = enrich_lines(lines, 1, window=0.0)
+    first, _, result = enrich_lines(lines[:600], workers, window=0.0)
     saved = json.loads(json.dumps(result.state))  # exactly what the state file holds
     assert saved["sessions"]
-    second, _, _ = _enrich(lines[600:], workers, state=saved, window=0.0)
+    second, _, _ = enrich_lines(lines[600:], workers, state=saved, window=0.0)
     resumed = _enriched_by_id(first + second)
     assert resumed == _enriched_by_id(whole)
 
 
 def test_without_saved_state_a_restart_forgets_open_sessions() -> None:
     lines = _mixed_stream(1200, seed=11)
-    whole, _, _ = _enrich(lines, 1, window=0.0)
-    first, _, _ = _enrich(lines[:600], 1, window=0.0)
-    second, _, _ = _enrich(lines[600:], 1, window=0.0)
+    whole, _, _ = enrich_lines(lines, 1, window=0.0)
+    first, _, _ = enrich_lines(lines[:600], 1, window=0.0)
+    second, _, _ = enrich_lines(lines[600:], 1, window=0.0)
     assert _enriched_by_id(first + second) != _enriched_by_id(whole)
 
 

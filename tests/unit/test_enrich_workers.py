@@ -14,14 +14,12 @@ from typing import Any
 
 import pytest
 
-from sessionwatch.enrichers import EngineOptions, ProfileRegistry, discover_enrichers
+from sessionwatch.enrichers import discover_enrichers
 from sessionwatch.enrichers.base import CanonicalEvent
-from sessionwatch.enrichers.engine import DeadLetter
-from sessionwatch.enrichers.parallel import run as run_stream
 from sessionwatch.enrichers.parallel_worker import stream_event_type
 from tests.cli_runner import run_sessionwatch
 from tests.unit.test_enrich_engine import _mixed_stream
-from tests.unit.written_lines import Lines
+from tests.unit.written_lines import enrich_lines
 
 
 def _event() -> CanonicalEvent:
@@ -62,29 +60,14 @@ class _FailsOnSomeSessions:
         return {}
 
 
-def _enrich(lines: list[str], workers: int, enrichers: list[Any]) -> tuple[list[str], list[DeadLetter], Any]:
-    written = Lines()
-    dead: list[DeadLetter] = []
-    result = run_stream(
-        lines,
-        written,
-        dead.append,
-        profiles=ProfileRegistry.discover(),
-        enrichers=enrichers,
-        options=EngineOptions(reorder_window=20.0),
-        workers=workers,
-    )
-    return written, dead, result
-
-
 @pytest.mark.parametrize("workers", [2, 3])
 def test_dead_letters_come_in_the_order_one_process_writes_them(workers: int) -> None:
     """Lines that cannot be mapped (parent) and events a session-scoped enricher fails on
     (workers), interleaved: the same dead letters in the same order as one process."""
     lines = _mixed_stream(1500, seed=21)
     enrichers = [*discover_enrichers(), _FailsOnSomeSessions()]
-    one, dead_one, result_one = _enrich(lines, 1, enrichers)
-    many, dead_many, result_many = _enrich(lines, workers, enrichers)
+    one, dead_one, result_one = enrich_lines(lines, 1, enrichers=enrichers)
+    many, dead_many, result_many = enrich_lines(lines, workers, enrichers=enrichers)
     reasons = {d.reason.split(":")[0] for d in dead_one}
     assert "enricher failed" in reasons  # both kinds are there
     assert any(r.startswith("malformed JSON") for r in reasons)

@@ -14,17 +14,12 @@ from typing import Any, cast
 import pytest
 
 from sessionwatch.enrichers import (
-    EngineOptions,
-    ProfileRegistry,
-    discover_enrichers,
     parallel,
     parallel_front,
 )
-from sessionwatch.enrichers.engine import DeadLetter
-from sessionwatch.enrichers.parallel import run
 from sessionwatch.enrichers.parallel_worker import block_lines, read_block
 from tests.unit.test_enrich_engine import _mixed_stream
-from tests.unit.written_lines import Lines
+from tests.unit.written_lines import enrich_lines
 
 INPUTS = {
     "no newline at the end": b'{"a": 1}\n{"b": 2}',
@@ -94,21 +89,6 @@ def test_an_iterable_of_lines_is_handed_out_as_lists() -> None:
     assert [line for chunk in chunks for line in cast(list[str], chunk)] == lines
 
 
-def _enrich(source: Any, workers: int) -> tuple[list[str], list[DeadLetter], Any]:
-    written = Lines()
-    dead: list[DeadLetter] = []
-    result = run(
-        source,
-        written,
-        dead.append,
-        profiles=ProfileRegistry.discover(),
-        enrichers=discover_enrichers(),
-        options=EngineOptions(reorder_window=20.0),
-        workers=workers,
-    )
-    return written, dead, result
-
-
 @pytest.mark.parametrize("kind", ["stream", "file"])
 def test_a_binary_input_in_blocks_gives_what_one_process_gives(
     kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -123,14 +103,14 @@ def test_a_binary_input_in_blocks_gives_what_one_process_gives(
     data = ("\n".join(lines) + "\n").encode("utf-8")
     data += b'{"@timestamp": "2026-03-02T10:00:00Z", "bad": "\xff"}\n{"cut": \n'
     monkeypatch.setattr(parallel_front, "BLOCK", 300)
-    one, dead_one, result_one = _enrich(io.BytesIO(data), 1)
+    one, dead_one, result_one = enrich_lines(io.BytesIO(data), 1)
     if kind == "file":
         (tmp_path / "in.ndjson").write_bytes(data)
         with (tmp_path / "in.ndjson").open("rb") as handle:
             assert parallel_front.input_file(handle) is not None
-            two, dead_two, result_two = _enrich(handle, 2)
+            two, dead_two, result_two = enrich_lines(handle, 2)
     else:
-        two, dead_two, result_two = _enrich(io.BytesIO(data), 2)
+        two, dead_two, result_two = enrich_lines(io.BytesIO(data), 2)
     assert len(one) > 700
     assert {d.reason.split(" ")[0] for d in dead_one} >= {"invalid", "malformed"}
     assert two == one
