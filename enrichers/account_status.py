@@ -7,6 +7,7 @@ from typing import Any
 
 from sessionwatch.enrichers.base import CanonicalEvent
 from sessionwatch.enrichers.inventory import Account, accounts_from_records, load_inventory
+from sessionwatch.enrichers.rounding import round4
 from sessionwatch.enrichers.timefmt import isoformat
 
 MAX_ACTORS = 5_000_000
@@ -45,11 +46,15 @@ class AccountStatus:
             self.inventory.update(accounts_from_records(records))
 
     def facts(self, event: CanonicalEvent, state: dict[str, Any]) -> dict[str, Any]:
-        actors: dict[str, list[Any]] = state.setdefault("actors", {})
+        actors: dict[str, list[Any]] | None = state.get("actors")
+        if actors is None:  # (not ``setdefault``: that builds a dict per event)
+            actors = state["actors"] = {}
         ts = event.timestamp
+        accepted = event.outcome != "failure"
         out: dict[str, Any] = {}
-        if event.actor is not None:
-            key = event.actor.lower()
+        actor = event.actor
+        if actor is not None:
+            key = actor.lower()
             record = actors.get(key)
             account = self.inventory.get(key)
             status = "unknown"
@@ -77,15 +82,15 @@ class AccountStatus:
                     out["sessionwatch.account.last_seen"] = record[2]
                 else:
                     out["sessionwatch.account.last_seen"] = isoformat(previous)
-                out["sessionwatch.account.dormant_days"] = round((ts - previous) / DAY, 4)
+                out["sessionwatch.account.dormant_days"] = round4((ts - previous) / DAY)
             acted_on_self = event.action in LIFECYCLE and key == (event.account_target or "").lower()
-            if event.accepted and not acted_on_self:  # an admin's action is the admin's activity
+            if accepted and not acted_on_self:  # an admin's action is the admin's activity
                 if record is None:
                     record = self._new(actors, key)
                 if record[0] is None or ts > record[0]:
                     record[0] = ts
                     record[2] = isoformat(ts)
-        if event.action in LIFECYCLE and event.accepted and event.account_target is not None:
+        if accepted and event.action in LIFECYCLE and event.account_target is not None:
             key = event.account_target.lower()
             record = actors.get(key) or self._new(actors, key)
             if len(record) < 4:

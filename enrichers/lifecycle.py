@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sessionwatch.enrichers.base import CanonicalEvent, WritesFacts
+from sessionwatch.enrichers.rounding import round3
 from sessionwatch.enrichers.state import END_ACTIONS
 
 
@@ -30,4 +31,4 @@ class Lifecycle(WritesFacts):
             return
         group["ended"] = True
         group["end_action"] = end[1]
-        group["since_end_seconds"] = round(event.timestamp - end[0], 3)
+        group["since_end_seconds"] = round3(event.timestamp - end[0])

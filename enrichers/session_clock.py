@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sessionwatch.enrichers.base import CanonicalEvent, WritesFacts
+from sessionwatch.enrichers.rounding import round3
 from sessionwatch.enrichers.timefmt import isoformat
 
 AUTH_ACTIONS = frozenset({"login", "reauth"})
@@ -45,9 +46,9 @@ class SessionClock(WritesFacts):
         group["start"] = state["start_iso"]
         group["start_observed"] = state["observed"]
         group["sequence"] = sequence
-        group["age_seconds"] = round(ts - state["start"], 3)
+        group["age_seconds"] = round3(ts - state["start"])
         if previous is not None:
-            group["idle_seconds"] = round(ts - previous, 3)
+            group["idle_seconds"] = round3(ts - previous)
         group["reauth"] = auth
         if last_auth is not None:
-            group["since_auth_seconds"] = round(ts - last_auth, 3)
+            group["since_auth_seconds"] = round3(ts - last_auth)

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from sessionwatch.enrichers.base import CanonicalEvent
+from sessionwatch.enrichers.rounding import round3
 from sessionwatch.enrichers.timefmt import isoformat
 
 MAX_TOKENS = 2_000_000
@@ -45,8 +46,12 @@ class TokenClock:
         self.horizon = float(options.get("idle_horizon", self.horizon))
 
     def facts(self, event: CanonicalEvent, state: dict[str, Any]) -> dict[str, Any]:
-        tokens: dict[str, list[Any]] = state.setdefault("tokens", {})
-        sessions: dict[str, float] = state.setdefault("sessions", {})
+        tokens: dict[str, list[Any]] | None = state.get("tokens")
+        if tokens is None:  # (not ``setdefault``: that builds two dicts per event)
+            tokens = state["tokens"] = {}
+        sessions: dict[str, float] | None = state.get("sessions")
+        if sessions is None:
+            sessions = state["sessions"] = {}
         ts, tid = event.timestamp, event.token_id
         issued, expires = event.token_issued_at, event.token_expires_at
         out: dict[str, Any] = {}
@@ -59,9 +64,9 @@ class TokenClock:
                 expires = record[1]
                 out["sessionwatch.token.expires_at"] = isoformat(expires)
         if issued is not None and expires is not None:
-            out["sessionwatch.token.lifetime_seconds"] = round(expires - issued, 3)
+            out["sessionwatch.token.lifetime_seconds"] = round3(expires - issued)
         if expires is not None:
-            out["sessionwatch.token.past_expiry_seconds"] = round(ts - expires, 3)
+            out["sessionwatch.token.past_expiry_seconds"] = round3(ts - expires)
         revoked_at = record[2] if record is not None else None
         by_session = sessions.get(event.session_id) if event.session_id is not None else None
         if by_session is not None and (revoked_at is None or by_session < revoked_at):
@@ -70,9 +75,9 @@ class TokenClock:
             revoked = revoked_at is not None and revoked_at <= ts
             out["sessionwatch.token.revoked"] = revoked
             if revoked and revoked_at is not None:
-                out["sessionwatch.token.since_revocation_seconds"] = round(ts - revoked_at, 3)
+                out["sessionwatch.token.since_revocation_seconds"] = round3(ts - revoked_at)
         self._remember(tokens, tid, event.token_issued_at, event.token_expires_at)
-        if event.action == "token_revoke" and event.accepted:
+        if event.action == "token_revoke" and event.outcome != "failure":
             self._revoke(tokens, sessions, event)
         return out
 
