@@ -25,7 +25,7 @@ from functools import cache
 from typing import Any
 
 from sessionwatch.enrichers.facts import ECS_FIELDS, FACTS, EsType
-from sessionwatch.enrichers.timefmt import isoformat
+from sessionwatch.enrichers.timefmt import has_iso_form, isoformat
 
 REPAIRED_FIELDS = "sessionwatch.quality.repaired_fields"
 ORIGINAL_VALUES = "sessionwatch.quality.original_values"
@@ -77,6 +77,8 @@ def es_date_text(value: str) -> bool:
     common = _COMMON_DATE.fullmatch(value)
     if common is None:
         return _es_date_text(value)
+    if len(value) == 24 and value.isascii():  # three digits of fraction: the form ``iso`` writes
+        has_iso_form(value)
     hour = common[1]
     known = _VALID_HOURS.get(hour)
     if known is None:

@@ -125,6 +125,13 @@ class Front:
     def _release(
         self, number: int, event: CanonicalEvent, text: str, repaired: dict[str, Any] | None
     ) -> Released | Output:
+        facts = self.stream_facts(number, event, text, repaired)
+        return facts if type(facts) is Output else Released(number, event, facts, text)
+
+    def stream_facts(
+        self, number: int, event: CanonicalEvent, text: str, repaired: dict[str, Any] | None
+    ) -> dict[str, Any] | Output:
+        """The stream-scoped facts of an event leaving the reorder window, or its dead letter."""
         facts: dict[str, Any] = {}
         try:
             for enricher in self.enrichers:
@@ -142,7 +149,7 @@ class Front:
                 sweep = getattr(enricher, "sweep", None)
                 if sweep is not None:
                     sweep(self.state[enricher.name], event.timestamp)
-        return Released(number, event, facts, text)
+        return facts
 
     def _dead(self, number: int, reason: str, text: str) -> Output:
         self.counts.dead_letter += 1
@@ -333,22 +340,31 @@ class Engine:
         """One ``Output`` per non-blank line; enriched events leave in time order. (``Front.feed``
         and ``_finish`` per line, with the steps between them inlined: this is the hot loop.)"""
         front = self.front
-        map_line, hold, release, finish = front.mapper.map, front.buffer.push, front._release, self._finish
+        map_line, hold, stream_facts, write = (
+            front.mapper.map,
+            front.buffer.push,
+            front.stream_facts,
+            self._write,
+        )
         for number, raw in enumerate(lines, start=first_line):
             mapped = map_line(number, raw)
-            if isinstance(mapped, Mapped):
-                for held in hold(mapped.event.timestamp, number, mapped):
-                    released = release(*held)
-                    yield finish(released) if isinstance(released, Released) else released
+            if type(mapped) is Mapped:
+                for line, event, text, repaired in hold(mapped.event.timestamp, number, mapped):
+                    facts = stream_facts(line, event, text, repaired)
+                    yield facts if type(facts) is Output else write(line, event, facts, text)
             elif mapped is not None:
                 yield mapped
         for item in front.flush():
-            yield item if isinstance(item, Output) else finish(item)
+            yield item if isinstance(item, Output) else self._finish(item)
 
     def _finish(self, item: Released) -> Output:
+        return self._write(item.line, item.event, item.facts, item.raw)
+
+    def _write(self, line: int, event: CanonicalEvent, stream_facts: dict[str, Any], text: str) -> Output:
+        """The output of a released event: its session facts, its line written."""
         try:
-            facts = self.back.facts(item.event, item.facts)
-            text, source = item.raw, item.event.doc
+            facts = self.back.facts(event, stream_facts)
+            source = event.doc
             if text[-1:] == "}" and source and "sessionwatch" not in source:  # ``appendable``
                 written = f'{text[:-1]},"sessionwatch":{dump(facts)}}}'  # ``append_facts``
             else:
@@ -357,10 +373,8 @@ class Engine:
             self.counts.enriched -= 1
             self.counts.dead_letter += 1
             reason = str(exc) if isinstance(exc, BadEvent) else dead_reason(exc)
-            return Output(item.line, dead=DeadLetter(item.line, reason, item.raw))
-        return Output(
-            item.line, source=item.event.doc, enriched=True, raw=item.raw, facts=facts, written=written
-        )
+            return Output(line, dead=DeadLetter(line, reason, text))
+        return Output(line, source=source, enriched=True, raw=text, facts=facts, written=written)
 
     @property
     def open_sessions(self) -> int:

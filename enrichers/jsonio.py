@@ -25,7 +25,9 @@ def dumps_compact(doc: Mapping[str, Any]) -> str:
         out = orjson.dumps(doc)
     except TypeError:  # lone surrogate, integer beyond 64 bits, non-string key
         return _stdlib(doc)
-    if (b"e-" in out or b"0.0000" in out or b"null" in out) and _SMALL_FLOAT.search(out):
+    # (``find``, not ``in``: ``bytes in bytes`` first tries the needle as an integer and raises)
+    suspect = out.find(b"e-") >= 0 or out.find(b"0.0000") >= 0 or out.find(b"null") >= 0
+    if suspect and _SMALL_FLOAT.search(out):
         return _stdlib(doc)  # a small float or NaN (which the standard library refuses)
     return out.decode("utf-8")
 

@@ -20,10 +20,21 @@ _ISO_FORM = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", re.ASCII).full
 _EXACT_BELOW = 2.0**32
 
 
+# the last text found to have that form elsewhere (admission checks every ``@timestamp``): kept
+# alive here, so ``is`` compares with that very string and a pattern match per event is spared
+_KNOWN_FORM = [""]
+
+
+def has_iso_form(text: str) -> None:
+    """Note that ``text`` is known to have the form ``iso`` writes (``_ISO_FORM`` matches it)."""
+    _KNOWN_FORM[0] = text
+
+
 def remember(moment: float, text: str) -> None:
     """Note that ``text`` (an event's own ``@timestamp``, read as ``moment``) is ``iso(moment)``
     when it has the form ``iso`` writes, so that formatting ``moment`` later costs a lookup."""
-    if moment < _EXACT_BELOW and len(text) == 24 and _ISO_FORM(text) is not None:
+    known = text is _KNOWN_FORM[0] or (len(text) == 24 and _ISO_FORM(text) is not None)
+    if moment < _EXACT_BELOW and known:
         if len(_RECENT) >= _KEEP:
             _RECENT.clear()
         _RECENT[moment] = text
@@ -39,4 +50,4 @@ def isoformat(moment: float) -> str:
     return text
 
 
-__all__ = ["isoformat", "remember"]
+__all__ = ["has_iso_form", "isoformat", "remember"]

@@ -9,6 +9,7 @@ import json
 
 import pytest
 
+from sessionwatch.enrichers import timefmt
 from sessionwatch.enrichers.admission import _es_date_text, admit, es_date_text, plain_names
 from sessionwatch.enrichers.mapper import Mapper
 from sessionwatch.enrichers.output import Counts
@@ -100,3 +101,15 @@ def test_duplicate_keys_are_reported_whichever_parser_reads_the_line(line: str, 
     for raw in (line, line.encode("utf-8")):
         assert mapper._parse(raw, line) == json.loads(line)
         assert mapper._duplicates is duplicates
+
+
+def test_a_date_the_common_check_notes_has_the_form_of_the_formatter() -> None:
+    """``remember`` trusts a ``@timestamp`` admission noted: only texts of ``iso``'s form."""
+    texts = ["2026-03-02T09:00:00.123Z", "2026-03-02T09:00:00.12Z", "2026-03-02T09:00:00.1234Z"]
+    texts += ["2026-03-02T09:00:00Z", "2026-03-02T09:00:00.123456789Z", "2026-03-02T09:00:00,123Z"]
+    texts += ["2026-03-02T09:00:00.12\u0663Z", "\u0662026-03-02T09:00:00.123Z", "2026-03-02T09:00:00.123+"]
+    for text in texts:
+        timefmt.has_iso_form("")
+        es_date_text(text)
+        noted = timefmt._KNOWN_FORM[0] is text
+        assert noted == (timefmt._ISO_FORM(text) is not None), text
