@@ -126,7 +126,7 @@ class Front:
         self, number: int, event: CanonicalEvent, text: str, repaired: dict[str, Any] | None
     ) -> Released | Output:
         facts = self.stream_facts(number, event, text, repaired)
-        return facts if type(facts) is Output else Released(number, event, facts, text)
+        return facts if isinstance(facts, Output) else Released(number, event, facts, text)
 
     def stream_facts(
         self, number: int, event: CanonicalEvent, text: str, repaired: dict[str, Any] | None
@@ -348,10 +348,10 @@ class Engine:
         )
         for number, raw in enumerate(lines, start=first_line):
             mapped = map_line(number, raw)
-            if type(mapped) is Mapped:
+            if isinstance(mapped, Mapped):
                 for line, event, text, repaired in hold(mapped.event.timestamp, number, mapped):
                     facts = stream_facts(line, event, text, repaired)
-                    yield facts if type(facts) is Output else write(line, event, facts, text)
+                    yield facts if isinstance(facts, Output) else write(line, event, facts, text)
             elif mapped is not None:
                 yield mapped
         for item in front.flush():
