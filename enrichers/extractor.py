@@ -68,12 +68,17 @@ def _first_value(steps: Iterable[Step], target: str, namespace: dict[str, Any]) 
 
 
 def _walk(parts: tuple[str, ...], target: str) -> list[str]:
+    """One nested ``if`` per step, so a missing parent skips the rest of the path; a truthy value
+    is not empty (a JSON value is falsy when empty, or 0 / 0.0 / false, which are not)."""
     first, *rest = parts
     out = [f"        v = get({first!r})"]
-    out += [f"        v = v.get({part!r}) if type(v) is dict else None" for part in rest]
+    pad = "        "
+    for part in rest:
+        out += [f"{pad}if type(v) is dict:", f"{pad}    v = v.get({part!r})"]
+        pad += "    "
     out += [
-        "        if v is not None and v != '' and v != [] and v != {}:",
-        f"            {target} = v",
-        "            break",
+        f"{pad}if v or (v is not None and v != '' and v != [] and v != {{}}):",
+        f"{pad}    {target} = v",
+        f"{pad}    break",
     ]
     return out

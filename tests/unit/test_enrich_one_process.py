@@ -203,6 +203,12 @@ ODD_VALUES: list[tuple[str, Any]] = [
     ("@timestamp", 1772442000000),
     ("user_agent", {"original": ["Mozilla", "x"]}),
     ("url", {"path": "/ü"}),
+    ("session", {"id": 0}),  # falsy, but not empty: taken
+    ("session", {"id": False}),
+    ("session", {"id": []}),  # empty: the next path is read
+    ("user", {"name": {}, "id": 0.0}),
+    ("user", "not an object"),  # a parent that is not an object
+    ("source", ["10.0.0.1"]),
 ]
 
 
