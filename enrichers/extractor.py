@@ -37,10 +37,19 @@ def compile_values(plan: Sequence[tuple[str, Sequence[Step]]], names: Sequence[s
     steps_of = dict(plan)
     lines = ["def values(doc):", "    get = doc.get"]
     namespace: dict[str, Any] = {}
+    # each top-level object read by a nested path is read once, up front (None unless an object)
+    parents = [s[0] for name in names for s in steps_of.get(name, ()) if isinstance(s, tuple) and len(s) > 1]
+    hoisted = {first: f"h{index}" for index, first in enumerate(dict.fromkeys(parents))}
+    for first, local in hoisted.items():
+        lines += [
+            f"    {local} = get({first!r})",
+            f"    if type({local}) is not dict:",
+            f"        {local} = None",
+        ]
     for index, canonical in enumerate(names):
         target = f"f{index}"
         lines.append("    while True:")
-        lines += _first_value(steps_of.get(canonical, ()), target, namespace)
+        lines += _first_value(steps_of.get(canonical, ()), target, namespace, hoisted)
         lines += [f"        {target} = None", "        break"]
     lines.append(f"    return ({''.join(f'f{i}, ' for i in range(len(names)))})")
     exec(compile("\n".join(lines), "<profile values>", "exec"), namespace)  # noqa: S102 - see module doc
@@ -48,13 +57,15 @@ def compile_values(plan: Sequence[tuple[str, Sequence[Step]]], names: Sequence[s
     return values
 
 
-def _first_value(steps: Iterable[Step], target: str, namespace: dict[str, Any]) -> list[str]:
+def _first_value(
+    steps: Iterable[Step], target: str, namespace: dict[str, Any], hoisted: Mapping[str, str] | None = None
+) -> list[str]:
     """Lines (inside a ``while True:``) that store in ``target`` the first value ``steps`` give
     and break; a composite-key reader is put in ``namespace`` and called by its generated name."""
     lines: list[str] = []
     for step in steps:
         if isinstance(step, tuple):
-            lines += _walk(step, target)
+            lines += _walk(step, target, hoisted or {})
         else:
             name = f"_reader{len(namespace)}"
             namespace[name] = step
@@ -67,12 +78,19 @@ def _first_value(steps: Iterable[Step], target: str, namespace: dict[str, Any]) 
     return lines
 
 
-def _walk(parts: tuple[str, ...], target: str) -> list[str]:
+def _walk(parts: tuple[str, ...], target: str, hoisted: Mapping[str, str]) -> list[str]:
     """One nested ``if`` per step, so a missing parent skips the rest of the path; a truthy value
-    is not empty (a JSON value is falsy when empty, or 0 / 0.0 / false, which are not)."""
+    is not empty (a JSON value is falsy when empty, or 0 / 0.0 / false, which are not).
+    ``hoisted``: top-level objects already read into a local (None unless an object)."""
     first, *rest = parts
-    out = [f"        v = get({first!r})"]
-    pad = "        "
+    local = hoisted.get(first) if rest else None
+    if local is None:
+        out = [f"        v = get({first!r})"]
+        pad = "        "
+    else:
+        out = [f"        if {local} is not None:", f"            v = {local}.get({rest[0]!r})"]
+        pad = "            "
+        rest = rest[1:]
     for part in rest:
         out += [f"{pad}if type(v) is dict:", f"{pad}    v = v.get({part!r})"]
         pad += "    "
