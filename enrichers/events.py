@@ -48,6 +48,8 @@ def compile_path(path: str) -> Getter:
     ``read(doc, False)`` (the caller knows ``doc`` has no dotted key) only walks nested dicts."""
     parts = tuple(path.split("."))
     split = list(parts)
+    if len(parts) <= 2:  # most paths: the same steps, unrolled
+        return _read_short(parts, split)
 
     def read(doc: Mapping[str, Any], dotted: bool = True) -> Any:
         node: Any = doc
@@ -61,6 +63,28 @@ def compile_path(path: str) -> Getter:
                 break
         else:
             return node
+        if dotted:
+            value = _get(doc, split)
+            return None if value is _MISSING else value
+        return None
+
+    return read
+
+
+def _read_short(parts: tuple[str, ...], split: list[str]) -> Getter:
+    """``compile_path``'s reader for a path of one or two parts."""
+    first, second = parts if len(parts) == 2 else (parts[0], None)
+
+    def read(doc: Mapping[str, Any], dotted: bool = True) -> Any:
+        if type(doc) is dict:
+            node = doc.get(first, _MISSING)
+            if second is None:
+                if node is not _MISSING:
+                    return node
+            elif type(node) is dict:
+                node = node.get(second, _MISSING)
+                if node is not _MISSING:
+                    return node
         if dotted:
             value = _get(doc, split)
             return None if value is _MISSING else value

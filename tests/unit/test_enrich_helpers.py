@@ -10,6 +10,7 @@ from typing import Any
 
 from sessionwatch.enrichers import Engine, EngineOptions, ProfileRegistry, discover_enrichers
 from sessionwatch.enrichers.engine import Output
+from sessionwatch.enrichers.events import compile_path, get_path, has_dotted_keys
 
 PROFILE_DATA = Path(__file__).resolve().parent / "data" / "profiles"
 CONFORMANCE = Path(__file__).resolve().parents[2] / "fixtures" / "profiles"  # every shipped profile
@@ -108,3 +109,31 @@ def write_geoip_databases(folder: Path) -> dict[str, str]:
     city.to_db_file(paths["geoip_city"])
     asn.to_db_file(paths["geoip_asn"])
     return paths
+
+
+def test_compiled_path_readers_read_what_get_path_reads() -> None:
+    """Paths of one, two and three parts (the short ones are unrolled), nested, flat, mixed,
+    missing, through a value that is not an object, and with the caller's ``dotted=False``."""
+    docs: list[Any] = [
+        {"a": 1},
+        {"a": None},
+        {"a": {"b": 2}},
+        {"a": {"b": None}},
+        {"a": {"b": {"c": 3}}},
+        {"a": "text"},
+        {"a": {"b": "text"}},
+        {"a.b": 4},
+        {"a.b.c": 5},
+        {"a": {"b.c": 6}},
+        {"a.b": {"c": 7}},
+        {},
+        {"x": 1},
+        [1],
+    ]
+    for path in ("a", "a.b", "a.b.c"):
+        read = compile_path(path)
+        for doc in docs:
+            expected = get_path(doc, path) if isinstance(doc, dict) else None
+            assert read(doc) == expected, (path, doc)
+            if isinstance(doc, dict) and not has_dotted_keys(doc):
+                assert read(doc, False) == expected, (path, doc)
