@@ -189,8 +189,8 @@ class Back:
         if sid is None:
             _merge(out, stream_facts)
             return out
-        ts, action, accepted = event.timestamp, event.action, event.outcome != "failure"
-        state, evicted = self.store.open(sid, ts, action, accepted)
+        ts, action, accepted, store = event.timestamp, event.action, event.outcome != "failure", self.store
+        state, evicted = store.open(sid, ts, action, accepted)
         if state is None:
             self.counts.out_of_order += 1
             quality = out["quality"] = {"out_of_order": True}
@@ -211,8 +211,11 @@ class Back:
         except Exception as exc:  # keep the session's state; this event alone fails
             raise BadEvent(f"enricher failed: {dead_reason(exc)}") from exc
         finally:
-            self.store.close(sid, state, ts, action, accepted)
-        self._count_for_sweep(ts)
+            store.close(sid, state, ts, action, accepted)
+        self._since_sweep += 1  # (``_count_for_sweep``, inlined)
+        if self._since_sweep >= SWEEP_EVERY:
+            self._since_sweep = 0
+            store.sweep(ts)
         return out
 
     def _count_for_sweep(self, ts: float) -> None:

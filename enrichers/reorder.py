@@ -29,8 +29,10 @@ class ReorderBuffer(Generic[T]):
         if self.window <= 0:
             return [item]
         heap = self._heap
-        if not heap and (ts, line) >= self._last():
-            return self._push_in_order(ts, line, item)
+        if not heap:
+            queue = self._queue  # in order when (ts, line) >= the last item's (no tuples built)
+            if not queue or ts > (last := queue[-1])[0] or (ts == last[0] and line >= last[1]):
+                return self._push_in_order(ts, line, item)
         if not heap:
             heap.extend(self._queue)  # sorted: already a heap
             self._queue.clear()
@@ -42,10 +44,6 @@ class ReorderBuffer(Generic[T]):
         while heap and (heap[0][0] <= cutoff or len(heap) > self.max_items):
             out.append(heapq.heappop(heap)[2])
         return out
-
-    def _last(self) -> tuple[float, int]:
-        queue = self._queue
-        return (queue[-1][0], queue[-1][1]) if queue else (float("-inf"), -1)
 
     def _push_in_order(self, ts: float, line: int, item: T) -> list[T]:
         queue = self._queue
