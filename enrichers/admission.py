@@ -284,7 +284,7 @@ def _clean_check() -> Callable[[dict[str, Any]], bool]:
     lines = ["def clean(doc):"]
     _emit(tables, "doc", 1, lines)
     lines.append("    return True")
-    namespace: dict[str, Any] = {"fits": _fits}
+    namespace: dict[str, Any] = {"fits": _fits, "date_text": es_date_text, "known_ips": _OK_IPS}
     exec(compile("\n".join(lines), "<admission check>", "exec"), namespace)  # noqa: S102 - see docstring
     check: Callable[[dict[str, Any]], bool] = namespace["clean"]
     return check
@@ -304,11 +304,15 @@ def _emit(table: Table, node: str, depth: int, lines: list[str]) -> None:
                 f"{pad}        return False",
             ]
             _emit(entry, child, depth + 1, lines)
-        else:
-            fast = "type(v) is not str and " if entry == "keyword" else ""
+        else:  # ``_fits``' answers for a string, without the call: a date's text, a known ip
+            check = {
+                "keyword": "type(v) is not str and not fits('keyword', v)",
+                "date": "(not date_text(v) if type(v) is str else not fits('date', v))",
+                "ip": "not (type(v) is str and known_ips.get(v)) and not fits('ip', v)",
+            }.get(entry, f"not fits({entry!r}, v)")
             lines += [
                 f"{pad}v = {node}.get({key!r})",
-                f"{pad}if v is not None and {fast}not fits({entry!r}, v):",
+                f"{pad}if v is not None and {check}:",
                 f"{pad}    return False",
             ]
 
