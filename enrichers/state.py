@@ -18,11 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
-
 END_ACTIONS = frozenset({"logout", "termination"})
 STATE_FORMAT = "sessionwatch-enrich-state/1"
-COMPACT_SWEEPS = 32  # sweeps between two compactions at least (4096 session events each)
 
 
 @dataclass(frozen=True)
@@ -45,7 +42,6 @@ class SessionStore:
     evicted_idle: int = 0
     evicted_ended: int = 0
     evicted_cap: int = 0
-    sweeps: int = field(default=0, repr=False)  # since the last ``compact``
 
     def open(self, sid: str, ts: float, action: str, accepted: bool) -> tuple[dict[str, Any] | None, bool]:
         """The session's state for an event at ``ts`` (None when the event is late for its
@@ -108,20 +104,6 @@ class SessionStore:
             self.evicted_idle += 1
             self._bury(sid, last)
         self._sweep_ended(now)
-        self.sweeps += 1
-        if self.sweeps >= max(COMPACT_SWEEPS, len(self.sessions) >> 10):  # the copy: ~3 µs a session
-            self.sweeps = 0
-            self.compact()
-
-    def compact(self) -> None:
-        """Copy every session's state into new objects, unchanged. A state kept for long holds
-        floats and containers allocated among each event's short-lived objects, scattered over
-        the heap; read on every event of its session, they made a long run cost more per event
-        (events 700-800 k of the benchmark workload, 25 k sessions open: about 59 µs an event,
-        48 µs after a compaction)."""
-        sessions = self.sessions
-        for sid, state in sessions.items():
-            sessions[sid] = fresh_copy(state)
 
     def _sweep_ended(self, now: float) -> None:
         """Drop the sessions ended past the retention and idle longer than the shorter of the
@@ -154,26 +136,3 @@ class SessionStore:
         self.sessions.update(sessions)
         self.ended.update((sid, state["_"][0]) for sid, state in sessions if state["_"][1] is not None)
         self.tombstones.update(data.get("tombstones", {}))
-
-
-def fresh_copy(value: Any) -> Any:
-    """``value`` (a JSON-like state) rebuilt from new dicts, lists and floats, equal to it: through
-    orjson when that gives an equal value back (not for NaN, infinity, a tuple, an integer beyond
-    64 bits or a key that is not a string), else by ``_copied``. (Subclasses of dict, list or str
-    come back as those types, as from a ``--state`` file.)"""
-    try:
-        copied = orjson.loads(orjson.dumps(value))
-    except (TypeError, orjson.JSONEncodeError):
-        return _copied(value)
-    return copied if copied == value else _copied(value)
-
-
-def _copied(value: Any) -> Any:
-    kind = type(value)
-    if kind is dict:
-        return {key: _copied(item) for key, item in value.items()}
-    if kind is list:
-        return [_copied(item) for item in value]
-    if kind is float:
-        return value * 1.0  # a new float, the same value (-0.0 and NaN included)
-    return value
