@@ -44,6 +44,7 @@ PROGRESS_EVERY = 10_000  # lines mapped between two calls of the run's ``progres
 BLOCK = 1 << 17  # bytes of input a worker maps at a time (about 200 lines)
 CHUNK = 256  # lines a worker maps at a time, when the input is not a binary stream
 IN_FLIGHT = 3  # blocks per worker sent and not yet answered
+AHEAD = 6  # blocks per worker handed out beyond the oldest not taken yet (answers held meanwhile)
 BATCH = 512  # events sent to a worker at a time
 
 
@@ -125,37 +126,56 @@ class Parent:
         # outputs waiting for their turn: each worker's, then this process's (a line or a dead letter)
         self.returned = [Returned() for _ in range(workers)]
         self.own: deque[str | DeadLetter] = deque()
-        self.received: list[queue.SimpleQueue[Any]] = [queue.SimpleQueue() for _ in range(workers)]
+        self.received: queue.SimpleQueue[tuple[int, Any]] = queue.SimpleQueue()  # from every worker
         self.file = file  # the input file, when the workers read it (``input_file``)
         self.firsts = [1]  # per block answered, then the next: the number of its first line
 
     def run(self, lines: Iterable[bytes | str], progress: Any = None) -> list[dict[str, Any]]:
         """Feed every line through (calling ``progress(counts)`` each time another
-        ``PROGRESS_EVERY`` lines have been mapped); the workers' final results."""
+        ``PROGRESS_EVERY`` lines have been mapped); the workers' final results.
+
+        Blocks go to whichever worker has answered (at most ``IN_FLIGHT`` unanswered each, and
+        at most ``AHEAD`` blocks beyond the oldest one not taken yet): a worker that gets less
+        of the machine (one of the cores also runs this process) maps fewer blocks instead of
+        holding the other one back. Answers are taken in block order whoever sent them."""
         workers = self.workers
         for index, outbox in enumerate(self.outboxes):  # (see ``_receive``)
             name = f"enrich-{index}-outbox"
             threading.Thread(
-                target=_pump, args=(outbox, self.received[index]), name=name, daemon=True
+                target=_pump, args=(index, outbox, self.received), name=name, daemon=True
             ).start()
         blocks = _blocks(lines, self.file)
-        sent = answered = 0
+        sent = taken = 0  # blocks handed out; blocks taken, in order
+        busy = [0] * workers  # blocks handed to each worker and not answered yet
+        early: dict[int, tuple[int, list[Any]]] = {}  # answers ahead of the next block to take
+        ahead = AHEAD * workers
+        more = True
         report = PROGRESS_EVERY
         while True:
-            while sent - answered < IN_FLIGHT * workers:
+            while more and sent - taken < ahead:
+                target = min(range(workers), key=busy.__getitem__)
+                if busy[target] >= IN_FLIGHT:
+                    break
                 block = next(blocks, None)
                 if block is None:
+                    more = False
                     break
-                self._send(sent % workers, (MAP, (sent, block)))
+                self._send(target, (MAP, (sent, block)))
+                busy[target] += 1
                 sent += 1
-            if answered == sent:
+            if taken == sent:
                 break
-            _, count, mapped, written, dead = cast(Answer, self._receive(answered % workers))
-            self.firsts.append(self.firsts[-1] + count)
-            self.returned[answered % workers].add(written, dead)
-            self._take(mapped)
+            worker, answer = self._receive()
+            _, number, count, mapped, written, dead = cast(Answer, answer)
+            busy[worker] -= 1
+            self.returned[worker].add(written, dead)  # (each worker's outputs come in its order)
+            early[number] = (count, mapped)
+            while taken in early:
+                count, mapped = early.pop(taken)
+                self.firsts.append(self.firsts[-1] + count)
+                self._take(mapped)
+                taken += 1
             self._write()
-            answered += 1
             if progress is not None and self.counts.read >= report:
                 progress(self.counts)
                 report = (self.counts.read // PROGRESS_EVERY + 1) * PROGRESS_EVERY
@@ -167,11 +187,12 @@ class Parent:
             if self.batches[target]:
                 self._send(target, (BACK, self.batches[target]))
             self._send(target, (STOP, None))
-        results = []
-        for target in range(workers):
-            _, written, dead, result = cast(Result, self._receive(target))
-            self.returned[target].add(written, dead)
-            results.append(result)
+        results: list[dict[str, Any]] = [{} for _ in range(workers)]
+        for _ in range(workers):
+            worker, last = self._receive()
+            _, written, dead, result = cast(Result, last)
+            self.returned[worker].add(written, dead)
+            results[worker] = result
         self._write()
         if self.written != len(self.order):
             raise EnrichError(f"enrich workers returned {self.written} of {len(self.order)} outputs")
@@ -266,19 +287,19 @@ class Parent:
             at = 0
         self.written = at
 
-    def _receive(self, worker: int) -> Any:
-        """The worker's next message. A thread per worker reads its outbox (``_pump``): a worker
-        that dies while writing a message leaves it cut short, and reading it would never end."""
-        received = self.received[worker]
+    def _receive(self) -> tuple[int, Any]:
+        """The next message of any worker, and which one sent it. A thread per worker reads its
+        outbox (``_pump``): a worker that dies while writing a message leaves it cut short, and
+        reading it would never end."""
         while True:
             try:
-                message = received.get(timeout=1.0)
+                worker, message = self.received.get(timeout=1.0)
             except queue.Empty:
                 self._check()
                 continue
             if isinstance(message, BaseException):
                 raise EnrichError(f"enrich worker {worker}: its answer cannot be read ({message!r})")
-            return message
+            return worker, message
 
     def _send(self, worker: int, message: Any) -> None:
         inbox = self.inboxes[worker]
@@ -297,15 +318,15 @@ class Parent:
                 raise EnrichError(f"enrich worker {process.name} stopped (exit code {process.exitcode})")
 
 
-def _pump(outbox: Any, received: queue.SimpleQueue[Any]) -> None:
-    """Move a worker's messages to ``received`` until its ``Result`` (or a message that cannot be
-    read: then that error)."""
+def _pump(index: int, outbox: Any, received: queue.SimpleQueue[tuple[int, Any]]) -> None:
+    """Move worker ``index``'s messages to ``received`` until its ``Result`` (or a message that
+    cannot be read: then that error)."""
     while True:
         try:
             message = outbox.get()
         except BaseException as exc:
-            received.put(exc)
+            received.put((index, exc))
             return
-        received.put(message)
+        received.put((index, message))
         if message[0] == RESULT:
             return
