@@ -32,6 +32,7 @@ def main(argv: list[str]) -> int:
             enrichers=discover_enrichers(),
             options=EngineOptions(reorder_window=60.0),
             workers=workers,
+            output=out,  # as ``sessionwatch enrich`` passes its output file
         )
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     figures = {

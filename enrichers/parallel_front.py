@@ -24,13 +24,15 @@ from typing import Any, cast
 
 from sessionwatch.enrichers.engine import Front, Released
 from sessionwatch.enrichers.output import Counts, DeadLetter, Output
-from sessionwatch.enrichers.parallel_output import Returned
+from sessionwatch.enrichers.parallel_output import Returned, write_at
 from sessionwatch.enrichers.parallel_worker import (
     BACK,
+    END,
     LINE_BITS,
     MAP,
     RESULT,
     STOP,
+    WRITE,
     Answer,
     Block,
     Result,
@@ -112,6 +114,7 @@ class Parent:
         outboxes: list[Any],
         shipped: tuple[str, ...] | None = None,
         file: Source | None = None,
+        output: Source | None = None,
     ) -> None:
         self.job, self.front, self.counts = job, front, counts
         self.processes, self.inboxes, self.outboxes = processes, inboxes, outboxes
@@ -129,6 +132,10 @@ class Parent:
         self.received: queue.SimpleQueue[tuple[int, Any]] = queue.SimpleQueue()  # from every worker
         self.file = file  # the input file, when the workers read it (``input_file``)
         self.firsts = [1]  # per block answered, then the next: the number of its first line
+        # the output file, when the workers write their lines into it (``parallel_output``), and
+        # where the next output goes in it
+        self.output = output
+        self.offset = output[1] if output is not None else 0
 
     def run(self, lines: Iterable[bytes | str], progress: Any = None) -> list[dict[str, Any]]:
         """Feed every line through (calling ``progress(counts)`` each time another
@@ -194,6 +201,8 @@ class Parent:
             self.returned[worker].add(written, dead)
             results[worker] = result
         self._write()
+        for target in range(workers):  # (after their last ``WRITE``)
+            self._send(target, (END, None))
         if self.written != len(self.order):
             raise EnrichError(f"enrich workers returned {self.written} of {len(self.order)} outputs")
         return results
@@ -257,10 +266,14 @@ class Parent:
             self.batches[owner] = []
 
     def _write(self) -> None:
-        """Write the outputs whose turn has come and which have arrived: the lines in one call,
-        then the dead letters."""
+        """Write the outputs whose turn has come and which have arrived: the lines in one call
+        (or, when the workers write them, where each worker's go), then the dead letters."""
         order, returned, own = self.order, self.returned, self.workers
-        texts: list[str] = []
+        direct = self.output is not None
+        texts: list[str] | None = None if direct else []
+        places: list[array[int]] = [array("q") for _ in range(own)]  # (``Places``)
+        ends = [-1] * own  # per worker, where its last place ends
+        offset = self.offset
         dead: list[DeadLetter] = []
         at, end = self.written, len(order)
         while at < end:
@@ -270,14 +283,34 @@ class Parent:
             if source == own:  # this process's outputs: always there
                 for _ in range(run - at):
                     output = self.own.popleft()
-                    (texts if type(output) is str else dead).append(output)  # type: ignore[arg-type]
+                    if type(output) is not str:
+                        dead.append(output)  # type: ignore[arg-type]
+                    elif texts is not None:
+                        texts.append(output)
+                    else:
+                        data = output.encode("utf-8")
+                        write_at(cast(Source, self.output)[0], data, offset)
+                        offset += len(data)
                 at = run
                 continue
-            at += returned[source].take(run - at, texts, dead)
+            taken, size = returned[source].take(run - at, texts, dead)
+            if direct and taken:
+                found = places[source]
+                if ends[source] == offset:  # right after its last place (dead letters between)
+                    found[-1] += taken
+                else:
+                    found.extend((offset, taken))
+                offset += size
+                ends[source] = offset
+            at += taken
             if at < run:
                 break
         if texts:
             self.job.write("".join(texts))
+        for target, found in enumerate(places):
+            if found:
+                self._send(target, (WRITE, found))
+        self.offset = offset
         firsts, mask = self.firsts, (1 << LINE_BITS) - 1
         for letter in dead:  # numbered: a line's key is its block's, then its place in it
             line = firsts[letter.line >> LINE_BITS] + (letter.line & mask)

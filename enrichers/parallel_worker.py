@@ -37,12 +37,15 @@ from sessionwatch.enrichers.output import (
     dead_reason,
     splice,
 )
-from sessionwatch.enrichers.parallel_output import Packed, pack
+from sessionwatch.enrichers.parallel_output import Packed, Unwritten, pack
 from sessionwatch.enrichers.profiles import Profile, ProfileRegistry
 from sessionwatch.enrichers.timefmt import isoformat
 from sessionwatch.rules.errors import EnrichError
 
-MAP, BACK, STOP = 0, 1, 2  # what a worker's inbox holds: lines to map, events to enrich, the end
+# what a worker's inbox holds: lines to map, events to enrich, where to write its output lines
+# (when it writes them itself: ``parallel_output``), the end of the input (answer the ``Result``),
+# the end of the run
+MAP, BACK, WRITE, STOP, END = 0, 1, 2, 3, 4
 ANSWER, RESULT = 0, 1  # what its outbox holds: an ``Answer`` to a chunk, then its final ``Result``
 # the document the parent's copy of an event shows: the parent never holds the document (the
 # stream-scoped enrichers do not read it)
@@ -63,7 +66,7 @@ Forwarded = tuple[int, tuple[Any, ...], str, Mapping[str, Any] | None, str | Non
 # or its ``Output`` (a dead letter, or a line passed through); then the output lines written
 # since the last answer (``Packed``: a dead letter's is empty), and those dead letters
 Answer = tuple[int, int, int, list[Any], Packed, list[DeadLetter]]
-# the end: (RESULT, the last output lines, their dead letters, counts and state)
+# the end of the input: (RESULT, the last output lines, their dead letters, counts and state)
 Result = tuple[int, Packed, list[DeadLetter], dict[str, Any]]
 
 
@@ -127,7 +130,8 @@ def _line_end(fd: int, at: int) -> int:
 def block_lines(block: bytes) -> list[bytes | str]:
     """The lines of a block of whole lines, as iterating a binary stream gives them (each with
     its ``\\n``; ``readlines`` finds them with ``memchr``, where ``split`` tests byte by byte)."""
-    return io.BytesIO(block).readlines()  # (the buffer is the block's: not copied)
+    lines: list[Any] = io.BytesIO(block).readlines()  # (the buffer is the block's: not copied)
+    return lines
 
 
 def _no_stamp(moment: float) -> None:
@@ -187,12 +191,13 @@ class WorkerSetup:
     stamps: bool = True  # whether the parent runs stream-scoped enrichers (``Answer``'s stamp)
     to_parent: tuple[str, ...] | None = None  # the fields of the parent's copy (``stream_fields``)
     source: Source | None = None  # the input file, when the workers read their blocks from it
+    output: int | None = None  # the output file, when the workers write their lines into it
 
 
 @dataclass(frozen=True)
 class Channels:
     # from the parent: (MAP, (block number, ``Block``)), (BACK, [(line key, facts or reason)]),
-    # (STOP, None)
+    # (WRITE, ``Places``), (STOP, None), (END, None)
     inbox: Any
     outbox: Any  # to the parent: an ``Answer`` per block, then a ``Result``
     peers: list[Any]  # every worker's inbox of forwarded events (its own included, never used)
@@ -212,6 +217,7 @@ class Worker:
         self.source = setup.source
         self.held: dict[int, Held] = {}
         self.written: list[str] = []  # output lines since the last answer; "" for a dead letter
+        self.unwritten = Unwritten(setup.output) if setup.output is not None else None
         self.dead: list[DeadLetter] = []  # the dead letters of those ""
 
     def run(self) -> None:
@@ -223,10 +229,17 @@ class Worker:
                 outbox.put((ANSWER, payload[0], lines, mapped, *self._take_written()))
             elif kind == BACK:
                 self.enrich(payload)
+            elif kind == WRITE:
+                assert self.unwritten is not None
+                self.unwritten.write(payload)
+            elif kind == STOP:
+                outbox.put((RESULT, *self._take_written(), self._result()))
             else:
                 break
+
+    def _result(self) -> dict[str, Any]:
         store = self.back.store
-        result = {
+        return {
             "out_of_order": self.counts.out_of_order,
             "state_evicted": self.counts.state_evicted,
             "dead_letter": self.counts.dead_letter,
@@ -234,12 +247,11 @@ class Worker:
             "store": store.to_json(),
             "profiles": self.mapper.counts.profiles,
         }
-        outbox.put((RESULT, *self._take_written(), result))
 
     def _take_written(self) -> tuple[Packed, list[DeadLetter]]:
         written, dead = self.written, self.dead
         self.written, self.dead = [], []
-        return pack(written), dead
+        return (pack(written) if self.unwritten is None else self.unwritten.keep(written)), dead
 
     def map_chunk(self, chunk: tuple[int, Any]) -> tuple[int, list[Any]]:
         """Map the lines of block number ``block`` (see ``Block``): how many lines it held, and

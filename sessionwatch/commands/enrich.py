@@ -220,6 +220,7 @@ def run(args: argparse.Namespace) -> int:
             workers=args.workers,
             state=state,
             progress=progress,
+            output=sink,  # (with workers and a regular file, they write their lines into it)
         )
     if progress is not None:
         progress.done()
