@@ -75,6 +75,7 @@ class Job:
     state: Mapping[str, Any] | None = None
     progress: Progress | None = None
     output: IO[str] | None = None  # the file ``write`` writes to, for the workers (``run``)
+    keep_state: bool = True  # False: ``Result.state`` is left empty (with workers: not gathered)
 
 
 def run(
@@ -90,6 +91,7 @@ def run(
     state: Mapping[str, Any] | None = None,
     progress: Progress | None = None,
     output: IO[str] | None = None,
+    keep_state: bool = True,
 ) -> Result:
     """Enrich ``lines``: documents to ``write`` (whole NDJSON lines, newline included: one a call
     in one process, many with workers), bad lines to ``dead``. Returns the counts and the state to save.
@@ -97,7 +99,10 @@ def run(
     ``output``: the text file whose ``write`` is ``write``, when the caller lets the workers
     write their lines into it themselves (it must not translate newlines). They do when it is a
     regular file opened for writing in UTF-8 without ``O_APPEND``; then ``write`` is not called
-    and the file stands after the output at the end (as if ``write`` had written it)."""
+    and the file stands after the output at the end (as if ``write`` had written it).
+
+    ``keep_state=False``: the caller does not save the state (``Result.state`` stays empty; the
+    workers do not send their sessions back at the end, a serial step of the run)."""
     job = Job(
         write=write,
         dead=dead,
@@ -109,6 +114,7 @@ def run(
         state=state,
         progress=progress,
         output=output,
+        keep_state=keep_state,
     )
     with _fewer_collections():
         return _run_single(lines, job) if job.workers <= 1 else _run_parallel(lines, job)
@@ -136,7 +142,7 @@ def _run_single(lines: Iterable[bytes | str], job: Job) -> Result:
         else:
             job.write(out.text() + "\n")
     engine.counts.evicted_for_memory = engine.back.store.evicted_cap
-    return Result(engine.counts, engine.state(), engine.open_sessions)
+    return Result(engine.counts, engine.state() if job.keep_state else {}, engine.open_sessions)
 
 
 def _reporting(
@@ -228,6 +234,7 @@ def _run_parallel(lines: Iterable[bytes | str], job: Job) -> Result:
                     shipped,
                     file,
                     output[0] if output is not None else None,
+                    job.keep_state,
                 ),
                 Channels(inboxes[i], outboxes[i], peers),
             ),
@@ -260,6 +267,7 @@ def _run_parallel(lines: Iterable[bytes | str], job: Job) -> Result:
         "sessions": {},
         "tombstones": {},
     }
+    open_sessions = 0
     for result in results:
         counts.out_of_order += result["out_of_order"]
         counts.state_evicted += result["state_evicted"]
@@ -271,6 +279,8 @@ def _run_parallel(lines: Iterable[bytes | str], job: Job) -> Result:
         usage.unclaimed += found.unclaimed
         usage.datasets.update(found.datasets)
         usage.raw.update(found.raw)
-        merged_state["sessions"].update(result["store"]["sessions"])
-        merged_state["tombstones"].update(result["store"]["tombstones"])
-    return Result(counts, merged_state, len(merged_state["sessions"]))
+        open_sessions += result["open_sessions"]
+        if job.keep_state:
+            merged_state["sessions"].update(result["store"]["sessions"])
+            merged_state["tombstones"].update(result["store"]["tombstones"])
+    return Result(counts, merged_state if job.keep_state else {}, open_sessions)

@@ -192,6 +192,7 @@ class WorkerSetup:
     to_parent: tuple[str, ...] | None = None  # the fields of the parent's copy (``stream_fields``)
     source: Source | None = None  # the input file, when the workers read their blocks from it
     output: int | None = None  # the output file, when the workers write their lines into it
+    keep_state: bool = True  # whether the ``Result`` carries the sessions (the state to save)
 
 
 @dataclass(frozen=True)
@@ -215,6 +216,7 @@ class Worker:
         self.to_parent = _reader(setup.to_parent) if setup.to_parent is not None else _shipped()[0]
         self.channels = channels
         self.source = setup.source
+        self.keep_state = setup.keep_state
         self.held: dict[int, Held] = {}
         self.written: list[str] = []  # output lines since the last answer; "" for a dead letter
         self.unwritten = Unwritten(setup.output) if setup.output is not None else None
@@ -244,7 +246,8 @@ class Worker:
             "state_evicted": self.counts.state_evicted,
             "dead_letter": self.counts.dead_letter,
             "evicted_for_memory": store.evicted_cap,
-            "store": store.to_json(),
+            "store": store.to_json() if self.keep_state else None,
+            "open_sessions": len(store.sessions),
             "profiles": self.mapper.counts.profiles,
         }
 
