@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -81,7 +82,18 @@ def required_fields(
     return [{"name": name, "type": FIELD_TYPES.get(name, "keyword")} for name in names]
 
 
-def _datasets(path: Path) -> Iterator[str]:
+def _datasets(path: Path) -> tuple[str, ...]:
+    """The datasets the events of a fixture file name, read once per state of the file."""
+    stat = path.stat()
+    return _read_datasets(path, stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=1024)
+def _read_datasets(path: Path, mtime_ns: int, size: int) -> tuple[str, ...]:
+    return tuple(_each_dataset(path))
+
+
+def _each_dataset(path: Path) -> Iterator[str]:
     with path.open(encoding="utf-8") as handle:
         for line in handle:
             try:

@@ -62,7 +62,7 @@ services:
       - xpack.security.transport.ssl.enabled=false
       - cluster.routing.allocation.disk.threshold_enabled=false
       - node.store.allow_mmap=false
-      - ES_JAVA_OPTS=-Xms512m -Xmx512m
+      - ES_JAVA_OPTS=-Xms512m -Xmx512m -XX:TieredStopAtLevel=1
     ports:
       - "127.0.0.1::9200"
 """

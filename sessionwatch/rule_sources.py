@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from enum import Enum
+from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
 
@@ -212,13 +213,27 @@ def _known_elsewhere() -> tuple[set[str], set[str]]:
     sets: set[str] = set()
     for path in discover(installed_packs() + env_packs()):
         try:
-            doc = parse_yaml(path.read_text(encoding="utf-8"), str(path))
-        except (OSError, UnicodeDecodeError, SessionwatchError):
+            stat = path.stat()
+        except OSError:
             continue
-        if isinstance(doc.data, dict):
-            names.add(str(doc.data.get("name", path.stem)))
-            sets.update(declared_sets(doc))
+        found = _name_and_sets(path, stat.st_mtime_ns, stat.st_size)
+        if found is not None:
+            names.add(found[0])
+            sets.update(found[1])
     return names, sets
+
+
+@lru_cache(maxsize=4096)
+def _name_and_sets(path: Path, mtime_ns: int, size: int) -> tuple[str, frozenset[str]] | None:
+    """The name and declared sets of one rule file as it is now (modification time and size in
+    the key): parsed once per process, not once per command run in it."""
+    try:
+        doc = parse_yaml(path.read_text(encoding="utf-8"), str(path))
+    except (OSError, UnicodeDecodeError, SessionwatchError):
+        return None
+    if not isinstance(doc.data, dict):
+        return None
+    return str(doc.data.get("name", path.stem)), frozenset(declared_sets(doc))
 
 
 def load_selected(

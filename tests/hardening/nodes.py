@@ -33,7 +33,7 @@ BASE_SETTINGS = {
     "node.store.allow_mmap": "false",
     "cluster.routing.allocation.disk.threshold_enabled": "false",
     "xpack.license.self_generated.type": "basic",
-    "ES_JAVA_OPTS": "-Xms512m -Xmx512m",
+    "ES_JAVA_OPTS": "-Xms512m -Xmx512m -XX:TieredStopAtLevel=1",
 }
 
 

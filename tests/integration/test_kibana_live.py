@@ -27,7 +27,6 @@ from sessionwatch.alerts import alert_key
 from sessionwatch.bulk import document_id, index_documents
 from sessionwatch.enrichers import ProfileRegistry
 from sessionwatch.enrichers.events import get_path
-from sessionwatch.fixtures_root import fixture_path
 from sessionwatch.harness import enrich_fixture
 from sessionwatch.indices import create_events_index
 from sessionwatch.renderer import Window
@@ -36,8 +35,8 @@ from sessionwatch.rule_sources import Selection, load_selected
 from sessionwatch.rules import Rule
 from sessionwatch.rules.alert_shapes import SHAPES, Shape
 from sessionwatch.rules.durations import parse_duration
-from sessionwatch.rules.model import RuleCase
 from sessionwatch.runner.evaluation import evaluate_window
+from tests.integration.case_aliases import CaseAlias, case_aliases
 
 RULES = load_selected([], include_deprecated=False, selection=Selection.AS_WRITTEN)
 CASES = [(rule, case) for rule in RULES for case in rule.tests]
@@ -108,13 +107,19 @@ def case_index(es: Elasticsearch) -> Iterator[str]:
     es.indices.delete(index=name, ignore_unavailable=True)
 
 
-@pytest.mark.parametrize(("rule", "case"), CASES, ids=[f"{r.name}/{c.name}" for r, c in CASES])
+@pytest.fixture(scope="module")
+def replayed(es: Elasticsearch) -> Iterator[list[CaseAlias]]:
+    with case_aliases(es, CASES, PROFILES, "sw-kibana-replay-") as aliases:
+        yield aliases
+
+
+@pytest.mark.parametrize("number", range(len(CASES)), ids=[f"{r.name}/{c.name}" for r, c in CASES])
 def test_kibana_search_gives_the_verdict_of_detect(
-    es: Elasticsearch, case_index: str, rule: Rule, case: RuleCase
+    es: Elasticsearch, replayed: list[CaseAlias], number: int
 ) -> None:
-    docs = enrich_fixture(fixture_path(rule, case), PROFILES, case.profile)
-    report = index_documents(es, case_index, ((document_id(d), d) for d in docs))
-    assert report.ok, report.failed
+    rule, case = CASES[number]
+    case_index, documents = replayed[number]
+    assert es.count(index=case_index)["count"] == documents > 0  # the case's own events, no other's
     doc = render_kibana_rule(rule, PROFILES)
     alerts = evaluate_window(
         es,
@@ -177,7 +182,8 @@ def test_replay_covers_every_case_of_the_pack() -> None:
 
 
 @pytest.mark.parametrize("rule", RULES, ids=[r.name for r in RULES])
-def test_threshold_fields_are_aggregatable(es: Elasticsearch, case_index: str, rule: Rule) -> None:
+def test_threshold_fields_are_aggregatable(es: Elasticsearch, replayed: list[CaseAlias], rule: Rule) -> None:
+    case_index = replayed[0].name  # any case's alias: all have the events index's mapping
     doc = render_kibana_rule(rule, PROFILES)
     checked = es.indices.validate_query(index=case_index, query=doc["filters"][0]["query"], explain=True)
     assert checked["valid"], checked

@@ -358,7 +358,7 @@ class OwnNode:
             "xpack.security.transport.ssl.enabled": "false",
             "node.store.allow_mmap": "false",
             "cluster.routing.allocation.disk.threshold_enabled": "false",
-            "ES_JAVA_OPTS": "-Xms512m -Xmx512m",
+            "ES_JAVA_OPTS": "-Xms512m -Xmx512m -XX:TieredStopAtLevel=1",
         }
         args = ["run", "-d", "--name", self.name, "--network", self.network]
         args += ["-p", f"127.0.0.1:{self.port}:9200"]

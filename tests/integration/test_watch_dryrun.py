@@ -29,10 +29,11 @@ from sessionwatch.renderer import Window
 from sessionwatch.renderer.watcher import WatchOptions, render_watch
 from sessionwatch.renderer.webhooks import inject
 from sessionwatch.rule_sources import Selection, load_selected
-from sessionwatch.rules import RenderError, Rule, RuleCase, load_rule_file
+from sessionwatch.rules import RenderError, Rule, load_rule_file
 from sessionwatch.runner.evaluation import evaluate_window
 from sessionwatch.watch_dryrun import DryRunResult, bulk_documents, dry_run
 from tests.cli_runner import run_sessionwatch
+from tests.integration.case_aliases import CaseAlias, case_aliases
 
 REPO = Path(__file__).resolve().parents[2]
 IDLE = REPO / "rules" / "pack" / "session_idle_timeout" / "pci-dss-idle-15m.yml"
@@ -109,10 +110,17 @@ def _without_event_id(alerts: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(out, key=lambda a: json.dumps(a, sort_keys=True))
 
 
-@pytest.mark.parametrize(("rule", "case"), CASES, ids=[f"{r.name}/{c.name}" for r, c in CASES])
-def test_dry_run_equals_detect(es: Elasticsearch, events_index: str, rule: Rule, case: RuleCase) -> None:
-    docs = enrich_fixture(fixture_path(rule, case), ProfileRegistry.discover(), case.profile)
-    _load(es, events_index, docs)
+@pytest.fixture(scope="module")
+def replayed(es: Elasticsearch) -> Iterator[list[CaseAlias]]:
+    with case_aliases(es, CASES, ProfileRegistry.discover(), "sw-dryrun-events-") as aliases:
+        yield aliases
+
+
+@pytest.mark.parametrize("number", range(len(CASES)), ids=[f"{r.name}/{c.name}" for r, c in CASES])
+def test_dry_run_equals_detect(es: Elasticsearch, replayed: list[CaseAlias], number: int) -> None:
+    rule, case = CASES[number]
+    events_index, documents = replayed[number]
+    assert es.count(index=events_index)["count"] == documents > 0  # the case's own events, no other's
     window = Window(_iso(case.at - timedelta(seconds=rule.schedule.lookback_seconds)), _iso(case.at))
     expected = _alerts(es, rule, events_index, window)
 
