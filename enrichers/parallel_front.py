@@ -43,11 +43,11 @@ from sessionwatch.enrichers.timefmt import remember
 from sessionwatch.rules.errors import EnrichError
 
 PROGRESS_EVERY = 10_000  # lines mapped between two calls of the run's ``progress``
-BLOCK = 1 << 17  # bytes of input a worker maps at a time (about 200 lines)
+BLOCK = 1 << 18  # bytes of input a worker maps at a time (about 400 lines)
 CHUNK = 256  # lines a worker maps at a time, when the input is not a binary stream
 IN_FLIGHT = 3  # blocks per worker sent and not yet answered
 AHEAD = 6  # blocks per worker handed out beyond the oldest not taken yet (answers held meanwhile)
-BATCH = 512  # events sent to a worker at a time
+BATCH = 1024  # events sent to a worker at a time
 
 
 def _blocks(source: Iterable[bytes | str], file: Source | None) -> Iterator[Block]:
