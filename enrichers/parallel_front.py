@@ -32,7 +32,6 @@ from sessionwatch.enrichers.parallel_worker import (
     MAP,
     RESULT,
     STOP,
-    WRITE,
     Answer,
     Block,
     Result,
@@ -136,6 +135,10 @@ class Parent:
         # where the next output goes in it
         self.output = output
         self.offset = output[1] if output is not None else 0
+        # per worker, where its next outputs go (``Places``: sent with the next message to it),
+        # and where the last of them ends (the next place may just extend it)
+        self.places: list[array[int]] = [array("q") for _ in range(workers)]
+        self.ends = [-1] * workers
 
     def run(self, lines: Iterable[bytes | str], progress: Any = None) -> list[dict[str, Any]]:
         """Feed every line through (calling ``progress(counts)`` each time another
@@ -201,7 +204,7 @@ class Parent:
             self.returned[worker].add(written, dead)
             results[worker] = result
         self._write()
-        for target in range(workers):  # (after their last ``WRITE``)
+        for target in range(workers):  # (with where their last lines go)
             self._send(target, (END, None))
         if self.written != len(self.order):
             raise EnrichError(f"enrich workers returned {self.written} of {len(self.order)} outputs")
@@ -271,9 +274,7 @@ class Parent:
         order, returned, own = self.order, self.returned, self.workers
         direct = self.output is not None
         texts: list[str] | None = None if direct else []
-        places: list[array[int]] = [array("q") for _ in range(own)]  # (``Places``)
-        ends = [-1] * own  # per worker, where its last place ends
-        offset = self.offset
+        places, ends, offset = self.places, self.ends, self.offset
         dead: list[DeadLetter] = []
         at, end = self.written, len(order)
         while at < end:
@@ -307,9 +308,6 @@ class Parent:
                 break
         if texts:
             self.job.write("".join(texts))
-        for target, found in enumerate(places):
-            if found:
-                self._send(target, (WRITE, found))
         self.offset = offset
         firsts, mask = self.firsts, (1 << LINE_BITS) - 1
         for letter in dead:  # numbered: a line's key is its block's, then its place in it
@@ -334,11 +332,15 @@ class Parent:
                 raise EnrichError(f"enrich worker {worker}: its answer cannot be read ({message!r})")
             return worker, message
 
-    def _send(self, worker: int, message: Any) -> None:
-        inbox = self.inboxes[worker]
+    def _send(self, worker: int, message: tuple[int, Any]) -> None:
+        """``message`` to ``worker``, with where its next output lines go (if anywhere yet)."""
+        inbox, places = self.inboxes[worker], self.places[worker]
+        if places:
+            self.places[worker], self.ends[worker] = array("q"), -1
+        sent = (*message, places or None)
         while True:
             try:
-                inbox.put(message, timeout=1.0)
+                inbox.put(sent, timeout=1.0)
                 return
             except queue.Full:
                 self._check()

@@ -42,10 +42,10 @@ from sessionwatch.enrichers.profiles import Profile, ProfileRegistry
 from sessionwatch.enrichers.timefmt import isoformat
 from sessionwatch.rules.errors import EnrichError
 
-# what a worker's inbox holds: lines to map, events to enrich, where to write its output lines
-# (when it writes them itself: ``parallel_output``), the end of the input (answer the ``Result``),
-# the end of the run
-MAP, BACK, WRITE, STOP, END = 0, 1, 2, 3, 4
+# what a worker's inbox holds: lines to map, events to enrich, the end of the input (answer the
+# ``Result``), the end of the run; each message with where to write its next output lines (when
+# it writes them itself: ``parallel_output``), or None
+MAP, BACK, STOP, END = 0, 1, 2, 3
 ANSWER, RESULT = 0, 1  # what its outbox holds: an ``Answer`` to a chunk, then its final ``Result``
 # the document the parent's copy of an event shows: the parent never holds the document (the
 # stream-scoped enrichers do not read it)
@@ -197,8 +197,8 @@ class WorkerSetup:
 
 @dataclass(frozen=True)
 class Channels:
-    # from the parent: (MAP, (block number, ``Block``)), (BACK, [(line key, facts or reason)]),
-    # (WRITE, ``Places``), (STOP, None), (END, None)
+    # from the parent: (MAP, (block number, ``Block``), places), (BACK, [(line key, facts or
+    # reason)], places), (STOP, None, places), (END, None, places); places: ``Places`` or None
     inbox: Any
     outbox: Any  # to the parent: an ``Answer`` per block, then a ``Result``
     peers: list[Any]  # every worker's inbox of forwarded events (its own included, never used)
@@ -225,18 +225,18 @@ class Worker:
     def run(self) -> None:
         inbox, outbox = self.channels.inbox, self.channels.outbox
         while True:
-            kind, payload = inbox.get()
+            kind, payload, places = inbox.get()
             if kind == MAP:
                 lines, mapped = self.map_chunk(payload)
                 outbox.put((ANSWER, payload[0], lines, mapped, *self._take_written()))
             elif kind == BACK:
                 self.enrich(payload)
-            elif kind == WRITE:
-                assert self.unwritten is not None
-                self.unwritten.write(payload)
             elif kind == STOP:
                 outbox.put((RESULT, *self._take_written(), self._result()))
-            else:
+            if places is not None:  # (after the answer: the parent waits for that, not for this)
+                assert self.unwritten is not None
+                self.unwritten.write(places)
+            if kind == END:
                 break
 
     def _result(self) -> dict[str, Any]:
