@@ -27,10 +27,11 @@ from sessionwatch.enrichers.output import Counts, DeadLetter, Output
 from sessionwatch.enrichers.parallel_output import Returned, write_at
 from sessionwatch.enrichers.parallel_worker import (
     BACK,
+    DONE,
     END,
+    FAILED,
     LINE_BITS,
     MAP,
-    RESULT,
     STOP,
     Answer,
     Block,
@@ -206,6 +207,8 @@ class Parent:
         self._write()
         for target in range(workers):  # (with where their last lines go)
             self._send(target, (END, None))
+        for _ in range(workers):  # every line written (or the error writing one)
+            self._receive()
         if self.written != len(self.order):
             raise EnrichError(f"enrich workers returned {self.written} of {len(self.order)} outputs")
         return results
@@ -330,6 +333,9 @@ class Parent:
                 continue
             if isinstance(message, BaseException):
                 raise EnrichError(f"enrich worker {worker}: its answer cannot be read ({message!r})")
+            if message[0] == FAILED:  # as writing the output here would have failed
+                _, number, reason = message
+                raise OSError(number, f"{reason} (writing the output)")
             return worker, message
 
     def _send(self, worker: int, message: tuple[int, Any]) -> None:
@@ -354,8 +360,8 @@ class Parent:
 
 
 def _pump(index: int, outbox: Any, received: queue.SimpleQueue[tuple[int, Any]]) -> None:
-    """Move worker ``index``'s messages to ``received`` until its ``Result`` (or a message that
-    cannot be read: then that error)."""
+    """Move worker ``index``'s messages to ``received`` until its last (DONE or FAILED; or a
+    message that cannot be read: then that error)."""
     while True:
         try:
             message = outbox.get()
@@ -363,5 +369,5 @@ def _pump(index: int, outbox: Any, received: queue.SimpleQueue[tuple[int, Any]])
             received.put((index, exc))
             return
         received.put((index, message))
-        if message[0] == RESULT:
+        if message[0] in (DONE, FAILED):
             return

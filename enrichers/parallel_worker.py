@@ -46,7 +46,10 @@ from sessionwatch.rules.errors import EnrichError
 # ``Result``), the end of the run; each message with where to write its next output lines (when
 # it writes them itself: ``parallel_output``), or None
 MAP, BACK, STOP, END = 0, 1, 2, 3
-ANSWER, RESULT = 0, 1  # what its outbox holds: an ``Answer`` to a chunk, then its final ``Result``
+# what its outbox holds: an ``Answer`` to a chunk, its ``Result`` (after STOP), (DONE,) when it
+# has written its last lines (after END); or, when it cannot write into the output file,
+# (FAILED, errno, message) before it stops
+ANSWER, RESULT, FAILED, DONE = 0, 1, 2, 3
 # the document the parent's copy of an event shows: the parent never holds the document (the
 # stream-scoped enrichers do not read it)
 NO_DOC: Mapping[str, Any] = MappingProxyType({})
@@ -235,8 +238,13 @@ class Worker:
                 outbox.put((RESULT, *self._take_written(), self._result()))
             if places is not None:  # (after the answer: the parent waits for that, not for this)
                 assert self.unwritten is not None
-                self.unwritten.write(places)
+                try:
+                    self.unwritten.write(places)
+                except OSError as exc:  # (a full disk, a size limit): the run's error, said once
+                    outbox.put((FAILED, exc.errno, exc.strerror or str(exc)))
+                    raise SystemExit(1) from None
             if kind == END:
+                outbox.put((DONE,))
                 break
 
     def _result(self) -> dict[str, Any]:

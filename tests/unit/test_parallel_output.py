@@ -8,6 +8,9 @@ from __future__ import annotations
 import io
 import json
 import os
+import subprocess
+import sys
+import textwrap
 from array import array
 from pathlib import Path
 from typing import Any
@@ -139,3 +142,33 @@ def test_a_worker_writes_each_line_where_the_parent_places_it(tmp_path: Path) ->
     finally:
         os.close(fd)
     assert path.read_bytes() == b"." * 10 + "é\n".encode() + b"." * 17 + b"ab\nxyz\n" + b"." * 3
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_file_that_cannot_grow_stops_the_run_as_in_one_process(tmp_path: Path, workers: int) -> None:
+    """Writing into the output fails (here a file size limit; a full disk alike): the run raises
+    the ``OSError`` one process raises (``enrich`` says "I/O: File too large" and exits 2), and
+    no worker prints a traceback. (Every line here is enriched: the workers write them all.)"""
+    script = textwrap.dedent(
+        f"""
+        import errno, resource, sys
+        from tests.unit.test_parallel_output import _enrich, _lines, _open
+
+        resource.setrlimit(resource.RLIMIT_FSIZE, (100_000, resource.RLIM_INFINITY))
+        try:
+            with _open(sys.argv[1], "w") as out:
+                _enrich([x for x in _lines() if "unclaimed" not in x], {workers}, out)
+        except OSError as exc:
+            print("raised:", errno.errorcode[exc.errno], exc.strerror)
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path / "out.ndjson")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "raised: EFBIG File too large" in done.stdout
+    assert "Traceback" not in done.stderr
