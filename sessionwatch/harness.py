@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -83,28 +84,36 @@ def _describe_key(key: AlertKey) -> str:
     return " ".join(f"{k}={v}" for k, v in (("session", session), ("event", event), ("user", user)) if v)
 
 
-def _matches(item: ExpectedAlert, key: AlertKey) -> bool:
-    session, event, user = key
-    return (
-        (item.session is None or item.session == session)
-        and (item.event is None or item.event == event)
-        and (item.user is None or item.user == user)
-    )
-
-
 def compare(
     expected: Iterable[ExpectedAlert], actual: list[AlertKey]
 ) -> tuple[list[ExpectedAlert], list[AlertKey]]:
-    """Expected alerts not raised, and raised alerts nobody expected (one-to-one matching)."""
-    unmatched = list(actual)
+    """Expected alerts not raised, and raised alerts nobody expected (one-to-one matching: each
+    expected alert, in order, takes the first raised one it matches that is still free).
+
+    Linear in the alerts: the raised ones are indexed by the values an expected alert names
+    (one index per combination of named fields), instead of scanned once per expected alert."""
+    taken: set[int] = set()
+    indexes: dict[tuple[bool, bool, bool], dict[tuple[Any, ...], deque[int]]] = {}
     missing: list[ExpectedAlert] = []
     for item in expected:
-        hit = next((key for key in unmatched if _matches(item, key)), None)
-        if hit is None:
-            missing.append(item)
+        named = (item.session is not None, item.event is not None, item.user is not None)
+        index = indexes.get(named)
+        if index is None:
+            index = indexes[named] = {}
+            for number, key in enumerate(actual):
+                index.setdefault(_project(key, named), deque()).append(number)
+        free = index.get(_project((item.session, item.event, item.user), named), deque())
+        while free and free[0] in taken:
+            free.popleft()
+        if free:
+            taken.add(free.popleft())
         else:
-            unmatched.remove(hit)
-    return missing, unmatched
+            missing.append(item)
+    return missing, [key for number, key in enumerate(actual) if number not in taken]
+
+
+def _project(key: tuple[Any, Any, Any], named: tuple[bool, bool, bool]) -> tuple[Any, ...]:
+    return tuple(value for value, wanted in zip(key, named, strict=True) if wanted)
 
 
 def enrich_fixture(path: Path, profiles: ProfileRegistry, profile: str | None) -> list[dict[str, Any]]:
