@@ -65,7 +65,8 @@ def _open(path: Path, mode: str) -> CountingFile:
     return CountingFile(open(path, mode + "b"), encoding="utf-8")
 
 
-def test_workers_write_their_lines_into_a_regular_file_themselves(tmp_path: Path) -> None:
+@pytest.mark.parametrize("workers", [2, 3])
+def test_workers_write_their_lines_into_a_regular_file_themselves(tmp_path: Path, workers: int) -> None:
     """From where the file stands (a header written before), the bytes of one process, dead
     letters and counts alike; the parent never calls ``write``; afterwards the file stands
     after the output, so what is written next follows it."""
@@ -77,7 +78,7 @@ def test_workers_write_their_lines_into_a_regular_file_themselves(tmp_path: Path
     with _open(tmp_path / "two.ndjson", "w") as two:
         two.write("header\n")
         two.calls = 0
-        dead_two, result_two = _enrich(lines, 2, two)
+        dead_two, result_two = _enrich(lines, workers, two)
         assert two.calls == 0  # the workers wrote every line
         assert two.tell() == len(b"header\n") + len(expected)
         two.write("after\n")
