@@ -32,6 +32,8 @@ def main(argv: list[str]) -> int:
             enrichers=discover_enrichers(),
             options=EngineOptions(reorder_window=60.0),
             workers=workers,
+            output=out,  # as ``sessionwatch enrich`` passes its output file (and, without
+            keep_state=False,  # ``--state``, asks for no state)
         )
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     figures = {

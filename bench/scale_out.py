@@ -40,6 +40,19 @@ def _cpu_split(raw: Path, out: Path) -> dict[str, float]:
     return figures
 
 
+def _start_cpu(reps: int = 3) -> float:
+    """CPU s of ``enrich --workers 2`` on an empty input, best of ``reps``: what every run pays
+    before its first line and after its last (imports, profiles, the workers' start and end),
+    in one process at a time."""
+    empty = data_dir() / "empty.ndjson"
+    empty.write_text("")
+    found = []
+    for _ in range(reps):
+        timed = run([*sessionwatch_cli(), "enrich", str(empty), "-o", "/dev/null", "--workers", "2"])
+        found.append(timed.cpu)
+    return round(min(found), 2)
+
+
 def workers_supported() -> bool:
     shown = subprocess.run(  # noqa: S603 - our own CLI
         [*sessionwatch_cli(), "enrich", "--help"], capture_output=True, text=True, check=False
@@ -61,6 +74,7 @@ def scale_out(events: int, reps: int, baseline: list[str] | None = None) -> Sect
     best: dict[tuple[str, int], float] = {}
     cpu: dict[tuple[str, int], float] = {}
     loads: list[float] = []
+    walls: dict[tuple[str, int], list[float]] = {}
     for rep in range(reps):
         loads.append(load_average()[0])
         for version, cli in versions.items():
@@ -71,6 +85,7 @@ def scale_out(events: int, reps: int, baseline: list[str] | None = None) -> Sect
                 if timed.returncode not in (0, 1):
                     raise RuntimeError(f"{version} enrich --workers {n} failed: {timed.stderr}")
                 best[key] = min(best.get(key, timed.wall), timed.wall)
+                walls.setdefault(key, []).append(timed.wall)
                 cpu[key] = min(cpu.get(key, timed.cpu), timed.cpu)
                 print(
                     f"  rep {rep + 1}: {version} --workers {n}: {timed.wall:.1f} s wall, "
@@ -79,6 +94,12 @@ def scale_out(events: int, reps: int, baseline: list[str] | None = None) -> Sect
                 )
     section.put("load_average_at_reps", loads, "load average (1 min) at the start of each repetition")
     for version in versions:
+        tag = "" if version == "after" else "before_"
+        section.put(
+            f"{tag}speedup_per_rep",
+            [round(one / two, 2) for one, two in zip(walls[version, 1], walls[version, 2], strict=True)],
+            f"{version}: speed-up (wall) of each repetition",
+        )
         tag = "" if version == "after" else "before_"
         section.put(f"{tag}workers_1_s", round(best[version, 1], 2), f"{version}: --workers 1, best wall s")
         section.put(f"{tag}workers_2_s", round(best[version, 2], 2), f"{version}: --workers 2, best wall s")
@@ -113,6 +134,14 @@ def scale_out(events: int, reps: int, baseline: list[str] | None = None) -> Sect
         "split_bound_speedup",
         round(cpu["after", 1] / max(cpu["after", 2] / 2, parent), 2),
         "after: speed-up 2 idle cores allow (CPU of 1 / max(CPU of 2 / 2, parent's CPU))",
+    )
+    start = _start_cpu()
+    section.put("start_cpu_s", start, "after: CPU s of --workers 2 on an empty input (serial: start, exit)")
+    section.put(
+        "serial_bound_speedup",
+        round(cpu["after", 1] / (start + max((cpu["after", 2] - start) / 2, parent)), 2),
+        "after: speed-up 2 idle cores allow, the serial start-up counted "
+        "(CPU of 1 / (start + max((CPU of 2 - start) / 2, parent's CPU)))",
     )
     section.put("workers_1_events_per_s", round(events / best["after", 1]))
     section.put("workers_2_events_per_s", round(events / best["after", 2]))

@@ -8,17 +8,22 @@ lines (``parallel_output``: joined, one text per message). This process only han
 the reorder window and the stream-scoped enrichers (state keyed by token or actor needs one
 global time order) on the canonical values the workers send, and writes the workers' output
 lines in the order one process would have written them: the result is the same, line for line.
+When the output is a regular file, the workers write their lines into it themselves, where the
+parent tells them (``parallel_output``): the parent never holds the text.
 """
 
 from __future__ import annotations
 
+import codecs
 import fcntl
 import gc
 import multiprocessing
+import os
+import stat
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
-from typing import Any
+from typing import IO, Any, cast
 
 from sessionwatch.enrichers.base import Enricher
 from sessionwatch.enrichers.engine import (
@@ -33,6 +38,7 @@ from sessionwatch.enrichers.output import Counts, DeadLetter
 from sessionwatch.enrichers.parallel_front import PROGRESS_EVERY, Parent, input_file
 from sessionwatch.enrichers.parallel_worker import (
     Channels,
+    Source,
     WorkerSetup,
     _shipped,
     partition,
@@ -68,6 +74,8 @@ class Job:
     workers: int = 1
     state: Mapping[str, Any] | None = None
     progress: Progress | None = None
+    output: IO[str] | None = None  # the file ``write`` writes to, for the workers (``run``)
+    keep_state: bool = True  # False: ``Result.state`` is left empty (with workers: not gathered)
 
 
 def run(
@@ -82,9 +90,19 @@ def run(
     workers: int = 1,
     state: Mapping[str, Any] | None = None,
     progress: Progress | None = None,
+    output: IO[str] | None = None,
+    keep_state: bool = True,
 ) -> Result:
     """Enrich ``lines``: documents to ``write`` (whole NDJSON lines, newline included: one a call
-    in one process, many with workers), bad lines to ``dead``. Returns the counts and the state to save."""
+    in one process, many with workers), bad lines to ``dead``. Returns the counts and the state to save.
+
+    ``output``: the text file whose ``write`` is ``write``, when the caller lets the workers
+    write their lines into it themselves (it must not translate newlines). They do when it is a
+    regular file opened for writing in UTF-8 without ``O_APPEND``; then ``write`` is not called
+    and the file stands after the output at the end (as if ``write`` had written it).
+
+    ``keep_state=False``: the caller does not save the state (``Result.state`` stays empty; the
+    workers do not send their sessions back at the end, a serial step of the run)."""
     job = Job(
         write=write,
         dead=dead,
@@ -95,6 +113,8 @@ def run(
         workers=workers,
         state=state,
         progress=progress,
+        output=output,
+        keep_state=keep_state,
     )
     with _fewer_collections():
         return _run_single(lines, job) if job.workers <= 1 else _run_parallel(lines, job)
@@ -122,7 +142,7 @@ def _run_single(lines: Iterable[bytes | str], job: Job) -> Result:
         else:
             job.write(out.text() + "\n")
     engine.counts.evicted_for_memory = engine.back.store.evicted_cap
-    return Result(engine.counts, engine.state(), engine.open_sessions)
+    return Result(engine.counts, engine.state() if job.keep_state else {}, engine.open_sessions)
 
 
 def _reporting(
@@ -153,6 +173,27 @@ def _widen(channel: Any) -> None:
         fcntl.fcntl(channel._writer.fileno(), setter, PIPE_BYTES)
 
 
+def direct_output(output: IO[str] | None, write: Callable[[str], Any]) -> Source | None:
+    """Where the workers can write their lines themselves (``parallel_output``): the descriptor
+    of ``output`` and where its next byte goes, when ``write`` is its ``write`` and it is a
+    regular file opened for writing in strict UTF-8, not appending; else None (a pipe, a
+    terminal, another encoding: the parent writes through ``write``)."""
+    if output is None or write != getattr(output, "write", None):
+        return None
+    try:
+        encoding = codecs.lookup(cast(Any, output).encoding).name
+        fd = output.fileno()
+        plain = stat.S_ISREG(os.fstat(fd).st_mode) and not fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_APPEND
+        if encoding != "utf-8" or getattr(output, "errors", None) != "strict" or not plain:
+            return None
+        if not output.writable() or os.linesep != "\n":
+            return None
+        output.flush()
+        return fd, os.lseek(fd, 0, os.SEEK_CUR)
+    except (AttributeError, LookupError, OSError, ValueError):  # no descriptor, not seekable
+        return None
+
+
 def _run_parallel(lines: Iterable[bytes | str], job: Job) -> Result:
     profiles, options, workers, state = job.profiles, job.options, job.workers, job.state
     stream, session = split_enrichers(job.enrichers, options.facts)
@@ -170,6 +211,7 @@ def _run_parallel(lines: Iterable[bytes | str], job: Job) -> Result:
             for sid, value in state.get(key, {}).items():
                 initial[partition(sid, 0, workers)][key][sid] = value
     file = input_file(lines)
+    output = direct_output(job.output, job.write)
     context = multiprocessing.get_context("fork")
     inboxes = [context.Queue(maxsize=32) for _ in range(workers)]
     outboxes = [context.Queue() for _ in range(workers)]  # never more than IN_FLIGHT answers each
@@ -191,6 +233,8 @@ def _run_parallel(lines: Iterable[bytes | str], job: Job) -> Result:
                     bool(stream),
                     shipped,
                     file,
+                    output[0] if output is not None else None,
+                    job.keep_state,
                 ),
                 Channels(inboxes[i], outboxes[i], peers),
             ),
@@ -202,7 +246,7 @@ def _run_parallel(lines: Iterable[bytes | str], job: Job) -> Result:
     for process in processes:
         process.start()
     try:
-        parent = Parent(job, front, counts, processes, inboxes, outboxes, shipped, file)
+        parent = Parent(job, front, counts, processes, inboxes, outboxes, shipped, file, output)
         results = parent.run(lines, job.progress)
     except BaseException:
         for process in processes:
@@ -215,12 +259,15 @@ def _run_parallel(lines: Iterable[bytes | str], job: Job) -> Result:
     failed = [p for p in processes if p.exitcode != 0]
     if failed:
         raise EnrichError(f"enrich worker {failed[0].name} failed (exit code {failed[0].exitcode})")
+    if job.output is not None and output is not None:  # after the output, as ``write`` leaves it
+        job.output.seek(parent.offset)
     merged_state: dict[str, Any] = {
         "format": STATE_FORMAT,
         "stream": front.state,
         "sessions": {},
         "tombstones": {},
     }
+    open_sessions = 0
     for result in results:
         counts.out_of_order += result["out_of_order"]
         counts.state_evicted += result["state_evicted"]
@@ -232,6 +279,8 @@ def _run_parallel(lines: Iterable[bytes | str], job: Job) -> Result:
         usage.unclaimed += found.unclaimed
         usage.datasets.update(found.datasets)
         usage.raw.update(found.raw)
-        merged_state["sessions"].update(result["store"]["sessions"])
-        merged_state["tombstones"].update(result["store"]["tombstones"])
-    return Result(counts, merged_state, len(merged_state["sessions"]))
+        open_sessions += result["open_sessions"]
+        if job.keep_state:
+            merged_state["sessions"].update(result["store"]["sessions"])
+            merged_state["tombstones"].update(result["store"]["tombstones"])
+    return Result(counts, merged_state if job.keep_state else {}, open_sessions)

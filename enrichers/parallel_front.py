@@ -24,12 +24,14 @@ from typing import Any, cast
 
 from sessionwatch.enrichers.engine import Front, Released
 from sessionwatch.enrichers.output import Counts, DeadLetter, Output
-from sessionwatch.enrichers.parallel_output import Returned
+from sessionwatch.enrichers.parallel_output import Returned, write_at
 from sessionwatch.enrichers.parallel_worker import (
     BACK,
+    DONE,
+    END,
+    FAILED,
     LINE_BITS,
     MAP,
-    RESULT,
     STOP,
     Answer,
     Block,
@@ -41,10 +43,11 @@ from sessionwatch.enrichers.timefmt import remember
 from sessionwatch.rules.errors import EnrichError
 
 PROGRESS_EVERY = 10_000  # lines mapped between two calls of the run's ``progress``
-BLOCK = 1 << 17  # bytes of input a worker maps at a time (about 200 lines)
+BLOCK = 1 << 18  # bytes of input a worker maps at a time (about 400 lines)
 CHUNK = 256  # lines a worker maps at a time, when the input is not a binary stream
 IN_FLIGHT = 3  # blocks per worker sent and not yet answered
-BATCH = 512  # events sent to a worker at a time
+AHEAD = 6  # blocks per worker handed out beyond the oldest not taken yet (answers held meanwhile)
+BATCH = 1024  # events sent to a worker at a time
 
 
 def _blocks(source: Iterable[bytes | str], file: Source | None) -> Iterator[Block]:
@@ -111,6 +114,7 @@ class Parent:
         outboxes: list[Any],
         shipped: tuple[str, ...] | None = None,
         file: Source | None = None,
+        output: Source | None = None,
     ) -> None:
         self.job, self.front, self.counts = job, front, counts
         self.processes, self.inboxes, self.outboxes = processes, inboxes, outboxes
@@ -125,37 +129,64 @@ class Parent:
         # outputs waiting for their turn: each worker's, then this process's (a line or a dead letter)
         self.returned = [Returned() for _ in range(workers)]
         self.own: deque[str | DeadLetter] = deque()
-        self.received: list[queue.SimpleQueue[Any]] = [queue.SimpleQueue() for _ in range(workers)]
+        self.received: queue.SimpleQueue[tuple[int, Any]] = queue.SimpleQueue()  # from every worker
         self.file = file  # the input file, when the workers read it (``input_file``)
         self.firsts = [1]  # per block answered, then the next: the number of its first line
+        # the output file, when the workers write their lines into it (``parallel_output``), and
+        # where the next output goes in it
+        self.output = output
+        self.offset = output[1] if output is not None else 0
+        # per worker, where its next outputs go (``Places``: sent with the next message to it),
+        # and where the last of them ends (the next place may just extend it)
+        self.places: list[array[int]] = [array("q") for _ in range(workers)]
+        self.ends = [-1] * workers
 
     def run(self, lines: Iterable[bytes | str], progress: Any = None) -> list[dict[str, Any]]:
         """Feed every line through (calling ``progress(counts)`` each time another
-        ``PROGRESS_EVERY`` lines have been mapped); the workers' final results."""
+        ``PROGRESS_EVERY`` lines have been mapped); the workers' final results.
+
+        Blocks go to whichever worker has answered (at most ``IN_FLIGHT`` unanswered each, and
+        at most ``AHEAD`` blocks beyond the oldest one not taken yet): a worker that gets less
+        of the machine (one of the cores also runs this process) maps fewer blocks instead of
+        holding the other one back. Answers are taken in block order whoever sent them."""
         workers = self.workers
         for index, outbox in enumerate(self.outboxes):  # (see ``_receive``)
             name = f"enrich-{index}-outbox"
             threading.Thread(
-                target=_pump, args=(outbox, self.received[index]), name=name, daemon=True
+                target=_pump, args=(index, outbox, self.received), name=name, daemon=True
             ).start()
         blocks = _blocks(lines, self.file)
-        sent = answered = 0
+        sent = taken = 0  # blocks handed out; blocks taken, in order
+        busy = [0] * workers  # blocks handed to each worker and not answered yet
+        early: dict[int, tuple[int, list[Any]]] = {}  # answers ahead of the next block to take
+        ahead = AHEAD * workers
+        more = True
         report = PROGRESS_EVERY
         while True:
-            while sent - answered < IN_FLIGHT * workers:
+            while more and sent - taken < ahead:
+                target = min(range(workers), key=busy.__getitem__)
+                if busy[target] >= IN_FLIGHT:
+                    break
                 block = next(blocks, None)
                 if block is None:
+                    more = False
                     break
-                self._send(sent % workers, (MAP, (sent, block)))
+                self._send(target, (MAP, (sent, block)))
+                busy[target] += 1
                 sent += 1
-            if answered == sent:
+            if taken == sent:
                 break
-            _, count, mapped, written, dead = cast(Answer, self._receive(answered % workers))
-            self.firsts.append(self.firsts[-1] + count)
-            self.returned[answered % workers].add(written, dead)
-            self._take(mapped)
+            worker, answer = self._receive()
+            _, number, count, mapped, written, dead = cast(Answer, answer)
+            busy[worker] -= 1
+            self.returned[worker].add(written, dead)  # (each worker's outputs come in its order)
+            early[number] = (count, mapped)
+            while taken in early:
+                count, mapped = early.pop(taken)
+                self.firsts.append(self.firsts[-1] + count)
+                self._take(mapped)
+                taken += 1
             self._write()
-            answered += 1
             if progress is not None and self.counts.read >= report:
                 progress(self.counts)
                 report = (self.counts.read // PROGRESS_EVERY + 1) * PROGRESS_EVERY
@@ -167,12 +198,17 @@ class Parent:
             if self.batches[target]:
                 self._send(target, (BACK, self.batches[target]))
             self._send(target, (STOP, None))
-        results = []
-        for target in range(workers):
-            _, written, dead, result = cast(Result, self._receive(target))
-            self.returned[target].add(written, dead)
-            results.append(result)
+        results: list[dict[str, Any]] = [{} for _ in range(workers)]
+        for _ in range(workers):
+            worker, last = self._receive()
+            _, written, dead, result = cast(Result, last)
+            self.returned[worker].add(written, dead)
+            results[worker] = result
         self._write()
+        for target in range(workers):  # (with where their last lines go)
+            self._send(target, (END, None))
+        for _ in range(workers):  # every line written (or the error writing one)
+            self._receive()
         if self.written != len(self.order):
             raise EnrichError(f"enrich workers returned {self.written} of {len(self.order)} outputs")
         return results
@@ -236,10 +272,12 @@ class Parent:
             self.batches[owner] = []
 
     def _write(self) -> None:
-        """Write the outputs whose turn has come and which have arrived: the lines in one call,
-        then the dead letters."""
+        """Write the outputs whose turn has come and which have arrived: the lines in one call
+        (or, when the workers write them, where each worker's go), then the dead letters."""
         order, returned, own = self.order, self.returned, self.workers
-        texts: list[str] = []
+        direct = self.output is not None
+        texts: list[str] | None = None if direct else []
+        places, ends, offset = self.places, self.ends, self.offset
         dead: list[DeadLetter] = []
         at, end = self.written, len(order)
         while at < end:
@@ -249,14 +287,31 @@ class Parent:
             if source == own:  # this process's outputs: always there
                 for _ in range(run - at):
                     output = self.own.popleft()
-                    (texts if type(output) is str else dead).append(output)  # type: ignore[arg-type]
+                    if type(output) is not str:
+                        dead.append(output)  # type: ignore[arg-type]
+                    elif texts is not None:
+                        texts.append(output)
+                    else:
+                        data = output.encode("utf-8")
+                        write_at(cast(Source, self.output)[0], data, offset)
+                        offset += len(data)
                 at = run
                 continue
-            at += returned[source].take(run - at, texts, dead)
+            taken, size = returned[source].take(run - at, texts, dead)
+            if direct and taken:
+                found = places[source]
+                if ends[source] == offset:  # right after its last place (dead letters between)
+                    found[-1] += taken
+                else:
+                    found.extend((offset, taken))
+                offset += size
+                ends[source] = offset
+            at += taken
             if at < run:
                 break
         if texts:
             self.job.write("".join(texts))
+        self.offset = offset
         firsts, mask = self.firsts, (1 << LINE_BITS) - 1
         for letter in dead:  # numbered: a line's key is its block's, then its place in it
             line = firsts[letter.line >> LINE_BITS] + (letter.line & mask)
@@ -266,25 +321,32 @@ class Parent:
             at = 0
         self.written = at
 
-    def _receive(self, worker: int) -> Any:
-        """The worker's next message. A thread per worker reads its outbox (``_pump``): a worker
-        that dies while writing a message leaves it cut short, and reading it would never end."""
-        received = self.received[worker]
+    def _receive(self) -> tuple[int, Any]:
+        """The next message of any worker, and which one sent it. A thread per worker reads its
+        outbox (``_pump``): a worker that dies while writing a message leaves it cut short, and
+        reading it would never end."""
         while True:
             try:
-                message = received.get(timeout=1.0)
+                worker, message = self.received.get(timeout=1.0)
             except queue.Empty:
                 self._check()
                 continue
             if isinstance(message, BaseException):
                 raise EnrichError(f"enrich worker {worker}: its answer cannot be read ({message!r})")
-            return message
+            if message[0] == FAILED:  # as writing the output here would have failed
+                _, number, reason = message
+                raise OSError(number, f"{reason} (writing the output)")
+            return worker, message
 
-    def _send(self, worker: int, message: Any) -> None:
-        inbox = self.inboxes[worker]
+    def _send(self, worker: int, message: tuple[int, Any]) -> None:
+        """``message`` to ``worker``, with where its next output lines go (if anywhere yet)."""
+        inbox, places = self.inboxes[worker], self.places[worker]
+        if places:
+            self.places[worker], self.ends[worker] = array("q"), -1
+        sent = (*message, places or None)
         while True:
             try:
-                inbox.put(message, timeout=1.0)
+                inbox.put(sent, timeout=1.0)
                 return
             except queue.Full:
                 self._check()
@@ -297,15 +359,15 @@ class Parent:
                 raise EnrichError(f"enrich worker {process.name} stopped (exit code {process.exitcode})")
 
 
-def _pump(outbox: Any, received: queue.SimpleQueue[Any]) -> None:
-    """Move a worker's messages to ``received`` until its ``Result`` (or a message that cannot be
-    read: then that error)."""
+def _pump(index: int, outbox: Any, received: queue.SimpleQueue[tuple[int, Any]]) -> None:
+    """Move worker ``index``'s messages to ``received`` until its last (DONE or FAILED; or a
+    message that cannot be read: then that error)."""
     while True:
         try:
             message = outbox.get()
         except BaseException as exc:
-            received.put(exc)
+            received.put((index, exc))
             return
-        received.put(message)
-        if message[0] == RESULT:
+        received.put((index, message))
+        if message[0] in (DONE, FAILED):
             return

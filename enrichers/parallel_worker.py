@@ -13,6 +13,7 @@ output lines with its next answer (joined: ``parallel_output``), for the parent 
 from __future__ import annotations
 
 import dataclasses
+import io
 import operator
 import os
 import zlib
@@ -36,13 +37,19 @@ from sessionwatch.enrichers.output import (
     dead_reason,
     splice,
 )
-from sessionwatch.enrichers.parallel_output import Packed, pack
+from sessionwatch.enrichers.parallel_output import Packed, Unwritten, pack
 from sessionwatch.enrichers.profiles import Profile, ProfileRegistry
 from sessionwatch.enrichers.timefmt import isoformat
 from sessionwatch.rules.errors import EnrichError
 
-MAP, BACK, STOP = 0, 1, 2  # what a worker's inbox holds: lines to map, events to enrich, the end
-ANSWER, RESULT = 0, 1  # what its outbox holds: an ``Answer`` to a chunk, then its final ``Result``
+# what a worker's inbox holds: lines to map, events to enrich, the end of the input (answer the
+# ``Result``), the end of the run; each message with where to write its next output lines (when
+# it writes them itself: ``parallel_output``), or None
+MAP, BACK, STOP, END = 0, 1, 2, 3
+# what its outbox holds: an ``Answer`` to a chunk, its ``Result`` (after STOP), (DONE,) when it
+# has written its last lines (after END); or, when it cannot write into the output file,
+# (FAILED, errno, message) before it stops
+ANSWER, RESULT, FAILED, DONE = 0, 1, 2, 3
 # the document the parent's copy of an event shows: the parent never holds the document (the
 # stream-scoped enrichers do not read it)
 NO_DOC: Mapping[str, Any] = MappingProxyType({})
@@ -56,13 +63,13 @@ Held = tuple[tuple[Any, ...], str, Mapping[str, Any] | None, str]
 # a mapped event sent to its owner: (line number, canonical values but the document, line
 # right-stripped, the document or None, the line when it differs from the stripped one else None)
 Forwarded = tuple[int, tuple[Any, ...], str, Mapping[str, Any] | None, str | None]
-# an answer to a block: how many lines it held; per non-blank line its parent's copy (a tuple:
+# an answer to a block: its number, how many lines it held; per non-blank line its parent's copy (a tuple:
 # line key, owner, repaired fields, the timestamp as ``isoformat`` writes it or None, then the
 # canonical values)
 # or its ``Output`` (a dead letter, or a line passed through); then the output lines written
 # since the last answer (``Packed``: a dead letter's is empty), and those dead letters
-Answer = tuple[int, int, list[Any], Packed, list[DeadLetter]]
-# the end: (RESULT, the last output lines, their dead letters, counts and state)
+Answer = tuple[int, int, int, list[Any], Packed, list[DeadLetter]]
+# the end of the input: (RESULT, the last output lines, their dead letters, counts and state)
 Result = tuple[int, Packed, list[DeadLetter], dict[str, Any]]
 
 
@@ -124,11 +131,9 @@ def _line_end(fd: int, at: int) -> int:
 
 
 def block_lines(block: bytes) -> list[bytes | str]:
-    """The lines of a block of whole lines, as iterating a binary stream gives them but for
-    their ``\\n`` (which mapping strips anyway)."""
-    lines: list[Any] = block.split(b"\n")
-    if not lines[-1]:  # the block ends its last line
-        lines.pop()
+    """The lines of a block of whole lines, as iterating a binary stream gives them (each with
+    its ``\\n``; ``readlines`` finds them with ``memchr``, where ``split`` tests byte by byte)."""
+    lines: list[Any] = io.BytesIO(block).readlines()  # (the buffer is the block's: not copied)
     return lines
 
 
@@ -189,12 +194,14 @@ class WorkerSetup:
     stamps: bool = True  # whether the parent runs stream-scoped enrichers (``Answer``'s stamp)
     to_parent: tuple[str, ...] | None = None  # the fields of the parent's copy (``stream_fields``)
     source: Source | None = None  # the input file, when the workers read their blocks from it
+    output: int | None = None  # the output file, when the workers write their lines into it
+    keep_state: bool = True  # whether the ``Result`` carries the sessions (the state to save)
 
 
 @dataclass(frozen=True)
 class Channels:
-    # from the parent: (MAP, (block number, ``Block``)), (BACK, [(line key, facts or reason)]),
-    # (STOP, None)
+    # from the parent: (MAP, (block number, ``Block``), places), (BACK, [(line key, facts or
+    # reason)], places), (STOP, None, places), (END, None, places); places: ``Places`` or None
     inbox: Any
     outbox: Any  # to the parent: an ``Answer`` per block, then a ``Result``
     peers: list[Any]  # every worker's inbox of forwarded events (its own included, never used)
@@ -212,36 +219,50 @@ class Worker:
         self.to_parent = _reader(setup.to_parent) if setup.to_parent is not None else _shipped()[0]
         self.channels = channels
         self.source = setup.source
+        self.keep_state = setup.keep_state
         self.held: dict[int, Held] = {}
         self.written: list[str] = []  # output lines since the last answer; "" for a dead letter
+        self.unwritten = Unwritten(setup.output) if setup.output is not None else None
         self.dead: list[DeadLetter] = []  # the dead letters of those ""
 
     def run(self) -> None:
         inbox, outbox = self.channels.inbox, self.channels.outbox
         while True:
-            kind, payload = inbox.get()
+            kind, payload, places = inbox.get()
             if kind == MAP:
                 lines, mapped = self.map_chunk(payload)
-                outbox.put((ANSWER, lines, mapped, *self._take_written()))
+                outbox.put((ANSWER, payload[0], lines, mapped, *self._take_written()))
             elif kind == BACK:
                 self.enrich(payload)
-            else:
+            elif kind == STOP:
+                outbox.put((RESULT, *self._take_written(), self._result()))
+            if places is not None:  # (after the answer: the parent waits for that, not for this)
+                assert self.unwritten is not None
+                try:
+                    self.unwritten.write(places)
+                except OSError as exc:  # (a full disk, a size limit): the run's error, said once
+                    outbox.put((FAILED, exc.errno, exc.strerror or str(exc)))
+                    raise SystemExit(1) from None
+            if kind == END:
+                outbox.put((DONE,))
                 break
+
+    def _result(self) -> dict[str, Any]:
         store = self.back.store
-        result = {
+        return {
             "out_of_order": self.counts.out_of_order,
             "state_evicted": self.counts.state_evicted,
             "dead_letter": self.counts.dead_letter,
             "evicted_for_memory": store.evicted_cap,
-            "store": store.to_json(),
+            "store": store.to_json() if self.keep_state else None,
+            "open_sessions": len(store.sessions),
             "profiles": self.mapper.counts.profiles,
         }
-        outbox.put((RESULT, *self._take_written(), result))
 
     def _take_written(self) -> tuple[Packed, list[DeadLetter]]:
         written, dead = self.written, self.dead
         self.written, self.dead = [], []
-        return pack(written), dead
+        return (pack(written) if self.unwritten is None else self.unwritten.keep(written)), dead
 
     def map_chunk(self, chunk: tuple[int, Any]) -> tuple[int, list[Any]]:
         """Map the lines of block number ``block`` (see ``Block``): how many lines it held, and

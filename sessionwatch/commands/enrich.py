@@ -220,6 +220,8 @@ def run(args: argparse.Namespace) -> int:
             workers=args.workers,
             state=state,
             progress=progress,
+            output=sink,  # (with workers and a regular file, they write their lines into it)
+            keep_state=bool(args.state),
         )
     if progress is not None:
         progress.done()

@@ -9,17 +9,25 @@ import re
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from sessionwatch.enrichers import discover_enrichers
+from sessionwatch.enrichers import (
+    EngineOptions,
+    ProfileRegistry,
+    discover_enrichers,
+    parallel_front,
+    parallel_worker,
+)
 from sessionwatch.enrichers.base import CanonicalEvent
+from sessionwatch.enrichers.parallel import run
 from sessionwatch.enrichers.parallel_worker import stream_event_type
 from tests.cli_runner import run_sessionwatch
 from tests.unit.test_enrich_engine import _mixed_stream
-from tests.unit.written_lines import enrich_lines
+from tests.unit.written_lines import Lines, enrich_lines
 
 
 def _event() -> CanonicalEvent:
@@ -178,3 +186,58 @@ def test_the_cli_with_two_workers_writes_the_bytes_one_process_writes(tmp_path: 
     assert seen[1] == seen[0]
     assert len(seen[0][0].splitlines()) > 3500
     assert '"line": 9, "reason": "malformed JSON' in seen[0][1]
+
+
+def test_a_slow_worker_maps_fewer_blocks_and_the_output_is_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Blocks go to whichever worker has answered: when one worker is slow (here it waits 0.1
+    s per block; on a busy machine, it shares its core), the other maps more blocks instead of
+    waiting for it, and the answers, taken in block order whoever sent them, give the lines,
+    dead letters and counts of one process."""
+    lines = _mixed_stream(6000, seed=13)
+    one, dead_one, result_one = enrich_lines(lines, 1)
+    mapping = parallel_worker.Worker.map_chunk
+
+    def slow_first(self: Any, chunk: Any) -> Any:
+        if self.index == 0:
+            time.sleep(0.1)
+        return mapping(self, chunk)
+
+    monkeypatch.setattr(parallel_worker.Worker, "map_chunk", slow_first)  # (the workers are forked)
+    blocks = [0, 0]
+    send = parallel_front.Parent._send
+
+    def counting(self: Any, worker: int, message: Any) -> None:
+        blocks[worker] += message[0] == parallel_worker.MAP
+        send(self, worker, message)
+
+    monkeypatch.setattr(parallel_front.Parent, "_send", counting)
+    two, dead_two, result_two = enrich_lines(lines, 2)
+    assert sum(blocks) == -(-6000 // parallel_front.CHUNK)
+    assert blocks[0] < blocks[1], blocks  # (taking turns: 12 and 12)
+    assert two == one
+    assert dead_two == dead_one
+    assert result_two.counts == result_one.counts
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_run_whose_state_is_not_saved_gathers_none(workers: int) -> None:
+    """``keep_state=False`` (``enrich`` without ``--state``): no state in the result (the
+    workers do not send their sessions back), the same output, counts and open sessions."""
+    lines = _mixed_stream(1500, seed=4)
+    kept_lines, _, kept = enrich_lines(lines, workers)
+    written = Lines()
+    result = run(
+        lines,
+        written,
+        lambda letter: None,
+        profiles=ProfileRegistry.discover(),
+        enrichers=discover_enrichers(),
+        options=EngineOptions(reorder_window=20.0),
+        workers=workers,
+        keep_state=False,
+    )
+    assert result.state == {}
+    assert kept.state["sessions"]
+    assert result.open_sessions == kept.open_sessions > 0
+    assert result.counts == kept.counts
+    assert written == kept_lines
