@@ -31,5 +31,7 @@ def test_fast_rounding_is_round(fast: object, digits: int) -> None:
     assert callable(fast)
     for value in _values():
         got, expected = fast(value), round(value, digits)
-        assert type(got) is type(expected) and repr(got) == repr(expected), value
-    assert fast(7) == 7 and type(fast(7)) is int  # an int stays an int, as with ``round``
+        assert type(got) is type(expected), value
+        assert repr(got) == repr(expected), value
+    assert type(fast(7)) is int  # an int stays an int, as with ``round``
+    assert fast(7) == 7
