@@ -157,7 +157,7 @@ def test_a_killed_follower_is_taken_over_within_the_lease_time(
     raw, _ = synthetic_events(1200, seed=23)
     load(es, names.raw, raw, raw=True)
     env = cli_env(es_url)
-    lease = 20.0
+    lease = 10.0  # short, so the test waits little; the default (30 s) is the same code path
     extra = ("--batch-size", "40", "--lease", f"{lease:.0f}s")
     survivor = start_cli(member_args(names, "survivor", *extra), env, tmp_path, tmp_path / "survivor.log")
     victim = start_cli(member_args(names, "victim", *extra), env, tmp_path, tmp_path / "victim.log")
