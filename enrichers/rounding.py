@@ -11,24 +11,25 @@ large values, an ``int``, a value near a half) goes to ``round`` itself.
 
 from __future__ import annotations
 
-
-def round3(x: float) -> float:
-    """``round(x, 3)``."""
-    if type(x) is float:
-        y = x * 1000.0
-        if -4e12 < y < 4e12:
-            k = round(y)
-            if k and -0.25 < y - k < 0.25:
-                return k / 1000
-    return round(x, 3)
+from collections.abc import Callable
 
 
-def round4(x: float) -> float:
-    """``round(x, 4)``."""
-    if type(x) is float:
-        y = x * 10000.0
-        if -4e12 < y < 4e12:
-            k = round(y)
-            if k and -0.25 < y - k < 0.25:
-                return k / 10000
-    return round(x, 4)
+def _rounder(digits: int) -> Callable[[float], float]:
+    """``round(x, digits)``, with the shortcut above."""
+    divisor: int = 10**digits
+    scale = float(divisor)
+
+    def rounded(x: float) -> float:
+        if type(x) is float:
+            y = x * scale
+            if -4e12 < y < 4e12:
+                k = round(y)
+                if k and -0.25 < y - k < 0.25:
+                    return k / divisor
+        return round(x, digits)
+
+    return rounded
+
+
+round3 = _rounder(3)  # ``round(x, 3)``
+round4 = _rounder(4)  # ``round(x, 4)``
