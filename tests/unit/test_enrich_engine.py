@@ -9,11 +9,10 @@ from typing import Any
 
 import pytest
 
-from sessionwatch.enrichers import EngineOptions, Limits, ProfileRegistry, discover_enrichers
-from sessionwatch.enrichers.engine import SWEEP_EVERY, DeadLetter
-from sessionwatch.enrichers.parallel import run as run_stream
+from sessionwatch.enrichers import Limits, discover_enrichers
+from sessionwatch.enrichers.engine import SWEEP_EVERY
 from tests.unit.test_enrich_helpers import facts_by_id, get, run
-from tests.unit.written_lines import Lines, enrich_lines
+from tests.unit.written_lines import enrich_lines
 
 
 def ev(ts: str, eid: str, session: str = "s1", action: str = "view", **extra: Any) -> str:
@@ -269,17 +268,7 @@ def test_an_enricher_error_with_workers_dead_letters_the_same_events_as_one_proc
     monkeypatch.setattr(target, "facts", fragile)
     outcomes = []
     for workers in (1, 2):
-        written = Lines()
-        dead: list[DeadLetter] = []
-        result = run_stream(
-            lines,
-            written,
-            dead.append,
-            profiles=ProfileRegistry.discover(),
-            enrichers=enrichers,
-            options=EngineOptions(reorder_window=20.0),
-            workers=workers,
-        )
+        written, dead, result = enrich_lines(lines, workers, enrichers=enrichers)
         outcomes.append((written, sorted(dead, key=lambda d: d.line), result.counts))
     (one, dead_one, counts_one), (two, dead_two, counts_two) = outcomes
     assert one == two

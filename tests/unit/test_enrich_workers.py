@@ -16,18 +16,15 @@ from typing import Any
 import pytest
 
 from sessionwatch.enrichers import (
-    EngineOptions,
-    ProfileRegistry,
     discover_enrichers,
     parallel_front,
     parallel_worker,
 )
 from sessionwatch.enrichers.base import CanonicalEvent
-from sessionwatch.enrichers.parallel import run
 from sessionwatch.enrichers.parallel_worker import stream_event_type
 from tests.cli_runner import run_sessionwatch
 from tests.unit.test_enrich_engine import _mixed_stream
-from tests.unit.written_lines import Lines, enrich_lines
+from tests.unit.written_lines import enrich_lines
 
 
 def _event() -> CanonicalEvent:
@@ -225,17 +222,7 @@ def test_a_run_whose_state_is_not_saved_gathers_none(workers: int) -> None:
     workers do not send their sessions back), the same output, counts and open sessions."""
     lines = _mixed_stream(1500, seed=4)
     kept_lines, _, kept = enrich_lines(lines, workers)
-    written = Lines()
-    result = run(
-        lines,
-        written,
-        lambda letter: None,
-        profiles=ProfileRegistry.discover(),
-        enrichers=discover_enrichers(),
-        options=EngineOptions(reorder_window=20.0),
-        workers=workers,
-        keep_state=False,
-    )
+    written, _, result = enrich_lines(lines, workers, keep_state=False)
     assert result.state == {}
     assert kept.state["sessions"]
     assert result.open_sessions == kept.open_sessions > 0

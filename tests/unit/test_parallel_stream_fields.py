@@ -7,14 +7,13 @@ from typing import Any
 
 import pytest
 
-from sessionwatch.enrichers import EngineOptions, ProfileRegistry, discover_enrichers
+from sessionwatch.enrichers import discover_enrichers
 from sessionwatch.enrichers.base import CanonicalEvent
 from sessionwatch.enrichers.engine import split_enrichers
-from sessionwatch.enrichers.parallel import run
 from sessionwatch.enrichers.parallel_worker import stream_fields
 from sessionwatch.rules.errors import EnrichError
 from tests.unit.test_enrich_engine import _mixed_stream
-from tests.unit.written_lines import Lines
+from tests.unit.written_lines import enrich_lines
 
 
 class _ReadsUndeclared:
@@ -63,16 +62,7 @@ def test_an_undeclared_stream_enricher_sees_every_field_with_workers(workers: in
     lines = _mixed_stream(900, seed=4)
     outputs = []
     for count in (1, workers):
-        written = Lines()
-        result = run(
-            lines,
-            written,
-            lambda letter: None,
-            profiles=ProfileRegistry.discover(),
-            enrichers=[*discover_enrichers(), _ReadsUndeclared()],
-            options=EngineOptions(reorder_window=20.0),
-            workers=count,
-        )
+        written, _, result = enrich_lines(lines, count, enrichers=[*discover_enrichers(), _ReadsUndeclared()])
         assert result.counts.dead_letter == sum(1 for line in lines if line == "{broken")
         outputs.append(written)
     assert outputs[1] == outputs[0]

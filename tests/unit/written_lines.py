@@ -26,6 +26,7 @@ def enrich_lines(
     enrichers: list[Any] | None = None,
     state: Any = None,
     window: float = 20.0,
+    keep_state: bool = True,
 ) -> tuple[list[str], list[DeadLetter], Any]:
     """``parallel.run`` over ``source`` with the installed profiles (and enrichers, unless
     given): the lines written, the dead letters and the result."""
@@ -40,5 +41,6 @@ def enrich_lines(
         options=EngineOptions(reorder_window=window),
         workers=workers,
         state=state,
+        keep_state=keep_state,
     )
     return written, dead, result
