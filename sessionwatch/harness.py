@@ -210,9 +210,22 @@ def run_case(
         return CaseResult(rule, case, error=str(exc))
 
 
-def _case_document_id(number: int, doc: dict[str, Any]) -> str:
+def case_document_id(number: int, doc: dict[str, Any]) -> str:
     """The id of case ``number``'s document in the shared index of ``run_rules``."""
     return f"c{number}:{document_id(doc)}"
+
+
+def alias_cases(client: Elasticsearch, index: str, ids_of: dict[int, list[str]]) -> dict[int, str]:
+    """Per case number of ``ids_of``, a filtered alias on ``index`` holding only that case's
+    documents (their ids): the case's own events index, in one ``_aliases`` request."""
+    aliases = {number: f"{index}-c{number}" for number in ids_of}
+    actions = [
+        {"add": {"index": index, "alias": aliases[number], "filter": {"ids": {"values": ids}}}}
+        for number, ids in ids_of.items()
+    ]
+    if actions:
+        retrying(lambda: client.indices.update_aliases(actions=actions), "creating case aliases")
+    return aliases
 
 
 def _window(rule: Rule, case: RuleCase) -> Window:
@@ -235,7 +248,7 @@ def run_rules(
         except SessionwatchError as exc:
             results[number] = CaseResult(rule, case, error=str(exc))
             continue
-        ids = [_case_document_id(number, doc) for doc in enriched]
+        ids = [case_document_id(number, doc) for doc in enriched]
         ids_of[number] = ids
         docs += zip(ids, enriched, strict=True)
     if ids_of:
@@ -251,17 +264,12 @@ def run_rules(
                         profiles,
                         case.profile,
                         rejected,
-                        partial(_case_document_id, number),
+                        partial(case_document_id, number),
                     )
                     results[number] = CaseResult(rule, case, error=message)
             live = [n for n in ids_of if n not in results]
-            actions = [
-                {"add": {"index": index, "alias": f"{index}-c{n}", "filter": {"ids": {"values": ids_of[n]}}}}
-                for n in live
-            ]
-            if actions:
-                retrying(lambda: client.indices.update_aliases(actions=actions), "creating case aliases")
-            requests = [Request(cases[n][0], f"{index}-c{n}", _window(*cases[n])) for n in live]
+            aliases = alias_cases(client, index, {n: ids_of[n] for n in live})
+            requests = [Request(cases[n][0], aliases[n], _window(*cases[n])) for n in live]
             for number, outcome in zip(
                 live, evaluate_many(client, requests, retry=COMMAND_RETRY), strict=True
             ):

@@ -1,6 +1,7 @@
-"""Fixture cases replayed the way ``sessionwatch test`` replays them: every case's events in one
-events index, and per case a filtered alias holding only its own documents. One index instead of
-one per case (each cost the node a mapping and a cluster state update, twice)."""
+"""Fixture cases replayed the way ``sessionwatch test`` replays them (``harness.run_rules``, whose
+document ids and aliases these are): every case's events in one events index, and per case a
+filtered alias holding only its own documents. One index instead of one per case (each cost the
+node a mapping and a cluster state update, twice)."""
 
 from __future__ import annotations
 
@@ -11,10 +12,10 @@ from typing import Any, NamedTuple
 
 from elasticsearch import Elasticsearch
 
-from sessionwatch.bulk import document_id, index_documents
+from sessionwatch.bulk import index_documents
 from sessionwatch.enrichers import ProfileRegistry
 from sessionwatch.fixtures_root import fixture_path
-from sessionwatch.harness import enrich_fixture
+from sessionwatch.harness import alias_cases, case_document_id, enrich_fixture
 from sessionwatch.indices import create_events_index
 from sessionwatch.rules import Rule
 from sessionwatch.rules.model import RuleCase
@@ -33,21 +34,15 @@ def case_aliases(
     index = f"{prefix}{uuid.uuid4().hex[:12]}"
     create_events_index(es, index)
     try:
-        ids: list[list[str]] = []
+        ids: dict[int, list[str]] = {}
         docs: list[tuple[str, dict[str, Any]]] = []
         for number, (rule, case) in enumerate(cases):
             enriched = enrich_fixture(fixture_path(rule, case), profiles, case.profile)
-            ids.append([f"c{number}:{document_id(doc)}" for doc in enriched])
-            docs += zip(ids[-1], enriched, strict=True)
+            ids[number] = [case_document_id(number, doc) for doc in enriched]
+            docs += zip(ids[number], enriched, strict=True)
         report = index_documents(es, index, docs)
         assert report.ok, report.failed
-        aliases = [f"{index}-c{number}" for number in range(len(cases))]
-        es.indices.update_aliases(
-            actions=[
-                {"add": {"index": index, "alias": alias, "filter": {"ids": {"values": own}}}}
-                for alias, own in zip(aliases, ids, strict=True)
-            ]
-        )
-        yield [CaseAlias(alias, len(own)) for alias, own in zip(aliases, ids, strict=True)]
+        aliases = alias_cases(es, index, ids)
+        yield [CaseAlias(aliases[number], len(own)) for number, own in ids.items()]
     finally:
         es.indices.delete(index=index, ignore_unavailable=True)

@@ -11,7 +11,7 @@ import pytest
 
 from sessionwatch.bulk import document_id
 from sessionwatch.enrichers import ProfileRegistry
-from sessionwatch.harness import _case_document_id, enrich_fixture, rejection_message
+from sessionwatch.harness import case_document_id, enrich_fixture, rejection_message
 from sessionwatch.rules.errors import SessionwatchError
 
 REPO = Path(__file__).resolve().parents[2]
@@ -23,7 +23,7 @@ ERROR = {"type": "document_parsing_exception", "reason": "[1:40] failed to parse
 def test_a_rejection_names_the_event_id_and_line_not_the_bulk_id(number: int | None) -> None:
     profiles = ProfileRegistry.discover()
     docs = enrich_fixture(FIXTURE, profiles, None)
-    bulk_id = document_id if number is None else partial(_case_document_id, number)
+    bulk_id = document_id if number is None else partial(case_document_id, number)
     failed = [{"id": bulk_id(docs[1]), "status": 400, "error": ERROR}]
     message = rejection_message(FIXTURE, profiles, None, failed, bulk_id)
     assert message == (
