@@ -10,11 +10,13 @@ SESSIONWATCH_ES_VERSION ?= $(firstword $(ES_VERSIONS))
 ES_COMPAT_VERSION ?= $(firstword $(filter-out $(SESSIONWATCH_ES_VERSION),$(ES_VERSIONS)))
 export SESSIONWATCH_ES_VERSION
 
-# Parallel test workers (pytest-xdist): one per core, at most 4 (they share one node). Tests
+# Parallel test workers (pytest-xdist): one more than the cores, at most 4 (they share one node;
+# a quarter of the suite's time is spent waiting on nodes and processes, which the extra worker
+# fills: docs/benchmarks.md, "Issue 15, round 6: the suite"). Tests
 # of one file stay on one worker (--dist loadfile: a module's set-up is done once), and so do the
 # modules sharing one of the extra nodes scripts/run-tests.sh starts up front (tests/shared_nodes.py);
 # tests marked `serial` run alone afterwards.
-TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); [ "$$n" -gt 4 ] && n=4; echo $$n)
+TEST_WORKERS ?= $(shell n=$$(( $$(nproc 2>/dev/null || echo 2) + 1 )); [ "$$n" -gt 4 ] && n=4; echo $$n)
 export TEST_WORKERS
 
 .PHONY: install env demo test test-cluster lint typecheck unit integration docs clean

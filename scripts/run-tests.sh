@@ -18,7 +18,8 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 BIN=.venv/bin
-WORKERS="${TEST_WORKERS:-2}"
+CORES="$(nproc 2>/dev/null || echo 2)"
+WORKERS="${TEST_WORKERS:-$((CORES < 3 ? CORES + 1 : 4))}" # as the Makefile: one more than the cores, at most 4
 MAIN="${SESSIONWATCH_ES_VERSION:-9.5.0}"
 COMPAT="${ES_COMPAT_VERSION:-}"
 PROJECT="${SESSIONWATCH_COMPOSE_PROJECT:-sessionwatch-tests}"
