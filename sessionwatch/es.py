@@ -30,6 +30,23 @@ log = logging.getLogger("sessionwatch.es")
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 # Statuses that never get better by waiting: refused credentials or privileges.
 REFUSED_STATUSES = frozenset({401, 403})
+# Why a shard fails while a node restarts or a shard copy moves: the copy is not there or not
+# started yet, or the node holding it left. A search takes its HTTP status from its shard
+# failures (``SearchPhaseExecutionException.status``): 404 for ``shard_not_found_exception``,
+# 500 for a lost node. So a search that failed only for these reasons is retried, by type.
+MOVING_SHARD_FAILURES = frozenset(
+    {
+        "shard_not_found_exception",
+        "no_shard_available_action_exception",
+        "illegal_index_shard_state_exception",
+        "already_closed_exception",
+        "node_closed_exception",
+        "node_disconnected_exception",
+        "node_not_connected_exception",
+        "connect_transport_exception",
+        "send_request_transport_exception",
+    }
+)
 
 
 class ClusterRefused(ElasticsearchUnavailable):
@@ -65,19 +82,47 @@ COMMAND_RETRY = Backoff(base=0.2, cap=10.0, give_up_after=150.0)
 
 
 def transient(exc: BaseException) -> bool:
-    """Whether waiting may help: a retryable HTTP status, or a lost/refused/timed-out connection
-    (never a TLS failure, a bad request or refused credentials). By type and status only."""
+    """Whether waiting may help: a retryable HTTP status, a search that failed only on shards a
+    node restart makes unavailable (``MOVING_SHARD_FAILURES``, whatever its status), or a
+    lost/refused/timed-out connection (never a TLS failure, a bad request or refused
+    credentials). By type and status only."""
     if isinstance(exc, ApiError):
-        return exc.meta.status in RETRY_STATUSES
+        if exc.meta.status in RETRY_STATUSES:
+            return True
+        shards = shard_failures(exc)
+        return shards is not None and shards <= MOVING_SHARD_FAILURES
     if isinstance(exc, ElasticsearchUnavailable):
         return isinstance(exc, ClusterDown)
     return isinstance(exc, TransportError) and not isinstance(exc, TlsError)
 
 
+def shard_failures(exc: ApiError) -> frozenset[str] | None:
+    """The error types of the failed shards of a failed search (``failed_shards``, else its
+    ``root_cause``); None when ``exc`` is not a search that failed on its shards."""
+    error = exc.body.get("error") if isinstance(exc.body, dict) else None
+    if not isinstance(error, dict) or error.get("type") != "search_phase_execution_exception":
+        return None
+    failures = error.get("failed_shards") or error.get("root_cause")
+    if not isinstance(failures, list) or not failures:
+        return None
+    kinds = set()
+    for failure in failures:
+        if not isinstance(failure, dict):
+            return None
+        reason = failure.get("reason")  # a failed shard's; a root cause names its own type
+        kind = reason.get("type") if isinstance(reason, dict) else failure.get("type")
+        if not isinstance(kind, str):
+            return None
+        kinds.add(kind)
+    return frozenset(kinds)
+
+
 def describe_error(exc: BaseException) -> str:
     """A failure in words that carry no credentials or URLs."""
     if isinstance(exc, ApiError):
-        return f"HTTP {exc.meta.status} {exc.error}"
+        shards = shard_failures(exc)
+        because = f" ({', '.join(sorted(shards))})" if shards else ""
+        return f"HTTP {exc.meta.status} {exc.error}{because}"
     if isinstance(exc, SessionwatchError):
         return exc.message
     if isinstance(exc, TransportError):
@@ -89,7 +134,7 @@ def unavailable(what: str, exc: BaseException) -> SessionwatchError:
     """The error to raise after ``exc``: ``ElasticsearchUnavailable`` (exit 2) only when the cluster
     is unreachable or failing on its side; a rejected request (4xx) is a plain error."""
     message = f"{what}: {describe_error(exc)}"
-    if isinstance(exc, ApiError) and 400 <= exc.meta.status < 500 and exc.meta.status not in RETRY_STATUSES:
+    if isinstance(exc, ApiError) and 400 <= exc.meta.status < 500 and not transient(exc):
         if exc.meta.status in REFUSED_STATUSES:
             return ClusterRefused(message)
         return SessionwatchError(message)

@@ -97,3 +97,77 @@ def test_describe_error_names_type_and_status_without_urls() -> None:
         "HTTP 429 es_rejected_execution_exception"
     )
     assert describe_error(ConnectionError("refused")).startswith("ConnectionError")
+
+
+def search_failed(status: int, *shard_kinds: str, root_causes: bool = False) -> ApiError:
+    """A failed search as Elasticsearch answers it: the search's own type, and one entry per failed
+    shard (``failed_shards``, each with its ``reason``; or only ``root_cause`` entries)."""
+    meta = ApiResponseMeta(
+        status=status,
+        http_version="1.1",
+        headers=HttpHeaders(),
+        duration=0.0,
+        node=NodeConfig("http", "h", 9200),
+    )
+    error: dict[str, Any] = {"type": "search_phase_execution_exception", "reason": "Partial shards failure"}
+    if root_causes:
+        error["root_cause"] = [{"type": kind, "reason": "..."} for kind in shard_kinds]
+    else:
+        error["root_cause"] = []
+        error["failed_shards"] = [
+            {"shard": n, "index": "events", "node": "n1", "reason": {"type": kind, "reason": "..."}}
+            for n, kind in enumerate(shard_kinds)
+        ]
+    return ApiError("search_phase_execution_exception", meta=meta, body={"error": error, "status": status})
+
+
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        # a shard copy gone or not started while a node restarts: the search says 404 or 500
+        (search_failed(404, "shard_not_found_exception"), True),
+        (search_failed(500, "node_disconnected_exception", "shard_not_found_exception"), True),
+        (search_failed(500, "illegal_index_shard_state_exception"), True),
+        (search_failed(404, "shard_not_found_exception", root_causes=True), True),
+        # the same search refused for what it asks, or one shard failing for good: no waiting helps
+        (search_failed(400, "query_shard_exception"), False),
+        (search_failed(404, "shard_not_found_exception", "index_not_found_exception"), False),
+        (search_failed(500, "too_complex_to_determinize_exception"), False),
+        (search_failed(404), False),  # no shard named: nothing says the shards are moving
+        (api_error(404, "index_not_found_exception"), False),
+        (api_error(404, "search_phase_execution_exception"), False),
+    ],
+)
+def test_a_search_failing_on_moving_shards_is_transient(error: ApiError, expected: bool) -> None:
+    assert transient(error) is expected
+    assert isinstance(unavailable("search", error), ClusterDown) is expected
+
+
+def test_a_failed_search_is_described_with_its_shards_reasons() -> None:
+    error = search_failed(
+        404, "shard_not_found_exception", "node_closed_exception", "shard_not_found_exception"
+    )
+    assert describe_error(error) == (
+        "HTTP 404 search_phase_execution_exception (node_closed_exception, shard_not_found_exception)"
+    )
+    bad = unavailable("search for rule x", search_failed(400, "query_shard_exception"))
+    assert type(bad) is SessionwatchError
+    assert (
+        bad.message == "search for rule x: HTTP 400 search_phase_execution_exception (query_shard_exception)"
+    )
+
+
+def test_retrying_waits_through_a_search_on_moving_shards() -> None:
+    failures: list[Exception] = [
+        search_failed(404, "shard_not_found_exception"),
+        search_failed(500, "node_closed_exception"),
+    ]
+
+    def restarting() -> str:
+        if failures:
+            raise failures.pop(0)
+        return "hits"
+
+    waits: list[float] = []
+    assert retrying(restarting, "search", NO_WAIT, sleep=waits.append) == "hits"
+    assert len(waits) == 2
