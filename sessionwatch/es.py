@@ -30,15 +30,22 @@ log = logging.getLogger("sessionwatch.es")
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 # Statuses that never get better by waiting: refused credentials or privileges.
 REFUSED_STATUSES = frozenset({401, 403})
-# Why a shard fails while a node restarts or a shard copy moves: the copy is not there or not
-# started yet, or the node holding it left. A search takes its HTTP status from its shard
-# failures (``SearchPhaseExecutionException.status``): 404 for ``shard_not_found_exception``,
-# 500 for a lost node. So a search that failed only for these reasons is retried, by type.
+# Why a shard fails while a node restarts or a shard copy moves: the node freed the search's
+# context between its query and fetch phases (seen in a rolling restart: the fetch phase's
+# ``search_context_missing_exception``, 404), the copy is gone or not started yet, or the node
+# holding it left. A search takes its HTTP status from its shard failures
+# (``SearchPhaseExecutionException.status``): 404 for these, 500 for a lost node. So a search
+# that failed only for these reasons is retried, by type; every caller retries by sending the
+# whole search again (no scroll; the follower opens a new point in time).
 MOVING_SHARD_FAILURES = frozenset(
     {
+        "search_context_missing_exception",
         "shard_not_found_exception",
         "no_shard_available_action_exception",
         "illegal_index_shard_state_exception",
+        "index_shard_closed_exception",
+        "index_shard_not_started_exception",
+        "index_shard_relocated_exception",
         "already_closed_exception",
         "node_closed_exception",
         "node_disconnected_exception",

@@ -124,7 +124,9 @@ def search_failed(status: int, *shard_kinds: str, root_causes: bool = False) -> 
 @pytest.mark.parametrize(
     ("error", "expected"),
     [
-        # a shard copy gone or not started while a node restarts: the search says 404 or 500
+        # a node restarting: its search context gone before the fetch phase (seen in a rolling
+        # restart), its shard copy gone or not started, the node itself leaving: 404 or 500
+        (search_failed(404, "search_context_missing_exception"), True),
         (search_failed(404, "shard_not_found_exception"), True),
         (search_failed(500, "node_disconnected_exception", "shard_not_found_exception"), True),
         (search_failed(500, "illegal_index_shard_state_exception"), True),
