@@ -96,17 +96,22 @@ def transient(exc: BaseException) -> bool:
     if isinstance(exc, ApiError):
         if exc.meta.status in RETRY_STATUSES:
             return True
-        shards = shard_failures(exc)
-        return shards is not None and shards <= MOVING_SHARD_FAILURES
+        return shards_moving(exc.body.get("error") if isinstance(exc.body, dict) else None)
     if isinstance(exc, ElasticsearchUnavailable):
         return isinstance(exc, ClusterDown)
     return isinstance(exc, TransportError) and not isinstance(exc, TlsError)
 
 
-def shard_failures(exc: ApiError) -> frozenset[str] | None:
-    """The error types of the failed shards of a failed search (``failed_shards``, else its
-    ``root_cause``); None when ``exc`` is not a search that failed on its shards."""
-    error = exc.body.get("error") if isinstance(exc.body, dict) else None
+def shards_moving(error: Any) -> bool:
+    """Whether ``error`` (the ``error`` object of an answer, or of one multi-search item) is a
+    search whose every failed shard failed for a reason in ``MOVING_SHARD_FAILURES``."""
+    kinds = shard_failure_kinds(error)
+    return kinds is not None and kinds <= MOVING_SHARD_FAILURES
+
+
+def shard_failure_kinds(error: Any) -> frozenset[str] | None:
+    """The error types of the failed shards (``failed_shards``, else ``root_cause``) of ``error``,
+    the ``error`` object of an answer; None when it is not a search that failed on its shards."""
     if not isinstance(error, dict) or error.get("type") != "search_phase_execution_exception":
         return None
     failures = error.get("failed_shards") or error.get("root_cause")
@@ -127,7 +132,7 @@ def shard_failures(exc: ApiError) -> frozenset[str] | None:
 def describe_error(exc: BaseException) -> str:
     """A failure in words that carry no credentials or URLs."""
     if isinstance(exc, ApiError):
-        shards = shard_failures(exc)
+        shards = shard_failure_kinds(exc.body.get("error") if isinstance(exc.body, dict) else None)
         because = f" ({', '.join(sorted(shards))})" if shards else ""
         return f"HTTP {exc.meta.status} {exc.error}{because}"
     if isinstance(exc, SessionwatchError):

@@ -31,7 +31,7 @@ from elasticsearch import Elasticsearch
 
 from sessionwatch.alerts import GROUPS_AGG, alerts_from_response
 from sessionwatch.enrichers.events import get_path
-from sessionwatch.es import Backoff, retrying
+from sessionwatch.es import Backoff, retrying, shards_moving
 from sessionwatch.renderer import Window, render_query
 from sessionwatch.renderer.render import DEFAULT_MAX_HITS
 from sessionwatch.rules.identity import rule_hash as rule_hash  # re-exported: the runner's import
@@ -170,8 +170,11 @@ def evaluate_many(
     for request, body, response in zip(requests, bodies, responses, strict=True):
         if "error" in response:
             error = response["error"]
-            results.append(str(error.get("type", error) if isinstance(error, dict) else error))
-            continue
+            if retry is None or not shards_moving(error):
+                results.append(str(error.get("type", error) if isinstance(error, dict) else error))
+                continue
+            # its shards failed for a restarting node, not for the search: once more on its own
+            response = retrying(partial(_search, client, request.index, body), "search", retry)
         alerts: dict[str, dict[str, Any]] = {}
         page: dict[str, Any] | None = response
         while page is not None:
