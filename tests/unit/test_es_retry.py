@@ -22,7 +22,8 @@ from sessionwatch.rules.errors import ElasticsearchUnavailable, SessionwatchErro
 NO_WAIT = Backoff(base=0.0, cap=0.0, jitter=False, give_up_after=5.0)
 
 
-def api_error(status: int, kind: str = "some_exception") -> ApiError:
+def api_error(status: int, kind: str = "some_exception", error: dict[str, Any] | None = None) -> ApiError:
+    """An error answer of ``status``: its ``error`` object, by default only its ``type``."""
     meta = ApiResponseMeta(
         status=status,
         http_version="1.1",
@@ -30,7 +31,7 @@ def api_error(status: int, kind: str = "some_exception") -> ApiError:
         duration=0.0,
         node=NodeConfig("http", "h", 9200),
     )
-    return ApiError(kind, meta=meta, body={"error": {"type": kind}})
+    return ApiError(kind, meta=meta, body={"error": error or {"type": kind}, "status": status})
 
 
 @pytest.mark.parametrize(
@@ -60,9 +61,20 @@ def test_a_bad_request_is_not_reported_as_an_unavailable_cluster() -> None:
     assert isinstance(unavailable("search", ConnectionError("refused")), ClusterDown)
 
 
-def test_retrying_waits_through_transient_failures_only() -> None:
+@pytest.mark.parametrize(
+    "transients",
+    [
+        lambda: [ConnectionError("down"), api_error(503)],
+        # a node restarting under a search (``search_failed``: 404 and 500 with its shards' reasons)
+        lambda: [
+            search_failed(404, "shard_not_found_exception"),
+            search_failed(500, "node_closed_exception"),
+        ],
+    ],
+)
+def test_retrying_waits_through_transient_failures_only(transients: Any) -> None:
     calls: list[int] = []
-    failures: list[Exception] = [ConnectionError("down"), api_error(503)]
+    failures: list[Exception] = transients()
 
     def flaky() -> str:
         calls.append(1)
@@ -102,13 +114,6 @@ def test_describe_error_names_type_and_status_without_urls() -> None:
 def search_failed(status: int, *shard_kinds: str, root_causes: bool = False) -> ApiError:
     """A failed search as Elasticsearch answers it: the search's own type, and one entry per failed
     shard (``failed_shards``, each with its ``reason``; or only ``root_cause`` entries)."""
-    meta = ApiResponseMeta(
-        status=status,
-        http_version="1.1",
-        headers=HttpHeaders(),
-        duration=0.0,
-        node=NodeConfig("http", "h", 9200),
-    )
     error: dict[str, Any] = {"type": "search_phase_execution_exception", "reason": "Partial shards failure"}
     if root_causes:
         error["root_cause"] = [{"type": kind, "reason": "..."} for kind in shard_kinds]
@@ -118,7 +123,7 @@ def search_failed(status: int, *shard_kinds: str, root_causes: bool = False) -> 
             {"shard": n, "index": "events", "node": "n1", "reason": {"type": kind, "reason": "..."}}
             for n, kind in enumerate(shard_kinds)
         ]
-    return ApiError("search_phase_execution_exception", meta=meta, body={"error": error, "status": status})
+    return api_error(status, "search_phase_execution_exception", error)
 
 
 @pytest.mark.parametrize(
@@ -157,19 +162,3 @@ def test_a_failed_search_is_described_with_its_shards_reasons() -> None:
     assert (
         bad.message == "search for rule x: HTTP 400 search_phase_execution_exception (query_shard_exception)"
     )
-
-
-def test_retrying_waits_through_a_search_on_moving_shards() -> None:
-    failures: list[Exception] = [
-        search_failed(404, "shard_not_found_exception"),
-        search_failed(500, "node_closed_exception"),
-    ]
-
-    def restarting() -> str:
-        if failures:
-            raise failures.pop(0)
-        return "hits"
-
-    waits: list[float] = []
-    assert retrying(restarting, "search", NO_WAIT, sleep=waits.append) == "hits"
-    assert len(waits) == 2
