@@ -43,6 +43,11 @@ def _digest(path: Path) -> str:
     return digest.hexdigest()
 
 
+def enriched_file(events: int) -> Path:
+    """Where ``throughput`` leaves the enriched workload of ``events`` (kept for ``bench.bound``)."""
+    return data_dir() / f"enriched-{events}.ndjson"
+
+
 def throughput(events: int, reps: int, baseline: list[str] | None = None) -> Section:
     """Alternately: the floor (stdlib and orjson), the ``baseline`` CLI (an earlier install,
     when given) and ``sessionwatch enrich``; best wall and CPU time of each."""
@@ -51,7 +56,7 @@ def throughput(events: int, reps: int, baseline: list[str] | None = None) -> Sec
     raw, meta = workload_file(Spec(events=events))
     section.put("events", events)
     section.put("input_mib", round(raw.stat().st_size / 2**20, 1))
-    out = data_dir() / f"enriched-{events}.ndjson"
+    out = enriched_file(events)
     before_out = data_dir() / f"enriched-before-{events}.ndjson"
     floor_out = data_dir() / f"floor-{events}.ndjson"
     timings: dict[str, list[Timed]] = {"floor": [], "floor_orjson": [], "before": [], "enrich": []}

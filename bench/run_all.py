@@ -68,6 +68,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sessions", help="comma-separated open-session counts for the memory run")
     parser.add_argument("--scale-events", type=int, help="size of the 1-vs-2-workers run")
     parser.add_argument("--scale-reps", type=int, help="alternating 1/2-worker repetitions")
+    parser.add_argument(
+        "--scale-slope",
+        action="store_true",
+        help="measurement 2 also at a fifth and half the size: fixed cost and cost per event of each mode",
+    )
     parser.add_argument("--no-profile", action="store_true", help="skip the enricher profile")
     parser.add_argument("--detect-reps", type=int, help="repetitions of each detection query")
     parser.add_argument(
@@ -117,11 +122,24 @@ def main(argv: list[str] | None = None) -> int:
         missed = not sizes.enrich_events or found[0].figures["ratio_cpu"] > TARGET_RATIO
         if missed and not args.no_profile:
             found.append(profile(200_000 if not args.quick else 50_000))
+        if missed and sizes.enrich_events:
+            from bench.bound import bound
+            from bench.common import workload_file
+            from bench.enrich_throughput import enriched_file
+            from bench.workload import Spec
+
+            raw, _ = workload_file(Spec(events=sizes.enrich_events))
+            found.append(bound(raw, enriched_file(sizes.enrich_events)))
         timed("1", found)
     if 2 in only:
         from bench.scale_out import scale_out
 
-        timed("2", scale_out(sizes.scale_events, sizes.scale_reps, baseline))
+        found_2 = [scale_out(sizes.scale_events, sizes.scale_reps, baseline)]
+        if args.scale_slope:
+            from bench.scale_slope import slope
+
+            found_2.append(slope(sizes.scale_events, sizes.scale_reps))
+        timed("2", found_2)
     if only & {3, 4}:
         from bench.node import bench_node, stop_bench_node
         from sessionwatch.es import connect
