@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import orjson
@@ -34,6 +35,24 @@ _DOTTED_KEY = re.compile(r'\.[^"]*+":').search  # a dot, then the end of a key (
 
 def _no_constant(name: str) -> Any:
     raise BadEvent(f"{name} is not a JSON value")
+
+
+def read_object(
+    body: bytes | str, text: str, pairs: Callable[[list[tuple[str, Any]]], Any] = dict
+) -> tuple[Any, bool]:
+    """The JSON value of a line (``body``: as read, ``text``: decoded, line end stripped) and
+    whether orjson read it exactly: an object that orjson writes back byte for byte. Any other
+    line is read by ``json``, objects through ``pairs`` (a repeated key: the last one wins),
+    refusing NaN and infinities."""
+    try:
+        doc = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        doc = None
+    if type(doc) is dict:
+        expected = body if isinstance(body, bytes) else body.encode("utf-8", "surrogatepass")
+        if orjson.dumps(doc) == expected:
+            return doc, True
+    return json.loads(text, parse_constant=_no_constant, object_pairs_hook=pairs), False
 
 
 class Mapper:
@@ -99,18 +118,8 @@ class Mapper:
         or float that the two libraries could read differently). Any other line is read by
         ``json`` with the hooks that report duplicate keys and refuse NaN, as always."""
         self._duplicates = False
-        self._exact = False
         body = raw.rstrip(b"\r\n") if isinstance(raw, bytes) else text
-        try:
-            doc = orjson.loads(body)
-        except orjson.JSONDecodeError:
-            doc = None
-        if type(doc) is dict:
-            expected = body if isinstance(body, bytes) else body.encode("utf-8", "surrogatepass")
-            if orjson.dumps(doc) == expected:
-                self._exact = True
-                return doc
-        doc = json.loads(text, parse_constant=_no_constant, object_pairs_hook=self._object)
+        doc, self._exact = read_object(body, text, self._object)
         if type(doc) is not dict:
             raise BadEvent(f"expected a JSON object, got {type(doc).__name__}")
         return doc

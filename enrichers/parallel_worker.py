@@ -3,9 +3,10 @@
 the sessions it owns.
 
 What travels, per event: the worker that maps it sends the parent only its canonical values (no
-text, no document) and keeps the event for the session stage: in its own ``held`` events when it
-owns the event's session, else sent straight to the owner (one message per block and owner,
-never through the parent). The parent answers each owner, in time order, with the event's line
+text; the document, as its line, only when a stream-scoped enricher may read it: ``LazyDoc``)
+and keeps the event for the session stage: in its own ``held`` events when it owns the event's
+session, else sent straight to the owner (one message per block and owner, never through the
+parent). The parent answers each owner, in time order, with the event's line
 key and its stream-scoped facts; the owner appends the facts to the line and returns its
 output lines with its next answer (joined: ``parallel_output``), for the parent to write in order.
 """
@@ -27,6 +28,7 @@ from typing import Any
 from sessionwatch.enrichers.base import CanonicalEvent, Enricher, event_maker
 from sessionwatch.enrichers.canonical import BadEvent
 from sessionwatch.enrichers.engine import Back, EngineOptions, configure
+from sessionwatch.enrichers.lazy_doc import LazyDoc
 from sessionwatch.enrichers.mapper import Mapped, Mapper
 from sessionwatch.enrichers.output import (
     Counts,
@@ -50,15 +52,15 @@ MAP, BACK, STOP, END = 0, 1, 2, 3
 # has written its last lines (after END); or, when it cannot write into the output file,
 # (FAILED, errno, message) before it stops
 ANSWER, RESULT, FAILED, DONE = 0, 1, 2, 3
-# the document the parent's copy of an event shows: the parent never holds the document (the
-# stream-scoped enrichers do not read it)
+# the document the parent's copy of an event shows when no stream-scoped enricher reads it
 NO_DOC: Mapping[str, Any] = MappingProxyType({})
 
 # a mapped event as the owner holds it: (its canonical values but the document, its line
 # right-stripped, the document when the facts cannot simply be appended to the line else None,
 # the line as a dead letter shows it). Not the event itself: its document, nearly always not
 # needed, would stay in memory until the event's turn comes (thousands of events: the memory
-# they take costs more than rebuilding the event)
+# they take costs more than rebuilding the event, whose document is then read from its line
+# only if an enricher looks at it: ``LazyDoc``)
 Held = tuple[tuple[Any, ...], str, Mapping[str, Any] | None, str]
 # a mapped event sent to its owner: (line number, canonical values but the document, line
 # right-stripped, the document or None, the line when it differs from the stripped one else None)
@@ -144,9 +146,9 @@ def _no_stamp(moment: float) -> None:
 def stream_fields(enrichers: Iterable[Enricher]) -> tuple[str, ...]:
     """The ``CanonicalEvent`` fields of the parent's copy of an event: the timestamp (for the
     reorder window) and those the stream-scoped ``enrichers`` declare they read (``reads``), in
-    field order; every field but ``doc`` when one of them declares nothing (or its ``facts``
-    was replaced on the instance: the declaration is its class's)."""
-    names = [f.name for f in dataclasses.fields(CanonicalEvent) if f.name != "doc"]
+    field order; every field, ``doc`` included, when one of them declares nothing (or its
+    ``facts`` was replaced on the instance: the declaration is its class's)."""
+    names = [f.name for f in dataclasses.fields(CanonicalEvent)]
     wanted = {"timestamp"}
     for enricher in enrichers:
         reads = getattr(enricher, "reads", None)
@@ -170,13 +172,13 @@ def _reader(names: tuple[str, ...]) -> Callable[[CanonicalEvent], tuple[Any, ...
 @cache
 def stream_event_type(names: tuple[str, ...] | None = None) -> type[tuple[Any, ...]]:
     """The parent's copy of an event: a named tuple (line, owner, repaired, stamp, then the
-    ``CanonicalEvent`` fields ``names``, by default every one but ``doc``) that reads like a
-    ``CanonicalEvent`` (its properties, and ``doc`` empty). Built straight from a worker's
-    answer tuple, it costs a fraction of a frozen dataclass."""
+    ``CanonicalEvent`` fields ``names``, by default every one) that reads like a
+    ``CanonicalEvent`` (its properties; ``doc`` empty when it is not among ``names``). Built
+    straight from a worker's answer tuple, it costs a fraction of a frozen dataclass."""
     if names is None:
-        names = tuple(f.name for f in dataclasses.fields(CanonicalEvent) if f.name != "doc")
+        names = tuple(f.name for f in dataclasses.fields(CanonicalEvent))
     base = namedtuple("StreamEvent", ["line", "owner", "repaired", "stamp", *names])  # type: ignore[misc]
-    members: dict[str, Any] = {"__slots__": (), "doc": NO_DOC}
+    members: dict[str, Any] = {"__slots__": ()} if "doc" in names else {"__slots__": (), "doc": NO_DOC}
     members.update({k: v for k, v in vars(CanonicalEvent).items() if isinstance(v, property)})
     made: type[tuple[Any, ...]] = type("StreamEvent", (base,), members)
     return made
@@ -217,6 +219,9 @@ class Worker:
         self.mapper = Mapper(setup.profiles, setup.forced_profile, Counts())
         self.stamps = setup.stamps
         self.to_parent = _reader(setup.to_parent) if setup.to_parent is not None else _shipped()[0]
+        # where the document goes in the parent's copy (sent as its line: ``LazyDoc``), if it does
+        wanted = setup.to_parent or ()
+        self.doc_at = wanted.index("doc") if "doc" in wanted else None
         self.channels = channels
         self.source = setup.source
         self.keep_state = setup.keep_state
@@ -271,7 +276,7 @@ class Worker:
         fields, _ = _shipped()
         index, workers, held, map_line = self.index, self.workers, self.held, self.mapper.map
         stamp = isoformat if self.stamps else _no_stamp
-        to_parent = self.to_parent
+        to_parent, doc_at = self.to_parent, self.doc_at
         forwarded: dict[int, list[Forwarded]] = {}
         block, given = chunk
         if isinstance(given, tuple):
@@ -299,7 +304,10 @@ class Worker:
                         found.append((number, values, stripped, doc, again))
                 # the text of its timestamp, which mapping it noted here: the parent notes it too
                 # (``remember``), for the stream-scoped facts that write it
-                append((number, owner, mapped.repaired, stamp(event.timestamp), *to_parent(event)))
+                copy = to_parent(event)
+                if doc_at is not None:  # a stream-scoped enricher may read it: its line travels
+                    copy = (*copy[:doc_at], LazyDoc(text), *copy[doc_at + 1 :])
+                append((number, owner, mapped.repaired, stamp(event.timestamp), *copy))
             elif isinstance(mapped, Output):
                 if mapped.dead is None:  # passed through: its text is all the parent writes
                     mapped = Output(mapped.line, raw=mapped.raw, facts=mapped.facts, written=mapped.written)
@@ -336,7 +344,7 @@ class Worker:
                 dead.append(DeadLetter(line, stream_facts, text))
                 continue
             try:  # a failure here is this event's alone
-                event = make(*values[:at], {} if doc is None else doc, *values[at:])
+                event = make(*values[:at], LazyDoc(text) if doc is None else doc, *values[at:])
                 facts = facts_of(event, stream_facts)
                 if doc is None:
                     written.append(append_facts(stripped, facts) + "\n")

@@ -1,5 +1,6 @@
 """What of an event travels to the parent of a partitioned run: the fields its stream-scoped
-enrichers declare they read (``reads``), or every field when one declares nothing."""
+enrichers declare they read (``reads``), or every field, the document included, when one
+declares nothing; and an enricher reading the document sees what one process shows it."""
 
 from __future__ import annotations
 
@@ -40,7 +41,7 @@ def test_the_built_in_stream_enrichers_get_only_what_they_read() -> None:
 def test_one_enricher_declaring_nothing_ships_every_field() -> None:
     stream, _ = split_enrichers([*discover_enrichers(), _ReadsUndeclared()])
     assert "user_agent" in stream_fields(stream)
-    assert len(stream_fields(stream)) == len(CanonicalEvent.__dataclass_fields__) - 1  # all but doc
+    assert stream_fields(stream) == tuple(CanonicalEvent.__dataclass_fields__)  # the document too
 
 
 def test_facts_replaced_on_the_instance_ship_every_field() -> None:
@@ -67,3 +68,45 @@ def test_an_undeclared_stream_enricher_sees_every_field_with_workers(workers: in
         outputs.append(written)
     assert outputs[1] == outputs[0]
     assert any('"same_source_seen":2' in line for line in outputs[0])
+
+
+class _ReadsTheDocument:
+    """Reads a field of the vendor's document that no profile maps (declared: ``doc``)."""
+
+    name = "reads_the_document"
+    scope = "stream"
+    reads = ("doc",)
+
+    def facts(self, event: CanonicalEvent, state: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "sessionwatch.quality.document_keys": len(event.doc),
+            "sessionwatch.quality.tag": event.doc.get("k"),
+        }
+
+
+class _SessionReadsTheDocument(_ReadsTheDocument):
+    name = "session_reads_the_document"
+    scope = "session"
+
+
+@pytest.mark.parametrize("enricher", [_ReadsTheDocument(), _SessionReadsTheDocument(), _ReadsUndeclared()])
+@pytest.mark.parametrize("workers", [2, 3])
+def test_an_enricher_reading_the_document_writes_with_workers_what_one_process_writes(
+    enricher: Any, workers: int
+) -> None:
+    """The document travels as its line and is read there on first use (``LazyDoc``): the same
+    facts as one process, where the enricher gets the mapped document itself (with workers it
+    got an empty one before, for the stream and the session scope alike)."""
+    if isinstance(enricher, _ReadsUndeclared):  # declares nothing: it gets the document too
+        enricher = type("ReadsAll", (_ReadsUndeclared,), {"facts": _ReadsTheDocument.facts})()
+    lines = _mixed_stream(600, seed=9)
+    enrichers = [*discover_enrichers(), enricher]
+    one, dead_one, _ = enrich_lines(lines, 1, enrichers=enrichers)
+    many, dead_many, _ = enrich_lines(lines, workers, enrichers=enrichers)
+    assert many == one
+    assert dead_many == dead_one
+    assert not any('"document_keys":0' in line for line in one)
+
+
+def test_a_declared_document_is_a_field() -> None:
+    assert stream_fields([_ReadsTheDocument()]) == ("timestamp", "doc")
