@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
 import platform
@@ -70,6 +71,15 @@ def run(cmd: Sequence[str], *, stdin: Path | None = None, stdout: Path | None = 
         returncode=child.returncode,
         stderr=err.decode("utf-8", "replace")[-4000:],
     )
+
+
+def head_file(raw: Path, lines: int) -> Path:
+    """The first ``lines`` lines of ``raw``, as a file of their own (kept between runs)."""
+    path = data_dir() / f"{raw.stem}-head-{lines}.ndjson"
+    if not path.exists():
+        with raw.open("rb") as source, path.open("wb") as out:
+            out.writelines(itertools.islice(source, lines))
+    return path
 
 
 def workload_file(spec: Spec) -> tuple[Path, dict[str, Any]]:

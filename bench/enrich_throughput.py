@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import cProfile  # noqa: F401 - imported so a missing module fails here, not in the child
 import hashlib
-import itertools
 import json
 import pstats
 import re
@@ -23,7 +22,17 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bench.common import Section, Timed, banner, data_dir, load_average, run, sessionwatch_cli, workload_file
+from bench.common import (
+    Section,
+    Timed,
+    banner,
+    data_dir,
+    head_file,
+    load_average,
+    run,
+    sessionwatch_cli,
+    workload_file,
+)
 from bench.workload import Spec, dumps, open_sessions
 
 TARGET_RATIO = 2.0
@@ -161,9 +170,7 @@ def profile(events: int, top: int = 18) -> Section:
     section = Section("enrich_profile")
     banner(f"1c. profile of the enricher on {events:,} events (cProfile)")
     raw, _ = workload_file(Spec(events=max(events, 1_000_000)))
-    part = data_dir() / f"slice-{events}.ndjson"
-    with raw.open("rb") as src, part.open("wb") as dst:
-        dst.writelines(itertools.islice(src, events))
+    part = head_file(raw, events)
     stats_file = data_dir() / "enrich.prof"
     cli = sessionwatch_cli()
     script = cli if len(cli) == 1 else [*cli[:1], *cli[1:]]

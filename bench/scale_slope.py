@@ -9,10 +9,7 @@ fixed cost no longer counts; the fixed costs say what the start takes from it at
 
 from __future__ import annotations
 
-from itertools import islice
-from pathlib import Path
-
-from bench.common import Section, banner, data_dir, run, sessionwatch_cli, workload_file
+from bench.common import Section, banner, data_dir, head_file, run, sessionwatch_cli, workload_file
 from bench.workload import Spec
 
 
@@ -26,15 +23,6 @@ def fit(points: list[tuple[int, float]]) -> tuple[float, float]:
     return mean_y - slope * mean_x, slope
 
 
-def _head(raw: Path, lines: int) -> Path:
-    """The first ``lines`` lines of ``raw``, as a file of their own (kept between runs)."""
-    path = data_dir() / f"{raw.stem}-head-{lines}.ndjson"
-    if not path.exists():
-        with raw.open("rb") as source, path.open("wb") as out:
-            out.writelines(islice(source, lines))
-    return path
-
-
 def slope(events: int, reps: int) -> Section:
     section = Section("scale_slope")
     sizes = [events // 5, events // 2, events]
@@ -43,7 +31,7 @@ def slope(events: int, reps: int) -> Section:
     out = data_dir() / "slope-out.ndjson"  # a regular file: the workers write their lines into it
     best: dict[tuple[int, int], float] = {}
     for size in sizes:
-        path = raw if size == events else _head(raw, size)
+        path = raw if size == events else head_file(raw, size)
         for _ in range(reps):
             for workers in (1, 2):
                 timed = run(

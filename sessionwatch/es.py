@@ -96,10 +96,15 @@ def transient(exc: BaseException) -> bool:
     if isinstance(exc, ApiError):
         if exc.meta.status in RETRY_STATUSES:
             return True
-        return shards_moving(exc.body.get("error") if isinstance(exc.body, dict) else None)
+        return shards_moving(_error_object(exc))
     if isinstance(exc, ElasticsearchUnavailable):
         return isinstance(exc, ClusterDown)
     return isinstance(exc, TransportError) and not isinstance(exc, TlsError)
+
+
+def _error_object(exc: ApiError) -> Any:
+    """The ``error`` object of an error answer (None when its body has none)."""
+    return exc.body.get("error") if isinstance(exc.body, dict) else None
 
 
 def shards_moving(error: Any) -> bool:
@@ -132,7 +137,7 @@ def shard_failure_kinds(error: Any) -> frozenset[str] | None:
 def describe_error(exc: BaseException) -> str:
     """A failure in words that carry no credentials or URLs."""
     if isinstance(exc, ApiError):
-        shards = shard_failure_kinds(exc.body.get("error") if isinstance(exc.body, dict) else None)
+        shards = shard_failure_kinds(_error_object(exc))
         because = f" ({', '.join(sorted(shards))})" if shards else ""
         return f"HTTP {exc.meta.status} {exc.error}{because}"
     if isinstance(exc, SessionwatchError):

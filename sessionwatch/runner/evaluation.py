@@ -97,6 +97,12 @@ def _search(client: Elasticsearch, index: str, body: dict[str, Any]) -> dict[str
     return response
 
 
+def _attempt(request: Callable[[], T], what: str, retry: Backoff | None) -> T:
+    """``request()``: once without ``retry``, else retried with it through a node restart or
+    pause (``retrying``)."""
+    return request() if retry is None else retrying(request, what, retry)
+
+
 def evaluate_window(
     client: Elasticsearch,
     rule: Rule,
@@ -112,7 +118,7 @@ def evaluate_window(
     the whole window); with it each request is retried through a node restart or pause."""
 
     def call(what: str, request: Callable[[], T]) -> T:
-        return request() if retry is None else retrying(request, f"{what} for rule {rule.name}", retry)
+        return _attempt(request, f"{what} for rule {rule.name}", retry)
 
     body = search_body(rule, window, page_size)
     examined = call(
@@ -165,7 +171,10 @@ def evaluate_many(
         responses: list[dict[str, Any]] = client.msearch(searches=lines).body["responses"]
         return responses
 
-    responses = msearch() if retry is None else retrying(msearch, "multi-search", retry)
+    def search(index: str, body: dict[str, Any]) -> dict[str, Any]:
+        return _attempt(partial(_search, client, index, body), "search", retry)
+
+    responses = _attempt(msearch, "multi-search", retry)
     results: list[list[dict[str, Any]] | str] = []
     for request, body, response in zip(requests, bodies, responses, strict=True):
         if "error" in response:
@@ -174,7 +183,7 @@ def evaluate_many(
                 results.append(str(error.get("type", error) if isinstance(error, dict) else error))
                 continue
             # its shards failed for a restarting node, not for the search: once more on its own
-            response = retrying(partial(_search, client, request.index, body), "search", retry)
+            response = search(request.index, body)
         alerts: dict[str, dict[str, Any]] = {}
         page: dict[str, Any] | None = response
         while page is not None:
@@ -184,10 +193,6 @@ def evaluate_many(
             if body_next is None:
                 break
             body = body_next
-            page = (
-                _search(client, request.index, body)
-                if retry is None
-                else retrying(partial(_search, client, request.index, body), "search", retry)
-            )
+            page = search(request.index, body)
         results.append(list(alerts.values()))
     return results
