@@ -17,7 +17,7 @@ import os
 from array import array
 from collections import deque
 from itertools import accumulate
-from typing import TypeAlias
+from typing import Generic, TypeAlias, TypeVar
 
 from sessionwatch.enrichers.output import DeadLetter
 
@@ -26,6 +26,7 @@ from sessionwatch.enrichers.output import DeadLetter
 Packed = tuple[str, "array[int]"]
 # where a worker writes its next outputs: pairs (offset in the file, how many outputs), flat
 Places: TypeAlias = "array[int]"
+Chunk = TypeVar("Chunk")
 
 
 def pack(written: list[str]) -> Packed:
@@ -38,22 +39,41 @@ def _starts(lengths: array[int]) -> array[int]:
     return array("q", accumulate(lengths, initial=0))
 
 
-class Returned:
-    """A worker's outputs that arrived and are not written yet, in its order."""
+class _Outputs(Generic[Chunk]):
+    """A worker's outputs, chunk by chunk (each with ``_starts``), read in order: ``span`` gives
+    the next run of them within one chunk."""
+
+    def __init__(self, empty: Chunk) -> None:
+        self.chunks: deque[tuple[Chunk, array[int]]] = deque()
+        self.chunk = empty  # the chunk being read from,
+        self.starts: array[int] = array("q", [0])  # where its outputs start,
+        self.next = 0  # and the index of its next output
+
+    def span(self, count: int) -> tuple[int, int, int, int] | None:
+        """The next at most ``count`` outputs (``count`` > 0) of the current chunk, moving on
+        to the next chunk when this one is done: (first index, index after, start, end in the
+        chunk); None when no chunk is left."""
+        while self.next == len(self.starts) - 1:
+            if not self.chunks:
+                return None
+            self.chunk, self.starts = self.chunks.popleft()
+            self.next = 0
+        first = self.next
+        stop = self.next = min(len(self.starts) - 1, first + count)
+        return first, stop, self.starts[first], self.starts[stop]
+
+
+class Returned(_Outputs[tuple[str, "array[int] | None"]]):
+    """A worker's outputs that arrived and are not written yet, in its order. A chunk: its text,
+    and the lengths when it holds dead letters (else None: nothing to look for)."""
 
     def __init__(self) -> None:
-        # per chunk: its text, where each output starts in it (``_starts``), and the lengths
-        # when it holds dead letters (else None: nothing to look for)
-        self.chunks: deque[tuple[str, array[int], array[int] | None]] = deque()
-        self.text = ""  # the chunk being taken from,
-        self.starts: array[int] = array("q", [0])  # where its outputs start,
-        self.lengths: array[int] | None = None  # its lengths, when it holds dead letters,
-        self.next = 0  # and the index of its next output
+        super().__init__(("", None))
         self.dead: deque[DeadLetter] = deque()
 
     def add(self, packed: Packed, dead: list[DeadLetter]) -> None:
         text, lengths = packed
-        self.chunks.append((text, _starts(lengths), lengths if dead else None))
+        self.chunks.append(((text, lengths if dead else None), _starts(lengths)))
         self.dead.extend(dead)
 
     def take(self, count: int, texts: list[str] | None, dead: list[DeadLetter]) -> tuple[int, int]:
@@ -62,36 +82,28 @@ class Returned:
         the rest has not arrived) and their length."""
         taken = size = 0
         while taken < count:
-            starts, first = self.starts, self.next
-            if first == len(starts) - 1:
-                if not self.chunks:
-                    break
-                self.text, self.starts, self.lengths = self.chunks.popleft()
-                self.next = 0
-                continue
-            stop = min(len(starts) - 1, first + count - taken)
-            begin, end = starts[first], starts[stop]
+            found = self.span(count - taken)
+            if found is None:
+                break
+            first, stop, begin, end = found
+            text, lengths = self.chunk
             if end > begin and texts is not None:
-                texts.append(self.text[begin:end])
-            if self.lengths is not None:
-                for _ in range(self.lengths[first:stop].count(0)):
+                texts.append(text[begin:end])
+            if lengths is not None:
+                for _ in range(lengths[first:stop].count(0)):
                     dead.append(self.dead.popleft())
             taken += stop - first
             size += end - begin
-            self.next = stop
         return taken, size
 
 
-class Unwritten:
+class Unwritten(_Outputs[memoryview]):
     """A worker's output lines that it writes into the output file ``fd`` itself, kept as bytes
     until the parent names their place."""
 
     def __init__(self, fd: int) -> None:
+        super().__init__(memoryview(b""))
         self.fd = fd
-        self.chunks: deque[tuple[bytes, array[int]]] = deque()  # (data, ``_starts``)
-        self.data = memoryview(b"")  # the chunk being written from,
-        self.starts: array[int] = array("q", [0])  # where its outputs start,
-        self.next = 0  # and the index of its next output
 
     def keep(self, written: list[str]) -> Packed:
         """``written`` (as ``pack`` takes it) kept here: the message for the parent (no text)."""
@@ -101,7 +113,7 @@ class Unwritten:
             lengths = array("L", map(len, written))
         else:
             lengths = array("L", [len(line.encode("utf-8")) for line in written])
-        self.chunks.append((data, _starts(lengths)))
+        self.chunks.append((memoryview(data), _starts(lengths)))
         return "", lengths
 
     def write(self, places: Places) -> None:
@@ -110,18 +122,15 @@ class Unwritten:
         for index in range(0, len(places), 2):
             offset, count = places[index], places[index + 1]
             while count:
-                starts, first = self.starts, self.next
-                if first == len(starts) - 1:
-                    data, self.starts = self.chunks.popleft()
-                    self.data, self.next = memoryview(data), 0
-                    continue
-                stop = min(len(starts) - 1, first + count)
-                begin, end = starts[first], starts[stop]
-                if end > begin and pwrite(fd, self.data[begin:end], offset) < end - begin:
-                    write_at(fd, self.data[begin:end], offset)  # (written short: again, whole)
+                found = self.span(count)
+                if found is None:  # (the parent names places only for outputs it was sent)
+                    raise RuntimeError("places named for outputs this worker does not hold")
+                first, stop, begin, end = found
+                data = self.chunk[begin:end]
+                if end > begin and pwrite(fd, data, offset) < end - begin:
+                    write_at(fd, data, offset)  # (written short: again, whole)
                 count -= stop - first
                 offset += end - begin
-                self.next = stop
 
 
 def write_at(fd: int, data: bytes | memoryview, offset: int) -> None:
