@@ -77,8 +77,10 @@ def head_file(raw: Path, lines: int) -> Path:
     """The first ``lines`` lines of ``raw``, as a file of their own (kept between runs)."""
     path = data_dir() / f"{raw.stem}-head-{lines}.ndjson"
     if not path.exists():
-        with raw.open("rb") as source, path.open("wb") as out:
+        partial = path.with_suffix(".partial")  # a run stopped while writing leaves no short file
+        with raw.open("rb") as source, partial.open("wb") as out:
             out.writelines(itertools.islice(source, lines))
+        partial.replace(path)
     return path
 
 
